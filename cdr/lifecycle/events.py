@@ -1,0 +1,259 @@
+"""The lifecycle event: validation of the JSON shape and its content fingerprint.
+
+One validation path for every source (in-process sink, HTTP ingestion, sweeper), so an event
+means the same thing whoever delivered it. Invalid events are not dropped: they come back as
+``Rejected`` with a reason, and the store keeps them in the event log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cdr.hooks import CallMeta, Direction, HangupInitiator, HangupMeta
+
+EVENT_TYPES = frozenset({"ringing", "established", "transfer_started", "bridge_started", "bye", "failed", "expired"})
+META_TYPES = frozenset({"ringing", "established", "transfer_started", "bye", "failed"})
+END_TYPES = frozenset({"bye", "failed", "expired"})
+_U64 = 1 << 64
+
+
+class Invalid(ValueError):
+    """A field of an event is unusable; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    call_id: str
+    fingerprint: str
+    observed_at: datetime
+    payload: dict[str, Any]  # normalised, JSON-safe; what the log stores
+    call: CallMeta | None = None
+    hangup: HangupMeta | None = None
+    target_uri: str = ""
+    inbound_call_id: str = ""
+    outbound_call_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    type: str
+    call_id: str
+    fingerprint: str
+    observed_at: datetime
+    reason: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def fingerprint(content: Any) -> str:
+    data = json.dumps(content, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.blake2b(data.encode(), digest_size=16).hexdigest()
+
+
+def parse_time(value: Any, name: str, *, required: bool) -> datetime | None:
+    if value in (None, "") or (isinstance(value, str) and value.startswith("0001-01-01")):
+        if required:
+            raise Invalid(f"{name}: required")
+        return None  # Go's zero time.Time
+    if not isinstance(value, str):
+        raise Invalid(f"{name}: expected an RFC 3339 string, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{name}: not an RFC 3339 timestamp: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        raise Invalid(f"{name}: naive timestamp (no UTC offset): {value[:40]!r}")
+    return parsed.astimezone(UTC)
+
+
+def _text(obj: dict[str, Any], key: str, name: str, limit: int, *, required: bool = False) -> str:
+    value = obj.get(key, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Invalid(f"{name}: expected a string, got {type(value).__name__}")
+    if required and not value:
+        raise Invalid(f"{name}: required (empty)")
+    if len(value) > limit:
+        raise Invalid(f"{name}: longer than {limit} characters")
+    return value
+
+
+def _int(obj: dict[str, Any], key: str, name: str, lo: int, hi: int) -> int:
+    value = obj.get(key, 0)
+    if value is None:
+        value = 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"{name}: expected an integer, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise Invalid(f"{name}: {value} is outside {lo}..{hi}")
+    return value
+
+
+def _dict(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise Invalid(f"{key}: expected an object")
+    return value
+
+
+def parse_call(obj: dict[str, Any]) -> CallMeta:
+    direction = _text(obj, "direction", "call.direction", 32)
+    if direction not in (Direction.INBOUND, Direction.OUTBOUND):
+        raise Invalid(f"call.direction: unknown value {direction!r} (inbound|outbound)")
+    return CallMeta(
+        call_id=_text(obj, "call_id", "call.call_id", 255, required=True),
+        correlation_id=_text(obj, "correlation_id", "call.correlation_id", 255),
+        direction=Direction(direction),
+        scenario=_text(obj, "scenario", "call.scenario", 64),
+        tenant_id=_int(obj, "tenant_id", "call.tenant_id", 0, _U64 - 1),
+        remote_addr=_text(obj, "remote_addr", "call.remote_addr", 255),
+        local_ip=_text(obj, "local_ip", "call.local_ip", 64),
+        codec=_text(obj, "codec", "call.codec", 32).lower(),
+        started_at=parse_time(obj.get("started_at"), "call.started_at", required=True),
+    )
+
+
+def parse_hangup(obj: dict[str, Any]) -> HangupMeta:
+    initiator = _text(obj, "initiator", "hangup.initiator", 32) or HangupInitiator.UNKNOWN
+    if initiator not in (HangupInitiator.LOCAL, HangupInitiator.REMOTE, HangupInitiator.UNKNOWN):
+        raise Invalid(f"hangup.initiator: unknown value {initiator!r} (local|remote|unknown)")
+    sip_code = _int(obj, "sip_code", "hangup.sip_code", 0, 699)
+    if 0 < sip_code < 100:
+        raise Invalid(f"hangup.sip_code: {sip_code} is not a SIP status (100..699, or 0)")
+    duration_ms = _int(obj, "duration_ms", "hangup.duration_ms", 0, 10**12)
+    return HangupMeta(
+        initiator=HangupInitiator(initiator),
+        sip_code=sip_code,
+        reason=_text(obj, "reason", "hangup.reason", 255),
+        duration=timedelta(milliseconds=duration_ms),
+        ended_at=parse_time(obj.get("ended_at"), "hangup.ended_at", required=False),
+    )
+
+
+def call_to_json(meta: CallMeta) -> dict[str, Any]:
+    assert meta.started_at is not None
+    return {
+        "call_id": meta.call_id,
+        "correlation_id": meta.correlation_id,
+        "direction": str(meta.direction),
+        "scenario": meta.scenario,
+        "tenant_id": meta.tenant_id,
+        "remote_addr": meta.remote_addr,
+        "local_ip": meta.local_ip,
+        "codec": meta.codec,
+        "started_at": meta.started_at.isoformat(),
+    }
+
+
+def hangup_to_json(h: HangupMeta) -> dict[str, Any]:
+    return {
+        "initiator": str(h.initiator),
+        "sip_code": h.sip_code,
+        "reason": h.reason,
+        "duration_ms": h.duration // timedelta(milliseconds=1),
+        "ended_at": h.ended_at.isoformat() if h.ended_at else None,
+    }
+
+
+def _raw_call_id(raw: Any) -> str:
+    if not isinstance(raw, dict):
+        return ""
+    call = raw.get("call")
+    value = call.get("call_id") if isinstance(call, dict) else raw.get("inbound_call_id")
+    if value is None:
+        value = raw.get("call_id")
+    return value[:255] if isinstance(value, str) else ""
+
+
+def parse_event(raw: Any, *, received_at: datetime) -> Event | Rejected:
+    """Validate one JSON event. Never raises."""
+    try:
+        return _parse(raw)
+    except Invalid as exc:
+        reason = str(exc)
+    except Exception as exc:  # a validator bug must not lose the event either
+        reason = f"unprocessable event: {type(exc).__name__}: {exc}"[:500]
+    safe = raw if isinstance(raw, dict) else {"value": raw}
+    safe = json.loads(json.dumps(safe, default=repr))
+    observed = received_at
+    try:
+        observed = parse_time(safe.get("observed_at"), "observed_at", required=True) or received_at
+    except Invalid:
+        pass
+    content = {k: v for k, v in safe.items() if k not in ("observed_at", "event_id", "source")}
+    return Rejected(
+        type=str(safe.get("type", ""))[:32],
+        call_id=_raw_call_id(safe),
+        fingerprint=fingerprint(content),
+        observed_at=observed,
+        reason=reason,
+        payload=safe,
+    )
+
+
+def _parse(raw: Any) -> Event:
+    if not isinstance(raw, dict):
+        raise Invalid(f"event: expected an object, got {type(raw).__name__}")
+    kind = raw.get("type")
+    if kind not in EVENT_TYPES:
+        raise Invalid(f"type: unknown event type {kind!r}")
+    observed = parse_time(raw.get("observed_at"), "observed_at", required=True)
+    assert observed is not None
+    payload: dict[str, Any] = {"type": kind}
+    call = hangup = None
+    target_uri = inbound = outbound = ""
+    if kind in META_TYPES:
+        call = parse_call(_dict(raw, "call"))
+        payload["call"] = call_to_json(call)
+        call_id = call.call_id
+    if kind in ("bye", "failed"):
+        hangup = parse_hangup(_dict(raw, "hangup"))
+        payload["hangup"] = hangup_to_json(hangup)
+    if kind == "transfer_started":
+        target_uri = _text(raw, "target_uri", "target_uri", 512)
+        payload["target_uri"] = target_uri
+    if kind == "bridge_started":
+        inbound = _text(raw, "inbound_call_id", "inbound_call_id", 255, required=True)
+        outbound = _text(raw, "outbound_call_id", "outbound_call_id", 255, required=True)
+        payload.update(inbound_call_id=inbound, outbound_call_id=outbound)
+        call_id = inbound
+    if kind == "expired":
+        call_id = _text(raw, "call_id", "call_id", 255, required=True)
+        payload["call_id"] = call_id
+        hangup = HangupMeta(
+            initiator=HangupInitiator.UNKNOWN,
+            reason="no end event before the timeout",
+            ended_at=parse_time(raw.get("ended_at"), "ended_at", required=True),
+        )
+        payload["ended_at"] = hangup.ended_at.isoformat() if hangup.ended_at else None
+    content = dict(payload)
+    if kind == "expired":
+        content = {"type": kind, "call_id": call_id}  # one expiry per call, however often swept
+    fp = fingerprint(content)
+    if isinstance(raw.get("recording"), dict):
+        payload["recording"] = raw["recording"]
+    if isinstance(raw.get("event_id"), str):
+        payload["event_id"] = raw["event_id"][:128]
+    return Event(
+        type=kind,
+        call_id=call_id,
+        fingerprint=fp,
+        observed_at=observed,
+        payload=payload,
+        call=call,
+        hangup=hangup,
+        target_uri=target_uri,
+        inbound_call_id=inbound,
+        outbound_call_id=outbound,
+    )
+
+
+def event_from_row(payload: dict[str, Any], observed_at: datetime) -> Event:
+    """Rebuild an accepted event from the log (payload + its earliest observation)."""
+    raw = dict(payload, observed_at=observed_at.astimezone(UTC).isoformat())
+    return _parse(raw)

@@ -1,0 +1,181 @@
+"""CDR data model: tenants, call legs, hangups, transfers and the lifecycle event log.
+
+A Call row is derived state: services recompute it from the distinct events in CallEvent (the
+append-only log), so its value never depends on the order events arrived in.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from cdr.fields import UInt64Field
+
+
+class Tenant(models.Model):
+    """A gateway tenant. ``id`` is the gateway's TenantID; 0 means "not resolved"."""
+
+    id = UInt64Field(primary_key=True)
+    name = models.CharField(max_length=200, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name or f"Tenant {self.id}"
+
+
+class CallStatus(models.TextChoices):
+    RINGING = "ringing"
+    ESTABLISHED = "established"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    # Closed by the periodic sweeper: no BYE or failure arrived within the timeout.
+    EXPIRED = "expired"
+
+
+ACTIVE_STATUSES = (CallStatus.RINGING, CallStatus.ESTABLISHED)
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class HangupInitiator(models.TextChoices):
+    LOCAL = "local"
+    REMOTE = "remote"
+    UNKNOWN = "unknown"
+
+
+class Call(models.Model):
+    """One call leg (one SIP dialog), keyed by the gateway's Call-ID."""
+
+    call_id = models.CharField(max_length=255, unique=True)
+    correlation_id = models.CharField(max_length=255, blank=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="calls")
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    scenario = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=CallStatus.choices)
+    remote_addr = models.CharField(max_length=255, blank=True)
+    local_ip = models.CharField(max_length=64, blank=True)
+    codec = models.CharField(max_length=32, blank=True)
+    started_at = models.DateTimeField()
+    ringing_at = models.DateTimeField(null=True, blank=True)
+    established_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+    billable_ms = models.BigIntegerField(null=True, blank=True)
+    pdd_ms = models.BigIntegerField(null=True, blank=True)
+    hangup_initiator = models.CharField(max_length=16, blank=True, choices=HangupInitiator.choices)
+    sip_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    hangup_reason = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-started_at", "-id"], name="cdr_call_tenant_start"),
+            models.Index(fields=["-started_at", "-id"], name="cdr_call_start"),
+            models.Index(fields=["correlation_id"], name="cdr_call_correlation"),
+            models.Index(fields=["status", "started_at"], name="cdr_call_status_start"),
+            # Live calls are a sliver of the table: the sweeper and "active calls" read this.
+            models.Index(
+                fields=["started_at"],
+                name="cdr_call_active",
+                condition=Q(status__in=["ringing", "established"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.call_id
+
+
+class HangupKind(models.TextChoices):
+    BYE = "bye"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class Hangup(models.Model):
+    """The end that decided a call: the earliest BYE/failure by ``ended_at``.
+
+    Later ends (a crossing second BYE) stay in the event log.
+    """
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, primary_key=True, related_name="hangup")
+    kind = models.CharField(max_length=16, choices=HangupKind.choices)
+    initiator = models.CharField(max_length=16, choices=HangupInitiator.choices)
+    sip_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    reported_duration_ms = models.BigIntegerField(null=True, blank=True)
+    ended_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sip_code or ''} {self.reason}".strip()
+
+
+class TransferOutcome(models.TextChoices):
+    PENDING = "pending"  # dialling, or no agent leg reported yet
+    ANSWERED = "answered"  # agent leg established, no bridge reported
+    BRIDGED = "bridged"
+    FAILED = "failed"  # agent leg failed (no answer, busy, ...)
+
+
+class Transfer(models.Model):
+    """One transfer attempt of an inbound call to a target, and the agent leg that answered it.
+
+    The agent leg is an outbound Call whose ``correlation_id`` is the inbound Call-ID.
+    ``outbound_call_id`` is kept as text: a border controller may rewrite the Call-ID, and the
+    leg may be reported after the bridge.
+    """
+
+    inbound = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="transfers")
+    target_uri = models.CharField(max_length=512, blank=True)
+    attempt = models.PositiveSmallIntegerField()
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    outbound_call_id = models.CharField(max_length=255, blank=True)
+    outbound = models.ForeignKey(
+        Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="transfers_answered"
+    )
+    bridged_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=TransferOutcome.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["inbound", "attempt"], name="cdr_transfer_attempt_uniq")]
+        ordering = ["inbound", "attempt"]
+
+    def __str__(self) -> str:
+        return f"{self.inbound_id} -> {self.target_uri or self.outbound_call_id}"
+
+
+class EventStatus(models.TextChoices):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class CallEvent(models.Model):
+    """Append-only log of distinct lifecycle events.
+
+    ``fingerprint`` is a hash of the event's content (not of when it was seen), so a repeated
+    event is stored once, with the earliest time it was observed. Rejected events are kept with
+    the reason, so malformed input never silently disappears.
+    """
+
+    fingerprint = models.CharField(max_length=32, unique=True)
+    call_id = models.CharField(max_length=255, blank=True)
+    type = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=EventStatus.choices)
+    reason = models.TextField(blank=True)
+    observed_at = models.DateTimeField()
+    source = models.CharField(max_length=16, default="sink")
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["call_id", "observed_at"], name="cdr_event_call")]
+        ordering = ["call_id", "observed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.call_id}"

@@ -1,0 +1,165 @@
+"""Recompute call records (and their hangup and transfers) from the event log."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, fields
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from cdr.lifecycle.events import Event, event_from_row
+from cdr.lifecycle.fold import CallRecord, derive_call
+from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, derive_transfers
+from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Transfer
+from cdr.services.tenants import tenants_ensure
+
+_CALL_FIELDS = [f.name for f in fields(CallRecord) if f.name not in ("call_id", "hangup")]
+_CALL_UPDATE = ["tenant" if f == "tenant_id" else f for f in _CALL_FIELDS] + ["updated_at"]
+
+
+def _events_by_call(call_ids: set[str]) -> dict[str, list[Event]]:
+    rows = CallEvent.objects.filter(call_id__in=call_ids, status=EventStatus.ACCEPTED).values_list(
+        "call_id", "payload", "observed_at"
+    )
+    grouped: dict[str, list[Event]] = defaultdict(list)
+    for call_id, payload, observed_at in rows.iterator(chunk_size=2000):
+        grouped[call_id].append(event_from_row(payload, observed_at))
+    return grouped
+
+
+def _derive(call_ids: set[str], events: dict[str, list[Event]]) -> list[CallRecord]:
+    records = {c: r for c in call_ids if (r := derive_call(c, events.get(c, ()))) is not None}
+    # Agent legs often come with tenant 0: the tenant is the inbound leg's (via CorrelationID).
+    orphans = {r.correlation_id for r in records.values() if r.tenant_id == 0 and r.correlation_id}
+    if orphans:
+        parents = {c: r.tenant_id for c, r in records.items() if c in orphans}
+        parents.update(Call.objects.filter(call_id__in=orphans - parents.keys()).values_list("call_id", "tenant_id"))
+        for call_id, r in list(records.items()):
+            inherited = parents.get(r.correlation_id, 0) if r.tenant_id == 0 else 0
+            if inherited:
+                records[call_id] = derive_call(call_id, events[call_id], inherited)  # type: ignore[assignment]
+    return list(records.values())
+
+
+def _upsert_calls(records: list[CallRecord]) -> dict[str, int]:
+    tenants_ensure(tenant_ids={r.tenant_id for r in records})
+    now = timezone.now()
+    objs = [Call(call_id=r.call_id, updated_at=now, **{f: getattr(r, f) for f in _CALL_FIELDS}) for r in records]
+    Call.objects.bulk_create(
+        objs, update_conflicts=True, unique_fields=["call_id"], update_fields=_CALL_UPDATE, batch_size=500
+    )
+    return dict(Call.objects.filter(call_id__in=[r.call_id for r in records]).values_list("call_id", "id"))
+
+
+def _upsert_hangups(records: list[CallRecord], ids: dict[str, int]) -> None:
+    hangups = [Hangup(call_id=ids[r.call_id], **asdict(r.hangup)) for r in records if r.hangup]
+    if hangups:
+        Hangup.objects.bulk_create(
+            hangups,
+            update_conflicts=True,
+            unique_fields=["call"],
+            update_fields=["kind", "initiator", "sip_code", "reason", "reported_duration_ms", "ended_at"],
+        )
+
+
+def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]]) -> None:
+    inbound_rows = dict(Call.objects.filter(call_id__in=inbound_ids).values_list("call_id", "id"))
+    if not inbound_rows:
+        return
+    legs: dict[str, list[Leg]] = defaultdict(list)
+    leg_pks: dict[str, int] = {}
+    for call_id, pk, corr, started, status, established in Call.objects.filter(
+        correlation_id__in=inbound_rows.keys(), scenario=TRANSFER_AGENT
+    ).values_list("call_id", "id", "correlation_id", "started_at", "status", "established_at"):
+        legs[corr].append(Leg(call_id, started, status, established is not None))
+        leg_pks[call_id] = pk
+    missing = inbound_rows.keys() - events.keys()
+    if missing:
+        events.update(_events_by_call(set(missing)))
+    objs, stale = [], Q()
+    for inbound_id, pk in inbound_rows.items():
+        records = derive_transfers(events.get(inbound_id, ()), legs.get(inbound_id, ()))
+        objs += [Transfer(inbound_id=pk, outbound_id=leg_pks.get(t.outbound_call_id), **asdict(t)) for t in records]
+        stale |= Q(inbound_id=pk, attempt__gt=len(records))
+    if objs:
+        Transfer.objects.bulk_create(
+            objs,
+            update_conflicts=True,
+            unique_fields=["inbound", "attempt"],
+            update_fields=[
+                "target_uri",
+                "attempted_at",
+                "outbound_call_id",
+                "outbound",
+                "bridged_at",
+                "outcome",
+            ],
+        )
+    if stale:
+        Transfer.objects.filter(stale).delete()
+
+
+def calls_refresh(*, call_ids: Iterable[str], transfer_ids: Iterable[str] = ()) -> int:
+    """Recompute the records of these calls (and the transfers of these inbound calls).
+
+    Also refreshes legs waiting for a tenant from these calls, and the transfers of inbound
+    calls whose agent legs changed. Call under the per-call locks of ``calls_lock``.
+    """
+    call_ids = {c for c in call_ids if c}
+    transfer_ids = {c for c in transfer_ids if c}
+    if call_ids:
+        call_ids |= set(Call.objects.filter(correlation_id__in=call_ids, tenant_id=0).values_list("call_id", flat=True))
+    events = _events_by_call(call_ids | transfer_ids)
+    records = _derive(call_ids, events)
+    if records:
+        ids = _upsert_calls(records)
+        _upsert_hangups(records, ids)
+        transfer_ids |= {r.correlation_id for r in records if r.scenario == TRANSFER_AGENT and r.correlation_id}
+        # An inbound leg reported after its agent legs: its transfers can be linked only now.
+        inbound = {r.call_id for r in records if r.direction == "inbound"} - transfer_ids
+        if inbound:
+            transfer_ids |= set(
+                Call.objects.filter(correlation_id__in=inbound, scenario=TRANSFER_AGENT).values_list(
+                    "correlation_id", flat=True
+                )
+            )
+    if transfer_ids:
+        _refresh_transfers(transfer_ids, events)
+    return len(records)
+
+
+def calls_expire(*, now: datetime | None = None, limit: int = 5000) -> int:
+    """Close calls that never got an end: a synthetic ``expired`` event through the normal path."""
+    from cdr.services.events import events_ingest
+
+    now = now or timezone.now()
+    ringing_cutoff = now - timedelta(seconds=settings.CDR_RINGING_TIMEOUT)
+    established_cutoff = now - timedelta(seconds=settings.CDR_ESTABLISHED_TIMEOUT)
+    stale = (
+        Call.objects.filter(status__in=ACTIVE_STATUSES)
+        .filter(
+            Q(status=CallStatus.RINGING, started_at__lt=ringing_cutoff)
+            | Q(status=CallStatus.ESTABLISHED, started_at__lt=established_cutoff)
+        )
+        .annotate(last_seen=Coalesce("established_at", "ringing_at", "started_at"))
+        .values_list("call_id", "last_seen")[:limit]
+    )
+    events = [
+        {
+            "type": "expired",
+            "call_id": call_id,
+            "ended_at": last_seen.isoformat(),
+            "observed_at": now.isoformat(),
+        }
+        for call_id, last_seen in stale
+    ]
+    with transaction.atomic():
+        if events:
+            events_ingest(events=events, source="sweeper")
+    return len(events)

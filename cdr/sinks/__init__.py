@@ -1,0 +1,35 @@
+"""The hooks implemented for real: CeleryLifecycleSink (and StorageRecordingSink, to come)."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+
+from cdr.sinks.lifecycle import CeleryLifecycleSink
+
+__all__ = ["CeleryLifecycleSink", "lifecycle_sink_from_settings"]
+
+_lock = threading.Lock()
+_sink: CeleryLifecycleSink | None = None
+
+
+def lifecycle_sink_from_settings() -> CeleryLifecycleSink:
+    """The process-wide sink configured by CDR_LIFECYCLE_SINK, closed at interpreter exit."""
+    global _sink
+    with _lock:
+        if _sink is None:
+            from django.conf import settings
+
+            from cdr.sinks.publish import publisher_from_settings
+
+            conf = settings.CDR_LIFECYCLE_SINK
+            _sink = CeleryLifecycleSink(
+                publisher=publisher_from_settings(),
+                spool_path=settings.CDR_SPOOL_DIR / "lifecycle.sqlite3",
+                buffer_events=conf["BUFFER_EVENTS"],
+                batch_events=conf["BATCH_EVENTS"],
+                flush_seconds=conf["FLUSH_SECONDS"],
+                spool_max_events=conf["SPOOL_MAX_EVENTS"],
+            )
+            atexit.register(_sink.close)
+        return _sink

@@ -1,0 +1,218 @@
+"""CeleryLifecycleSink: the gateway's LifecycleSink, never blocking, never raising, never losing.
+
+Gateway threads only append a tuple to an in-memory deque (about a microsecond). One background
+thread turns those into JSON events, ships them to Celery in batches, and when the broker is
+down, slow or frozen it writes the batches to a durable local spool instead, replayed oldest
+first when the broker is back. Batches never overtake the spool, so each call's events keep
+their order.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from cdr.hooks import CallMeta, HangupMeta, RecordingArtifact
+from cdr.lifecycle.encode import encode_hook_call
+from cdr.sinks.publish import Publisher
+from cdr.sinks.spool import Spool
+
+log = logging.getLogger("cdr.sinks.lifecycle")
+
+
+class CeleryLifecycleSink:
+    """Implements hooks.LifecycleSink on top of Celery tasks (``cdr.events_ingest``)."""
+
+    def __init__(
+        self,
+        *,
+        publisher: Publisher,
+        spool_path: str | Path,
+        buffer_events: int = 200_000,
+        batch_events: int = 500,
+        flush_seconds: float = 0.05,
+        spool_max_events: int = 5_000_000,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self._publisher = publisher
+        self._spool = Spool(spool_path, max_events=spool_max_events)
+        self._buf: collections.deque[tuple[str, tuple[Any, ...], int]] = collections.deque()
+        self._cap = buffer_events
+        self._batch = batch_events
+        self._flush = flush_seconds
+        self._retry = retry_seconds
+        self._retry_at = 0.0
+        self._backoff = retry_seconds
+        self._closing = threading.Event()
+        # Only the rare failure paths of the hooks take this lock; the normal path takes none.
+        self._fault_lock = threading.Lock()
+        self._dropped_buffer = 0
+        self._hook_errors = 0
+        self._counts = collections.Counter[str]()
+        self._last_warning = 0.0
+        self._thread = threading.Thread(target=self._run, name="cdr-lifecycle-sink", daemon=True)
+        self._thread.start()
+
+    # --- hooks.LifecycleSink (gateway threads) ------------------------------------------------
+    def _put(self, method: str, args: tuple[Any, ...]) -> None:
+        try:
+            if len(self._buf) < self._cap:
+                self._buf.append((method, args, time.time_ns()))
+                return
+            with self._fault_lock:
+                self._dropped_buffer += 1
+            self._warn("lifecycle buffer full (%d events): dropping new events", self._cap)
+        except BaseException:  # never raise into the call path
+            with self._fault_lock:
+                self._hook_errors += 1
+
+    def on_ringing(self, meta: CallMeta) -> None:
+        """Mirrors hooks.LifecycleSink.OnRinging."""
+        self._put("on_ringing", (meta,))
+
+    def on_established(self, meta: CallMeta) -> None:
+        """Mirrors hooks.LifecycleSink.OnEstablished."""
+        self._put("on_established", (meta,))
+
+    def on_transfer_started(self, inbound: CallMeta, target_uri: str) -> None:
+        """Mirrors hooks.LifecycleSink.OnTransferStarted."""
+        self._put("on_transfer_started", (inbound, target_uri))
+
+    def on_bridge_started(self, inbound_call_id: str, outbound_call_id: str) -> None:
+        """Mirrors hooks.LifecycleSink.OnBridgeStarted."""
+        self._put("on_bridge_started", (inbound_call_id, outbound_call_id))
+
+    def on_bye(self, meta: CallMeta, hangup: HangupMeta, recording: RecordingArtifact) -> None:
+        """Mirrors hooks.LifecycleSink.OnBye."""
+        self._put("on_bye", (meta, hangup, recording))
+
+    def on_failed(self, meta: CallMeta, hangup: HangupMeta) -> None:
+        """Mirrors hooks.LifecycleSink.OnFailed."""
+        self._put("on_failed", (meta, hangup))
+
+    # --- background thread --------------------------------------------------------------------
+    def _take(self) -> list[dict[str, Any]]:
+        events = []
+        while len(events) < self._batch:
+            try:
+                method, args, observed_ns = self._buf.popleft()
+            except IndexError:
+                break
+            try:
+                events.append(encode_hook_call(method, args, observed_ns))
+            except Exception as exc:  # encode never raises by design; keep the evidence if it does
+                events.append({"type": method, "observed_ns": observed_ns, "error": repr(exc)[:300]})
+        return events
+
+    def _warn(self, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._last_warning >= 10:
+            self._last_warning = now
+            log.warning(message + " (stats: %s)", *args, self.stats())
+
+    def _to_spool(self, events: list[dict[str, Any]]) -> None:
+        if self._spool.append(events):
+            self._counts["spooled"] += len(events)
+            return
+        self._counts["dropped_spool_full"] += len(events)
+        log.error(
+            "lifecycle spool full (%d events at %s): dropped a batch of %d events",
+            self._spool.pending,
+            self._spool.path,
+            len(events),
+        )
+
+    def _publish(self, events: list[dict[str, Any]]) -> bool:
+        try:
+            self._publisher.publish(events)
+        except Exception as exc:
+            self._retry_at = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, 30.0)
+            self._warn("broker unavailable (%s: %s); spooling events", type(exc).__name__, exc)
+            return False
+        self._backoff = self._retry
+        self._counts["published"] += len(events)
+        self._counts["batches"] += 1
+        return True
+
+    def _replay(self, deadline: float | None = None) -> None:
+        """Ship spooled batches oldest first while the broker takes them."""
+        while self._spool.pending and time.monotonic() >= self._retry_at:
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            head = self._spool.peek()
+            if head is None:
+                return
+            batch_id, events = head
+            if not self._publish(events):
+                return
+            self._spool.remove(batch_id)
+            self._counts["replayed"] += len(events)
+            # Keep gateway memory bounded while a long backlog drains: move what arrived
+            # meanwhile behind the backlog, in order.
+            while len(self._buf) >= self._batch:
+                self._to_spool(self._take())
+
+    def _ship(self, events: list[dict[str, Any]]) -> None:
+        self._counts["observed"] += len(events)
+        if self._spool.pending or time.monotonic() < self._retry_at:
+            self._to_spool(events)  # never overtake the backlog
+        elif not self._publish(events):
+            self._to_spool(events)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                if self._spool.pending:
+                    self._replay()
+                events = self._take()
+                if events:
+                    self._ship(events)
+                    continue
+                if self._closing.is_set():
+                    return
+                self._closing.wait(self._flush)
+            except Exception:  # the thread must survive anything; the events stay buffered
+                log.exception("lifecycle sink thread error")
+                time.sleep(self._flush)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        counts = dict(self._counts)
+        counts.update(
+            buffered=len(self._buf),
+            spool_pending=self._spool.pending,
+            dropped_buffer_full=self._dropped_buffer,
+            hook_errors=self._hook_errors,
+        )
+        return counts
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until the buffer is empty and the spool replayed (True) or the timeout passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._buf and not self._spool.pending:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Ship or spool everything held, then stop. True if nothing is left only in memory.
+
+        What cannot reach the broker in time stays in the spool and is replayed by the next
+        sink opened on the same spool file.
+        """
+        deadline = time.monotonic() + timeout
+        self._closing.set()
+        self._thread.join(max(0.0, timeout))
+        if self._spool.pending and not self._thread.is_alive():
+            self._retry_at = 0.0
+            self._replay(deadline=deadline)
+        while self._buf:
+            self._to_spool(self._take())
+        self._publisher.close()
+        return not self._buf

@@ -1,0 +1,87 @@
+"""How the sink's background thread hands a batch to Celery.
+
+Publishing happens only on that thread, never on a gateway thread: a Redis that is down takes
+~0.6 s to fail and a frozen one blocks forever without socket timeouts
+(docs/reference/measured-limits.md). Every call here either returns after a bounded time or
+raises; the sink spools the batch when it raises.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+TASK_NAME = "cdr.events_ingest"
+
+
+class Publisher(Protocol):
+    def publish(self, events: list[dict[str, Any]]) -> None:
+        """Make the batch durable on the other side, or raise."""
+
+    def close(self) -> None: ...
+
+
+class CeleryPublisher:
+    """Sends ``cdr.events_ingest`` through the broker with short, hard timeouts."""
+
+    def __init__(self, app: Any, *, timeout: float = 0.5, queue: str | None = None) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.queue = queue or app.conf.task_default_queue
+        self._connection: Any = None
+        self._producer: Any = None
+
+    def _ensure(self) -> Any:
+        if self._producer is None:
+            options = dict(self.app.conf.broker_transport_options or {})
+            options.update(
+                socket_timeout=self.timeout,
+                socket_connect_timeout=self.timeout,
+                max_retries=0,
+            )
+            self._connection = self.app.connection_for_write(transport_options=options, connect_timeout=self.timeout)
+            self._connection.ensure_connection(max_retries=1, timeout=self.timeout)
+            self._producer = self._connection.Producer(serializer="json")
+        return self._producer
+
+    def publish(self, events: list[dict[str, Any]]) -> None:
+        try:
+            producer = self._ensure()
+            self.app.send_task(TASK_NAME, args=[events], queue=self.queue, producer=producer, retry=False)
+        except BaseException:
+            self.close()  # a half-broken connection is not reused
+            raise
+
+    def close(self) -> None:
+        connection, self._connection, self._producer = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:
+                pass
+
+
+class EagerPublisher:
+    """Embedded default (no broker): run the same task in this process, on this thread."""
+
+    def publish(self, events: list[dict[str, Any]]) -> None:
+        from django.db import close_old_connections
+
+        from cdr.tasks import events_ingest
+
+        try:
+            events_ingest.apply(args=[events], throw=True)
+        finally:
+            close_old_connections()
+
+    def close(self) -> None:
+        pass
+
+
+def publisher_from_settings() -> Publisher:
+    from celery import current_app
+    from django.conf import settings
+
+    app = current_app._get_current_object()  # the project's app, loaded with Django
+    if app.conf.task_always_eager:
+        return EagerPublisher()
+    return CeleryPublisher(app, timeout=settings.CDR_LIFECYCLE_SINK["PUBLISH_TIMEOUT"])

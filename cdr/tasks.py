@@ -1,0 +1,35 @@
+"""Celery tasks: thin, JSON in, one service call, idempotent (safe to run twice)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from cdr import services
+
+# Only errors that another attempt can fix; a bad event is rejected by the service, not retried.
+TRANSIENT = (OperationalError, InterfaceError)
+
+
+@shared_task(
+    name="cdr.events_ingest",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=1,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=20,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def events_ingest(events: list[dict[str, Any]], source: str = "sink") -> dict[str, int]:
+    result = services.events_ingest(events=events, source=source)
+    return {"accepted": result.accepted, "duplicate": result.duplicate, "rejected": result.rejected}
+
+
+@shared_task(name="cdr.calls_expire", acks_late=True, soft_time_limit=120, time_limit=150)
+def calls_expire() -> int:
+    return services.calls_expire()

@@ -1,0 +1,189 @@
+"""The one settings module, driven by environment variables.
+
+With no environment set it runs the embedded default: SQLite under ./var, recordings as local
+files, Celery tasks executed in-process (no broker). Setting an integration's switch variable
+(DATABASE_URL, CELERY_BROKER_URL, CDR_S3_BUCKET, DJANGO_DEBUG=0) turns it on, and from then on
+its required values have no defaults: a gap fails at start-up with a message naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CDR_VAR_DIR", BASE_DIR / "var"))
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_required(name: str, why: str) -> str:
+    value = env(name)
+    if value is None:
+        raise ImproperlyConfigured(f"{name} must be set ({why}).")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+
+
+# --- Django core ---------------------------------------------------------------------------
+DEBUG = env_bool("DJANGO_DEBUG", True)
+if DEBUG:
+    SECRET_KEY = env("DJANGO_SECRET_KEY", "embedded-default-insecure-key-do-not-use-in-production")
+    ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "*") or "*").split(",")
+else:
+    SECRET_KEY = env_required("DJANGO_SECRET_KEY", "required when DJANGO_DEBUG=0")
+    ALLOWED_HOSTS = env_required("DJANGO_ALLOWED_HOSTS", "required when DJANGO_DEBUG=0").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "cdr",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------------------
+# DATABASE_URL: any URL dj-database-url understands (postgres://..., sqlite:///path).
+# https://github.com/jazzband/dj-database-url#url-schema
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    except Exception as exc:  # dj-database-url raises bare ValueErrors/KeyErrors on bad URLs
+        raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "cdr.sqlite3",
+            # The in-process pipeline writes from a background thread while the admin reads:
+            # wait for the lock instead of failing with "database is locked".
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")) or "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Celery --------------------------------------------------------------------------------
+# No CELERY_BROKER_URL: tasks run in-process (same task code, no broker, no worker).
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+if CELERY_BROKER_URL is None:
+    CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = "UTC"
+# Writes are idempotent, so a message is acknowledged only after its task finished and is
+# redelivered if the worker dies mid-task (docs: tasks.rst "acks_late").
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 2)
+CELERY_TASK_DEFAULT_QUEUE = "cdr"
+CELERY_TASK_ROUTES = {"cdr.recording_*": {"queue": "media"}}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers an unacknowledged message after this many seconds (a SIGKILLed worker's
+# batch). It must exceed the longest task time limit, or a slow task is run twice (harmless:
+# idempotent, but wasted).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+}
+CELERY_BEAT_SCHEDULE = {
+    "cdr-calls-expire": {"task": "cdr.calls_expire", "schedule": 60.0},
+}
+
+# --- cdr -----------------------------------------------------------------------------------
+CDR_SPOOL_DIR = Path(env("CDR_SPOOL_DIR", str(VAR_DIR / "spool")) or "")
+# A call still ringing after this many seconds, or established after CDR_ESTABLISHED_TIMEOUT,
+# is closed by the periodic `cdr.calls_expire` task with status "expired".
+CDR_RINGING_TIMEOUT = env_int("CDR_RINGING_TIMEOUT", 600)
+CDR_ESTABLISHED_TIMEOUT = env_int("CDR_ESTABLISHED_TIMEOUT", 12 * 3600)
+CDR_LIFECYCLE_SINK = {
+    "BUFFER_EVENTS": env_int("CDR_SINK_BUFFER_EVENTS", 200_000),
+    "BATCH_EVENTS": env_int("CDR_SINK_BATCH_EVENTS", 500),
+    "FLUSH_SECONDS": float(env("CDR_SINK_FLUSH_SECONDS", "0.05") or 0.05),
+    "SPOOL_MAX_EVENTS": env_int("CDR_SINK_SPOOL_MAX_EVENTS", 5_000_000),
+    "PUBLISH_TIMEOUT": float(env("CDR_SINK_PUBLISH_TIMEOUT", "0.5") or 0.5),
+}
