@@ -33,6 +33,9 @@ class UInt64Field(models.BigIntegerField):
         if value is None or isinstance(value, models.expressions.Combinable):
             return value
         value = int(value)
+        if -_I64 <= value < 0:
+            # Already in column form: related lookups prepare a value twice (FK, then target).
+            return value
         if not 0 <= value < _U64:
             raise ValueError(f"{value} is not an unsigned 64-bit integer")
         return value - _U64 if value >= _I64 else value

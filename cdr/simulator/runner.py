@@ -63,7 +63,7 @@ class _Worker:
         self.stats.invocations[name] += 1
         try:
             return fn(*args)
-        except Exception as exc:
+        except Exception as exc:  # a sink rejecting an event must not stop the traffic
             self.stats.errors[name] += 1
             if len(self.stats.first_errors) < 10:
                 self.stats.first_errors.append(exc)
@@ -113,7 +113,7 @@ class _Worker:
                     if wait > 0:
                         time.sleep(wait)
                 self.deliver(d)
-        except BaseException as exc:
+        except BaseException as exc:  # handed over to the calling thread by run()
             self.crash = exc
 
 

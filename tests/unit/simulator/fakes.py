@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from cdr.hooks import CallMeta, RecordingArtifact, RecordingResult
 from cdr.simulator import Expected, ExpectedTransfer, Status
 
 VALID = {"inbound", "outbound"}
+_NEVER = datetime.min.replace(tzinfo=UTC)  # the gateway always sets started_at
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,7 @@ class RecordingFake:
     def append_pcm(self, call_id: str, ch: Any, pcm: bytes) -> None:
         self._add("append_pcm", call_id, ch, pcm)
 
-    def finish_recording(
-        self, artifact: RecordingArtifact, *, timeout: float | None = None
-    ) -> RecordingResult:
+    def finish_recording(self, artifact: RecordingArtifact, *, timeout: float | None = None) -> RecordingResult:
         self._add("finish_recording", artifact)
         return RecordingResult(object_key=artifact.call_id, bytes=len(artifact.payload))
 
@@ -100,7 +100,7 @@ def fold(log: list[Invocation]) -> dict[str, Expected]:
         tenant = m.tenant_id
         if not tenant and m.scenario == "transfer_agent" and m.correlation_id in metas:
             tenant = metas[m.correlation_id].tenant_id
-        agents = sorted(by_corr.get(call_id, []), key=lambda a: a.started_at)
+        agents = sorted(by_corr.get(call_id, []), key=lambda a: a.started_at or _NEVER)
         transfers = tuple(
             ExpectedTransfer(t, a.call_id, (call_id, a.call_id) in bridged)
             for t, a in zip(targets.get(call_id, []), agents, strict=True)
@@ -112,7 +112,7 @@ def fold(log: list[Invocation]) -> dict[str, Expected]:
             scenario=m.scenario,
             correlation_id=m.correlation_id,
             tenant_id=tenant,
-            started_at=m.started_at,
+            started_at=m.started_at or _NEVER,
             status=Status.ESTABLISHED if est else Status.RINGING,
             established=est,
             transfers=transfers,

@@ -116,7 +116,7 @@ def test_perturbed_order_is_a_bounded_permutation(floating: list[bool], window: 
 def test_rate_is_applied_by_the_schedule() -> None:
     calls = generate(300, seed=4)
     schedule = plan(calls, threads=3, rate=200.0)
-    first_due = {}
+    first_due: dict[int, float] = {}
     for worker in schedule.workers:
         dues = [d.due for d in worker]
         assert dues == sorted(dues)
@@ -193,10 +193,11 @@ def test_sink_errors_are_counted_not_fatal(calls: list[SimCall]) -> None:
     assert isinstance(stats.first_errors[0], ValueError)
 
 
-def test_throughput_is_far_above_5000_hooks_per_second() -> None:
-    stats = run(generate(3000, seed=12), NopLifecycle(), threads=4)
-    assert stats.total > 5000
-    assert stats.per_second > 5000  # typically 50-100x more; no sleeping without rate
+def test_no_sleeping_without_rate_or_realtime() -> None:
+    # Speed itself is measured in bench/ingest.py; here only that no delay is scheduled.
+    stats = run(generate(300, seed=12), NopLifecycle(), threads=4)
+    assert stats.total == sum(len(c.steps) for c in generate(300, seed=12))
+    assert all(d.due == 0 for w in plan(generate(300, seed=12)).workers for d in w)
 
 
 def test_artifact_of_non_carrying_byes_stays_empty(calls: list[SimCall]) -> None:

@@ -86,7 +86,7 @@ def test_timestamps_are_ordered_and_distinct(calls: list[SimCall]) -> None:
         assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
         ends = [s.args[1].ended_at for s in call.steps if s.method in (Method.BYE, Method.FAILED)]
         assert ends == sorted(ends) and len(set(ends)) == len(ends)
-    starts = [c.meta.started_at for c in calls]
+    starts = [c.expected.started_at for c in calls]
     assert starts == sorted(starts)
 
 
@@ -151,3 +151,12 @@ def test_time_scale_compresses_and_base_time_must_be_aware() -> None:
     assert spread is not None and base < spread < base + timedelta(hours=1)
     with pytest.raises(ValueError):
         generate(1, base_time=datetime(2026, 3, 1))
+
+
+def test_the_simulator_imports_nothing_from_django() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, cdr.simulator; print(sorted(m for m in sys.modules if m.startswith('django')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,104 @@
+"""Validation of the JSON event: every malformed input is a Rejected with a reason naming the field."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cdr.hooks import CallMeta, Direction, HangupInitiator, HangupMeta, RecordingArtifact
+from cdr.lifecycle.encode import encode_hook_call
+from cdr.lifecycle.events import Event, Rejected, event_from_row, parse_event
+
+from tests.factories import T0, bye, call, event
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def parse(raw):
+    return parse_event(raw, received_at=NOW)
+
+
+def test_a_valid_ringing_event_parses():
+    ev = parse(event("ringing"))
+    assert isinstance(ev, Event)
+    assert ev.call_id == "c1@gw" and ev.call.tenant_id == 7 and ev.call.started_at == T0
+    assert ev.call.direction is Direction.INBOUND
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("not a dict", "event: expected an object"),
+        ({"type": "hello", "observed_at": "2026-01-01T00:00:00Z"}, "type: unknown event type 'hello'"),
+        (event("ringing", meta=call(call_id="")), "call.call_id: required"),
+        (event("ringing", meta=call(direction="inbound_reinvite")), "call.direction: unknown value"),
+        (event("ringing", meta=call(started_at="2026-01-01T00:00:00")), "call.started_at: naive timestamp"),
+        (event("ringing", meta=call(started_at="yesterday")), "call.started_at: not an RFC 3339"),
+        (event("ringing", meta=call(started_at=None)), "call.started_at: required"),
+        (event("ringing", meta=call(tenant_id=-1)), "call.tenant_id: -1 is outside"),
+        (event("ringing", meta=call(tenant_id=2**64)), "call.tenant_id"),
+        (event("ringing", meta=call(tenant_id="7")), "call.tenant_id: expected an integer"),
+        (event("ringing", meta=call(tenant_id=True)), "call.tenant_id: expected an integer"),
+        (bye(1, 2, duration_ms=-5), "hangup.duration_ms: -5 is outside"),
+        (bye(1, 2, initiator="them"), "hangup.initiator: unknown value 'them'"),
+        (bye(1, 2, sip_code=42), "hangup.sip_code: 42 is not a SIP status"),
+        ({**bye(1, 2), "hangup": {**bye(1, 2)["hangup"], "ended_at": "2026-01-01 10:00"}}, "hangup.ended_at: naive"),
+        ({**event("ringing"), "observed_at": None}, "observed_at: required"),
+        (
+            {"type": "bridge_started", "observed_at": "2026-01-01T00:00:00Z", "inbound_call_id": "a"},
+            "outbound_call_id: required",
+        ),
+        ({**event("failed"), "hangup": "oops"}, "hangup: expected an object"),
+    ],
+)
+def test_malformed_events_are_rejected_with_a_reason(raw, reason):
+    result = parse(raw)
+    assert isinstance(result, Rejected)
+    assert reason in result.reason
+    assert len(result.fingerprint) == 32
+
+
+def test_rejected_events_keep_their_call_id_and_payload():
+    raw = event("ringing", meta=call(call_id="x@gw", direction="sideways"))
+    result = parse(raw)
+    assert result.call_id == "x@gw" and result.payload["call"]["direction"] == "sideways"
+    assert result.observed_at == T0
+
+
+def test_fingerprint_ignores_when_an_event_was_seen_and_its_encoding():
+    a = parse(event("established", 1.0))
+    b = parse(event("established", 9.0, meta=call(started_at=T0.astimezone().isoformat().replace("+00:00", "Z"))))
+    assert a.fingerprint == b.fingerprint
+    assert parse(event("established", 1.0, meta=call(codec="pcmu"))).fingerprint != a.fingerprint
+
+
+def test_expired_fingerprint_is_one_per_call():
+    a = parse(
+        {"type": "expired", "call_id": "c", "ended_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-02T00:00:00Z"}
+    )
+    b = parse(
+        {"type": "expired", "call_id": "c", "ended_at": "2026-01-01T05:00:00Z", "observed_at": "2026-01-03T00:00:00Z"}
+    )
+    assert isinstance(a, Event) and a.fingerprint == b.fingerprint
+
+
+def test_a_stored_event_round_trips():
+    ev = parse(bye(3, 60))
+    again = event_from_row(ev.payload, ev.observed_at)
+    assert again == ev
+
+
+def test_encoding_hook_calls_never_raises_and_carries_everything():
+    meta = CallMeta(call_id="c", direction=Direction.OUTBOUND, tenant_id=2**64 - 1, started_at=T0)
+    hang = HangupMeta(initiator=HangupInitiator.LOCAL, sip_code=408, duration=timedelta(seconds=3), ended_at=T0)
+    raw = encode_hook_call("on_bye", (meta, hang, RecordingArtifact(payload=b"SN3abc")), 1_700_000_000_000_000_000)
+    ev = parse(raw)
+    assert isinstance(ev, Event)
+    assert ev.call.tenant_id == 2**64 - 1 and ev.hangup.duration == timedelta(seconds=3)
+    assert raw["recording"]["bytes"] == 6 and len(raw["recording"]["sha256"]) == 64
+    assert raw["observed_at"].startswith("2023-11-14T22:13:20")
+    weird = encode_hook_call("on_failed", (object(), None), 0)
+    assert isinstance(parse(weird), Rejected)
+    naive = encode_hook_call(
+        "on_ringing", (CallMeta(call_id="c", direction="inbound", started_at=datetime(2026, 1, 1)),), 0
+    )
+    assert "naive" in parse(naive).reason
