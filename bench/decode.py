@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-
 def build_blob(minutes: int, folder: Path) -> tuple[Path, Path, Path, int]:
     """Write call.sn3 plus the same mu-law bytes as raw per-leg files; returns paths and frames."""
     import numpy as np
@@ -81,18 +80,70 @@ def main() -> None:
         frames = args.minutes * 60 * 50
         ours_wav, ff_wav, sox_wav = folder / "ours.wav", folder / "ffmpeg.wav", folder / "sox.wav"
         tools: dict[str, list[str]] = {
-            "ours": [sys.executable, "-c", "import sys; from cdr.media.cli import main; sys.exit(main(sys.argv[1:]))",
-                     str(blob), "--codec", "pcmu", "-o", str(ours_wav)],
+            "ours": [
+                sys.executable,
+                "-c",
+                "import sys; from cdr.media.cli import main; sys.exit(main(sys.argv[1:]))",
+                str(blob),
+                "--codec",
+                "pcmu",
+                "-o",
+                str(ours_wav),
+            ],
         }
         if shutil.which("ffmpeg"):
-            tools["ffmpeg"] = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-                               "-f", "mulaw", "-ar", "8000", "-ac", "1", "-i", str(caller),
-                               "-f", "mulaw", "-ar", "8000", "-ac", "1", "-i", str(agent),
-                               "-filter_complex", "[0:a][1:a]join=inputs=2:channel_layout=stereo[a]",
-                               "-map", "[a]", "-c:a", "pcm_s16le", str(ff_wav)]
+            tools["ffmpeg"] = [
+                "ffmpeg",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "mulaw",
+                "-ar",
+                "8000",
+                "-ac",
+                "1",
+                "-i",
+                str(caller),
+                "-f",
+                "mulaw",
+                "-ar",
+                "8000",
+                "-ac",
+                "1",
+                "-i",
+                str(agent),
+                "-filter_complex",
+                "[0:a][1:a]join=inputs=2:channel_layout=stereo[a]",
+                "-map",
+                "[a]",
+                "-c:a",
+                "pcm_s16le",
+                str(ff_wav),
+            ]
         if shutil.which("sox"):
-            tools["sox"] = ["sox", "-M", "-t", "ul", "-r", "8000", "-c", "1", str(caller),
-                            "-t", "ul", "-r", "8000", "-c", "1", str(agent), "-b", "16", str(sox_wav)]
+            tools["sox"] = [
+                "sox",
+                "-M",
+                "-t",
+                "ul",
+                "-r",
+                "8000",
+                "-c",
+                "1",
+                str(caller),
+                "-t",
+                "ul",
+                "-r",
+                "8000",
+                "-c",
+                "1",
+                str(agent),
+                "-b",
+                "16",
+                str(sox_wav),
+            ]
         env_cwd = os.getcwd()
         os.chdir(ROOT)
         results: dict[str, tuple[float, int]] = {}
@@ -103,8 +154,10 @@ def main() -> None:
         finally:
             os.chdir(env_cwd)
         wav_size = ours_wav.stat().st_size
-        print(f"input: {args.minutes} min two-leg PCMU, {2 * frames} frames, SN3 {blob.stat().st_size / 1e6:.1f} MB,"
-              f" WAV {wav_size / 1e6:.1f} MB; median of {args.runs} runs")
+        print(
+            f"input: {args.minutes} min two-leg PCMU, {2 * frames} frames, SN3 {blob.stat().st_size / 1e6:.1f} MB,"
+            f" WAV {wav_size / 1e6:.1f} MB; median of {args.runs} runs"
+        )
         for name, (secs, rss) in results.items():
             print(f"{name:>7}: {secs:6.3f} s wall, peak RSS {rss / 1e6:7.1f} MB ({rss / wav_size:.2f}x WAV)")
         if "ffmpeg" in results:
@@ -114,7 +167,7 @@ def main() -> None:
         for name, path in (("ffmpeg", ff_wav), ("sox", sox_wav)):
             if path.exists():
                 other = path.read_bytes()
-                same = other[-len(ours_pcm):] == ours_pcm
+                same = other[-len(ours_pcm) :] == ours_pcm
                 print(f"PCM identical to {name}: {same}")
 
 

@@ -31,7 +31,13 @@ def decode_file(src: Path, dst: Path, codec: str, *, snap_ms: int = 80) -> Decod
 
 
 def run(
-    src: str, dst: str, codec: str, *, snap_ms: int = 80, stdout: TextIO | None = None, stderr: TextIO | None = None
+    src: str,
+    dst: str,
+    codec: str,
+    *,
+    snap_ms: int | str = 80,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
 ) -> int:
     """Decode and report; returns the process exit code (0 ok, 1 bad input, 2 usage)."""
     out = stdout if stdout is not None else sys.stdout
@@ -40,7 +46,12 @@ def run(
         err.write(f"error: unknown codec {codec!r} (expected one of: {', '.join(CODECS)})\n")
         return 2
     try:
-        report = decode_file(Path(src), Path(dst), codec, snap_ms=snap_ms)
+        snap = int(snap_ms)
+    except ValueError:
+        err.write(f"error: --snap-ms must be an integer, got {snap_ms!r}\n")
+        return 2
+    try:
+        report = decode_file(Path(src), Path(dst), codec, snap_ms=snap)
     except (DecodeError, ValueError) as exc:
         err.write(f"error: {src}: {exc}\n")
         return 1

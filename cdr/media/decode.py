@@ -55,7 +55,9 @@ def _counts(spec: CodecSpec, table: FrameTable, idx: NDArray[np.int64]) -> NDArr
     return table.length[idx].copy()
 
 
-def _decode_stateful(spec: CodecSpec, table: FrameTable, idx: NDArray[np.int64], place: Placement) -> tuple[LegAudio, int]:
+def _decode_stateful(
+    spec: CodecSpec, table: FrameTable, idx: NDArray[np.int64], place: Placement
+) -> tuple[LegAudio, int]:
     """Decode a G.722/Opus leg in media order with a fresh decoder; returns audio and PLC count."""
     from cdr.media.g722 import G722Decoder
     from cdr.media.opus import OpusDecoder
@@ -142,8 +144,9 @@ def decode_to_wav(
         origin = wall.min()
         wall_all = (table.wall_ns.astype(np.float64) - float(origin)) * (rate / 1e9)
         if float(wall_all[audio].max()) > limit:
-            raise CorruptTimelineError(f"wall clock spans more than {max_duration_s / 3600:g} h; recording looks corrupt")
-    elif len(warnings) == 0 and table.format == "sn2":
+            hours = max_duration_s / 3600
+            raise CorruptTimelineError(f"wall clock spans more than {hours:g} h; recording looks corrupt")
+    elif table.format == "sn2":
         warnings.append("SN2 recording has no wall clock: each leg starts at its first frame")
 
     legs: list[LegAudio | None] = []
@@ -178,9 +181,8 @@ def decode_to_wav(
             )
         if spec.name in ("pcmu", "pcma"):
             chosen = idx[place.order]
-            legs.append(
-                LegAudio(pos=place.pos, count=table.length[chosen], src=table.offset[chosen], source=table.blob, lut=lut)
-            )
+            count, src = table.length[chosen], table.offset[chosen]
+            legs.append(LegAudio(pos=place.pos, count=count, src=src, source=table.blob, lut=lut))
         else:
             leg, plc = _decode_stateful(spec, table, idx, place)
             concealed += plc

@@ -65,7 +65,7 @@ def encode_ulaw(samples: ArrayLike) -> bytes:
     exponent = _segment(magnitude, 0x80)
     mantissa = (magnitude >> (exponent + 3)) & 0x0F
     code = ~(sign | (exponent << 4) | mantissa) & 0xFF
-    return code.astype(np.uint8).tobytes()
+    return bytes(code.astype(np.uint8).tobytes())
 
 
 def encode_alaw(samples: ArrayLike) -> bytes:
@@ -77,4 +77,4 @@ def encode_alaw(samples: ArrayLike) -> bytes:
     exponent = _segment(magnitude, 0x10)
     mantissa = np.where(exponent == 0, magnitude >> 1, magnitude >> exponent) & 0x0F
     code = (sign | (exponent << 4) | mantissa) ^ 0x55
-    return code.astype(np.uint8).tobytes()
+    return bytes(code.astype(np.uint8).tobytes())

@@ -12,7 +12,7 @@ from cdr.media.errors import CodecUnavailableError
 
 def _new(sample_rate: int) -> Any:
     try:
-        import G722  # the package's module name
+        import G722  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise CodecUnavailableError("g722 decoding needs the G722 package (pip install G722)") from exc
     return G722.G722(sample_rate, 64000)

@@ -50,15 +50,18 @@ def _lib() -> ctypes.CDLL:
         lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
         lib.opus_decode.restype = ctypes.c_int
         lib.opus_decode.argtypes = [
-            ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int, ctypes.c_int
+            ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_int32,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
         ]
         lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
         lib.opus_packet_get_nb_samples.restype = ctypes.c_int
         lib.opus_packet_get_nb_samples.argtypes = [ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32]
         lib.opus_encoder_create.restype = ctypes.c_void_p
-        lib.opus_encoder_create.argtypes = [
-            ctypes.c_int32, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int)
-        ]
+        lib.opus_encoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
         lib.opus_encode.restype = ctypes.c_int32
         lib.opus_encode.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int32]
         lib.opus_encoder_destroy.argtypes = [ctypes.c_void_p]
@@ -114,9 +117,8 @@ class OpusDecoder:
         self.close()
 
 
-def encode_opus(samples: NDArray[np.int16], frame_samples: int = 960, bitrate_hint: int = 0) -> list[bytes]:
+def encode_opus(samples: NDArray[np.int16], frame_samples: int = 960) -> list[bytes]:
     """Encode 48 kHz mono int16 PCM into Opus packets of ``frame_samples`` (for tests)."""
-    del bitrate_hint
     lib = _lib()
     err = ctypes.c_int(0)
     state = lib.opus_encoder_create(OPUS_RATE, 1, _APPLICATION_VOIP, ctypes.byref(err))

@@ -34,8 +34,14 @@ def _sorted(leg: LegAudio) -> LegAudio:
     return LegAudio(pos=leg.pos[order], count=leg.count[order], src=leg.src[order], source=leg.source, lut=leg.lut)
 
 
-def _scatter(buf: NDArray[np.int16], channel: int, leg: LegAudio, p: NDArray[np.int64], c: NDArray[np.int64],
-             s: NDArray[np.int64]) -> None:
+def _scatter(
+    buf: NDArray[np.int16],
+    channel: int,
+    leg: LegAudio,
+    p: NDArray[np.int64],
+    c: NDArray[np.int64],
+    s: NDArray[np.int64],
+) -> None:
     """Copy frames (positions ``p`` relative to the window) into ``buf``, clipping at its edges."""
     width = buf.shape[0]
     total = int(c.sum())

@@ -26,9 +26,7 @@ def build_sn3(frames: Iterable[Frame]) -> bytes:
     """Encode frames (in capture order) as an SN3 blob."""
     parts = [b"SN3"]
     for f in frames:
-        parts.append(
-            _SN3.pack(f.direction & 0xFF, f.seq & 0xFFFF, f.rtp_ts & 0xFFFFFFFF, f.wall_ns, len(f.payload))
-        )
+        parts.append(_SN3.pack(f.direction & 0xFF, f.seq & 0xFFFF, f.rtp_ts & 0xFFFFFFFF, f.wall_ns, len(f.payload)))
         parts.append(f.payload)
     return b"".join(parts)
 

@@ -59,7 +59,7 @@ class TapRecorder:
                 return
             if self._origin is None:
                 self._origin = now
-            arrival = int(round((now - self._origin) * self.sample_rate))
+            arrival = round((now - self._origin) * self.sample_rate)
             samples = len(data) // 2
             end = self._ends[channel]
             start = arrival if arrival - end > self._tolerance else end

@@ -64,7 +64,7 @@ class WavWriter:
             raise ValueError("sample count is not a multiple of the channel count")
         if self._written + data.nbytes > (self._declared if self._declared is not None else _MAX_DATA):
             raise ValueError("more audio than the WAV header declares")
-        self._out.write(memoryview(data).cast("B"))
+        self._out.write(data.tobytes() if not data.flags.c_contiguous else data.data.cast("B"))
         self._written += data.nbytes
 
     def write_silence(self, n_frames: int) -> None:

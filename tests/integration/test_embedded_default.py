@@ -1,0 +1,67 @@
+"""With no environment at all: SQLite, in-process tasks, no service. Fire, close(), find the records."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = """
+import os, sys
+sys.path.insert(0, os.getcwd())
+os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
+import django; django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from datetime import UTC, datetime
+from django.conf import settings
+from cdr import simulator
+from cdr.sinks import lifecycle_sink_from_settings
+from tests.oracle import mismatches
+assert settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+calls = simulator.generate(300, seed=11, base_time=datetime(2026, 11, 1, tzinfo=UTC), time_scale=0.01)
+sink = lifecycle_sink_from_settings()
+simulator.run(calls, sink, threads=4)
+assert sink.close(timeout=60), sink.stats()
+problems = mismatches(simulator.expected_by_call_id(calls))
+print("\\n".join(problems[:20]))
+print("legs", len(simulator.expected_by_call_id(calls)), "mismatches", len(problems))
+"""
+
+
+def clean_env(tmp_path):
+    return {"PATH": "/usr/bin:/bin", "CDR_VAR_DIR": str(tmp_path), "HOME": str(tmp_path)}
+
+
+def test_a_script_firing_through_the_sink_finds_every_record_written(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=clean_env(tmp_path), capture_output=True, text=True, timeout=180
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1].split()
+    assert last[0] == "legs" and int(last[1]) >= 300 and last[2:] == ["mismatches", "0"], proc.stdout[-3000:]
+    assert (tmp_path / "cdr.sqlite3").exists()
+
+
+def test_make_run_pipeline_without_the_server(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "cdr_demo", "--calls", "200", "--no-serve"],
+        cwd=ROOT,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "simulated 200 calls" in proc.stdout and "sink flushed" in proc.stdout, proc.stdout
+
+
+def test_a_bad_database_url_fails_at_start_up_naming_the_setting(tmp_path):
+    env = clean_env(tmp_path) | {"DATABASE_URL": "nosuchdb://x"}
+    proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode != 0 and proc.stderr.startswith("configuration error: DATABASE_URL is not a usable")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    env = clean_env(tmp_path) | {"DJANGO_DEBUG": "0"}
+    proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == "configuration error: DJANGO_SECRET_KEY must be set (required when DJANGO_DEBUG=0)."
