@@ -8,6 +8,12 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from cdr import services
+from cdr.tasks_recordings import (  # noqa: F401  (registers the recording tasks with Celery)
+    recording_transcode,
+    recording_upload,
+    recordings_purge,
+    recordings_resume,
+)
 
 # Only errors that another attempt can fix; a bad event is rejected by the service, not retried.
 TRANSIENT = (OperationalError, InterfaceError)

@@ -1,7 +1,12 @@
 """URLs of the cdr app. A project includes them once: path("", include("cdr.urls"))."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cdr.views import recordings
 
 app_name = "cdr"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("recordings/<int:pk>/link/", recordings.recording_link_view, name="recording-link"),
+    path("recordings/file/<str:token>/", recordings.recording_file_view, name="recording-file"),
+]

@@ -171,8 +171,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacknowledged message after this many seconds (a SIGKILLed worker's
 # batch). It must exceed the longest task time limit, or a slow task is run twice (harmless:
 # idempotent, but wasted).
+# Workers look for such abandoned messages every CELERY_UNACKED_RESTORE_INTERVAL seconds.
+# https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.redis.html
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
 }
 CELERY_BEAT_SCHEDULE = {
     "cdr-calls-expire": {"task": "cdr.calls_expire", "schedule": 60.0},
@@ -191,3 +195,68 @@ CDR_LIFECYCLE_SINK = {
     "SPOOL_MAX_EVENTS": env_int("CDR_SINK_SPOOL_MAX_EVENTS", 5_000_000),
     "PUBLISH_TIMEOUT": float(env("CDR_SINK_PUBLISH_TIMEOUT", "0.5") or 0.5),
 }
+
+# --- recordings storage --------------------------------------------------------------------
+# Recordings live in the "recordings" storage alias: local files under VAR_DIR/recordings by
+# default, S3 (or any S3-compatible server) once CDR_S3_BUCKET is set. Objects are private and
+# are only handed out through short-lived links (presigned URLs, or a signed Django view).
+# https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html#settings
+CDR_S3_BUCKET = env("CDR_S3_BUCKET")
+if CDR_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    _s3_missing = [name for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if env(name) is None]
+    if _s3_missing:
+        raise ImproperlyConfigured(f"{' and '.join(_s3_missing)} must be set (required when CDR_S3_BUCKET is set).")
+    _RECORDINGS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": CDR_S3_BUCKET,
+            # Empty for AWS itself; the server's URL for MinIO, SeaweedFS, Ceph...
+            "endpoint_url": env("CDR_S3_ENDPOINT_URL"),
+            "region_name": env("CDR_S3_REGION", "us-east-1"),
+            "access_key": env("AWS_ACCESS_KEY_ID"),
+            "secret_key": env("AWS_SECRET_ACCESS_KEY"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": env_int("CDR_RECORDING_LINK_SECONDS", 300),
+            # Deterministic keys: a retried upload overwrites the same object, never a copy.
+            "file_overwrite": True,
+            # Every S3 call is bounded: a down or frozen endpoint fails fast and the sink spools.
+            # A client_config replaces django-storages' own, so addressing style and SigV4
+            # (required for presigned URLs on most servers) are set here, not as OPTIONS.
+            "client_config": _BotoConfig(
+                s3={"addressing_style": env("CDR_S3_ADDRESSING_STYLE", "path")},
+                signature_version="s3v4",
+                connect_timeout=env_int("CDR_S3_CONNECT_TIMEOUT", 3),
+                read_timeout=env_int("CDR_S3_READ_TIMEOUT", 30),
+                retries={"max_attempts": 2, "mode": "standard"},
+            ),
+        },
+    }
+else:
+    _RECORDINGS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "recordings"), "allow_overwrite": True},
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "recordings": _RECORDINGS_STORAGE,
+}
+CDR_RECORDINGS = {
+    # Lifetime of a playback/download link (presigned URL or signed view), in seconds.
+    "LINK_SECONDS": env_int("CDR_RECORDING_LINK_SECONDS", 300),
+    # How long finish_recording waits for storage before it spools and returns the key.
+    "FINISH_TIMEOUT": float(env("CDR_RECORDING_FINISH_TIMEOUT", "5") or 5),
+    # Tenant policies are read at every begin_recording: cached this long per process.
+    "POLICY_CACHE_SECONDS": env_int("CDR_RECORDING_POLICY_CACHE_SECONDS", 30),
+    # PCM taps kept in memory per channel before they spill to a temp file.
+    "TAP_MEMORY_BYTES": env_int("CDR_RECORDING_TAP_MEMORY_BYTES", 256 * 1024),
+    "UPLOAD_THREADS": env_int("CDR_RECORDING_UPLOAD_THREADS", 4),
+    "SNAP_MS": env_int("CDR_RECORDING_SNAP_MS", 80),
+    "SPOOL_DIR": CDR_SPOOL_DIR / "recordings",
+}
+CELERY_BEAT_SCHEDULE["cdr-recordings-purge"] = {"task": "cdr.recordings_purge", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["cdr-recordings-resume"] = {"task": "cdr.recordings_resume", "schedule": 600.0}
+# --- end recordings storage ---------------------------------------------------------------

@@ -234,6 +234,10 @@ def _parse(raw: Any) -> Event:
     content = dict(payload)
     if kind == "expired":
         content = {"type": kind, "call_id": call_id}  # one expiry per call, however often swept
+    elif kind == "transfer_started":
+        # Each OnTransferStarted is an attempt, and a queue may dial the same target again:
+        # only the moment tells two attempts apart (a redelivery keeps its moment).
+        content["observed_at"] = observed.isoformat()
     fp = fingerprint(content)
     if isinstance(raw.get("recording"), dict):
         payload["recording"] = raw["recording"]

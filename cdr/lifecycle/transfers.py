@@ -49,14 +49,14 @@ def derive_transfers(events: Iterable[Event], legs: Iterable[Leg]) -> list[Trans
     its agent leg, unless a border controller rewrote the Call-ID: then it goes to the last
     attempt not yet bridged.
     """
-    attempts: dict[str, datetime] = {}
+    attempts: dict[str, tuple[datetime, str]] = {}
     bridges: dict[str, datetime] = {}
     for e in sorted(events, key=lambda e: (e.observed_at, e.fingerprint)):
         if e.type == "transfer_started":
-            attempts.setdefault(e.target_uri, e.observed_at)
+            attempts.setdefault(e.fingerprint, (e.observed_at, e.target_uri))
         elif e.type == "bridge_started":
             bridges.setdefault(e.outbound_call_id, e.observed_at)
-    ordered = sorted(attempts.items(), key=lambda kv: (kv[1], kv[0]))
+    ordered = [(target, at) for at, target in sorted(attempts.values())]
     leg_list = sorted(legs, key=lambda leg: (leg.started_at, leg.call_id))
     records: list[TransferRecord] = []
     for i in range(max(len(ordered), len(leg_list))):

@@ -1,5 +1,6 @@
 """Models of the cdr app, one module per domain; import them from here."""
 
+from cdr.models.access import TenantMembership
 from cdr.models.calls import (
     ACTIVE_STATUSES,
     Call,
@@ -14,9 +15,18 @@ from cdr.models.calls import (
     Transfer,
     TransferOutcome,
 )
+from cdr.models.recordings import (
+    AccessPurpose,
+    LegalHold,
+    Recording,
+    RecordingAccess,
+    RecordingPolicy,
+    WavStatus,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "AccessPurpose",
     "Call",
     "CallEvent",
     "CallStatus",
@@ -25,7 +35,13 @@ __all__ = [
     "Hangup",
     "HangupInitiator",
     "HangupKind",
+    "LegalHold",
+    "Recording",
+    "RecordingAccess",
+    "RecordingPolicy",
     "Tenant",
+    "TenantMembership",
     "Transfer",
     "TransferOutcome",
+    "WavStatus",
 ]

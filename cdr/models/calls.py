@@ -80,6 +80,8 @@ class Call(models.Model):
             models.Index(fields=["-started_at", "-id"], name="cdr_call_start"),
             models.Index(fields=["correlation_id"], name="cdr_call_correlation"),
             models.Index(fields=["status", "started_at"], name="cdr_call_status_start"),
+            # Admin search by remote address prefix (LIKE 'x%' needs pattern ops outside the C collation).
+            models.Index(fields=["remote_addr"], name="cdr_call_remote", opclasses=["varchar_pattern_ops"]),
             # Live calls are a sliver of the table: the sweeper and "active calls" read this.
             models.Index(
                 fields=["started_at"],

@@ -2,5 +2,34 @@
 
 from cdr.services.calls import calls_expire, calls_refresh
 from cdr.services.events import IngestResult, events_ingest
+from cdr.services.recordings import (
+    RecordingUnavailable,
+    legal_hold_place,
+    legal_hold_release,
+    recording_link,
+    recording_policy_set,
+    recording_store,
+    recording_transcode,
+    recording_upload_spooled,
+    recordings_attach_calls,
+    recordings_purge,
+    recordings_resume,
+)
 
-__all__ = ["IngestResult", "calls_expire", "calls_refresh", "events_ingest"]
+__all__ = [
+    "IngestResult",
+    "RecordingUnavailable",
+    "calls_expire",
+    "calls_refresh",
+    "events_ingest",
+    "legal_hold_place",
+    "legal_hold_release",
+    "recording_link",
+    "recording_policy_set",
+    "recording_store",
+    "recording_transcode",
+    "recording_upload_spooled",
+    "recordings_attach_calls",
+    "recordings_purge",
+    "recordings_resume",
+]

@@ -1,4 +1,4 @@
-"""The hooks implemented for real: CeleryLifecycleSink (and StorageRecordingSink, to come)."""
+"""The hooks implemented for real: CeleryLifecycleSink and StorageRecordingSink."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ import atexit
 import threading
 
 from cdr.sinks.lifecycle import CeleryLifecycleSink
+from cdr.sinks.recording import StorageRecordingSink, recording_sink_from_settings
 
-__all__ = ["CeleryLifecycleSink", "lifecycle_sink_from_settings"]
+__all__ = [
+    "CeleryLifecycleSink",
+    "StorageRecordingSink",
+    "lifecycle_sink_from_settings",
+    "recording_sink_from_settings",
+]
 
 _lock = threading.Lock()
 _sink: CeleryLifecycleSink | None = None

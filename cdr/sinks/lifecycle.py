@@ -42,6 +42,8 @@ class CeleryLifecycleSink:
         self._spool = Spool(spool_path, max_events=spool_max_events)
         self._buf: collections.deque[tuple[str, tuple[Any, ...], int]] = collections.deque()
         self._cap = buffer_events
+        self._last_ns = 0
+        self._stamp_lock = threading.Lock()
         self._batch = batch_events
         self._flush = flush_seconds
         self._retry = retry_seconds
@@ -61,7 +63,15 @@ class CeleryLifecycleSink:
     def _put(self, method: str, args: tuple[Any, ...]) -> None:
         try:
             if len(self._buf) < self._cap:
-                self._buf.append((method, args, time.time_ns()))
+                # Stamps are kept distinct at the store's microsecond resolution, so two hooks
+                # fired back to back (two transfer attempts) keep their order. The lock is held
+                # for a few hundred nanoseconds; unlocked, racing threads could tie two stamps.
+                with self._stamp_lock:
+                    now = time.time_ns()
+                    if now < self._last_ns + 1000:
+                        now = self._last_ns + 1000
+                    self._last_ns = now
+                    self._buf.append((method, args, now))
                 return
             with self._fault_lock:
                 self._dropped_buffer += 1
@@ -214,5 +224,8 @@ class CeleryLifecycleSink:
             self._replay(deadline=deadline)
         while self._buf:
             self._to_spool(self._take())
-        self._publisher.close()
+        try:
+            self._publisher.close()
+        except Exception:
+            log.exception("closing the lifecycle publisher failed")
         return not self._buf

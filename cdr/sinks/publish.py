@@ -39,7 +39,7 @@ class CeleryPublisher:
                 max_retries=0,
             )
             self._connection = self.app.connection_for_write(transport_options=options, connect_timeout=self.timeout)
-            self._connection.ensure_connection(max_retries=1, timeout=self.timeout)
+            self._connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=self.timeout)
             self._producer = self._connection.Producer(serializer="json")
         return self._producer
 

@@ -1,0 +1,6 @@
+"""Admin of the cdr app: tenant-scoped call list, call detail, active calls, tenants.
+
+Importing this package registers everything with ``django.contrib.admin.site``.
+"""
+
+from cdr.admin import calls, tenants  # noqa: F401  (registration side effects)

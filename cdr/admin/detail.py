@@ -1,0 +1,101 @@
+"""What the call detail page shows besides the record itself: timeline, hangup, transfers, legs.
+
+Every related leg is checked against the viewer's tenants before it is linked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.urls import reverse
+
+from cdr.access import tenant_ids_for
+from cdr.admin.display import local_time
+from cdr.models import Call, CallEvent, Hangup, Transfer
+
+
+def _summary(event: CallEvent) -> str:
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    hangup = payload.get("hangup") or {}
+    if event.type in ("bye", "failed") and hangup:
+        parts = [hangup.get("initiator", ""), str(hangup.get("sip_code") or ""), hangup.get("reason", "")]
+        return " ".join(p for p in parts if p)
+    if event.type == "transfer_started":
+        return payload.get("target_uri", "")
+    if event.type == "bridge_started":
+        return f"bridged to {payload.get('outbound_call_id', '')}"
+    if event.type == "expired":
+        return "no end event before the timeout"
+    return ""
+
+
+def _link(call: Call | None, ids: set[int] | None) -> dict[str, Any] | None:
+    if call is None or (ids is not None and call.tenant_id not in ids):
+        return None
+    return {"call_id": call.call_id, "url": reverse("admin:cdr_call_change", args=[call.pk]), "call": call}
+
+
+def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
+    """Template context for one call, as ``user`` may see it."""
+    ids = tenant_ids_for(user)
+    tz = call.tenant.time_zone
+    events = list(CallEvent.objects.filter(call_id=call.call_id).order_by("observed_at", "id"))
+    timeline = [
+        {
+            "at": local_time(e.observed_at, tz),
+            "offset_s": (e.observed_at - call.started_at).total_seconds(),
+            "type": e.type,
+            "status": e.status,
+            "reason": e.reason,
+            "summary": _summary(e),
+            "source": e.source,
+        }
+        for e in events
+    ]
+    raw = [
+        {"type": e.type, "status": e.status, "json": json.dumps(e.payload, indent=2, sort_keys=True)} for e in events
+    ]
+    hangup = Hangup.objects.filter(call=call).first()
+    transfers = [
+        {
+            "transfer": t,
+            "attempted_at": local_time(t.attempted_at, tz),
+            "bridged_at": local_time(t.bridged_at, tz),
+            "agent": _link(t.outbound, ids),
+        }
+        for t in Transfer.objects.filter(inbound=call).select_related("outbound").order_by("attempt")
+    ]
+    # This leg as the agent leg of a transfer, and the legs that name it as their correlation.
+    answered = [
+        {"transfer": t, "inbound": _link(t.inbound, ids)}
+        for t in Transfer.objects.filter(outbound=call).select_related("inbound").order_by("inbound_id", "attempt")
+    ]
+    parent = None
+    if call.correlation_id:
+        parent = _link(Call.objects.filter(call_id=call.correlation_id).first(), ids)
+    children = [
+        link
+        for c in Call.objects.filter(correlation_id=call.call_id).order_by("started_at", "id")[:50]
+        if (link := _link(c, ids))
+    ]
+    return {
+        "tenant_zone": tz,
+        "times": [
+            (label, local_time(getattr(call, name), tz))
+            for label, name in (
+                ("Started", "started_at"),
+                ("Ringing", "ringing_at"),
+                ("Established", "established_at"),
+                ("Ended", "ended_at"),
+            )
+        ],
+        "timeline": timeline,
+        "raw_events": raw,
+        "hangup": hangup,
+        "hangup_ended_at": local_time(hangup.ended_at, tz) if hangup else "",
+        "transfers": transfers,
+        "answered": answered,
+        "parent_leg": parent,
+        "child_legs": children,
+    }

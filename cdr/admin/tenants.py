@@ -1,0 +1,69 @@
+"""Tenants and who may see them. Staff read their own tenants; superusers manage memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.html import format_html
+
+from cdr.admin.scoping import SuperuserOnlyAdmin, TenantScopedAdmin
+from cdr.models import Tenant, TenantMembership
+
+
+class MembershipInline(admin.TabularInline):
+    model = TenantMembership
+    extra = 0
+    autocomplete_fields = ("user",)
+    verbose_name = "staff member"
+    verbose_name_plural = "staff members who may see this tenant's calls"
+
+
+def _superuser(request: Any) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+@admin.register(Tenant)
+class TenantAdmin(TenantScopedAdmin):
+    tenant_field = "id"
+    list_display = ("id", "name", "time_zone", "calls_link", "created_at")
+    list_display_links = ("id", "name")
+    search_fields = ("name",)
+    fields = ("id", "name", "time_zone", "created_at")
+    readonly_fields = ("created_at",)
+
+    def get_search_results(self, request: Any, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if term.isdigit():
+            return queryset.filter(id=int(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
+        # The id is the gateway's TenantID: set when a tenant is created, never changed.
+        return ("id", "created_at") if obj is not None else ("created_at",)
+
+    def get_inlines(self, request: Any, obj: Any) -> list[Any]:
+        return [MembershipInline] if _superuser(request) else []
+
+    # Tenants are created by the pipeline on first sight; a superuser may pre-create one (to
+    # name it and set its zone) and edit it. Nobody deletes one: calls reference it.
+    def has_add_permission(self, request: Any) -> bool:
+        return _superuser(request)
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return _superuser(request)
+
+    @admin.display(description="Calls")
+    def calls_link(self, obj: Tenant) -> str:
+        return format_html('<a href="{}?tenant={}">calls</a>', reverse("admin:cdr_call_changelist"), obj.id)
+
+
+@admin.register(TenantMembership)
+class TenantMembershipAdmin(SuperuserOnlyAdmin):
+    read_only = False
+    list_display = ("user", "tenant", "created_at")
+    list_select_related = ("user", "tenant")
+    autocomplete_fields = ("user", "tenant")
+    search_fields = ("user__username", "user__email")

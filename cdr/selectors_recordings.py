@@ -1,0 +1,127 @@
+"""Read paths for recordings: storage lookup, tenant policy, who may see what, signed links."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import Storage, storages
+from django.db.models import QuerySet
+
+from cdr.models import Call, Recording, RecordingPolicy
+
+LINK_SALT = "cdr.recording-link"
+
+
+def recordings_storage() -> Storage:
+    """The ``recordings`` storage alias (resolved on every call: tests swap STORAGES)."""
+    return storages["recordings"]
+
+
+def storage_is_s3(storage: Storage) -> bool:
+    return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
+
+
+def storage_uri(storage: Storage, key: str) -> str:
+    """A durable, non-expiring reference to an object (never a link that grants access)."""
+    if storage_is_s3(storage):
+        return f"s3://{storage.bucket_name}/{key}"  # type: ignore[attr-defined]
+    return f"file://{storage.path(key)}"
+
+
+# --- policy -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Policy:
+    enabled: bool = True
+    retention_days: int | None = None
+
+
+DEFAULT_POLICY = Policy()
+_policy_lock = threading.Lock()
+_policy_cache: dict[int, tuple[float, Policy]] = {}
+
+
+def recording_policy_get(tenant_id: int, *, fresh: bool = False) -> Policy:
+    """The tenant's policy, cached per process for POLICY_CACHE_SECONDS (begin_recording is hot)."""
+    now = time.monotonic()
+    if not fresh:
+        with _policy_lock:
+            hit = _policy_cache.get(tenant_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    row = RecordingPolicy.objects.filter(tenant_id=tenant_id).values_list("enabled", "retention_days").first()
+    policy = DEFAULT_POLICY if row is None else Policy(enabled=row[0], retention_days=row[1])
+    with _policy_lock:
+        _policy_cache[tenant_id] = (now + settings.CDR_RECORDINGS["POLICY_CACHE_SECONDS"], policy)
+    return policy
+
+
+def recording_policies_forget() -> None:
+    with _policy_lock:
+        _policy_cache.clear()
+
+
+# --- calls and recordings --------------------------------------------------------------------
+def recording_call_context(
+    *, call_id: str, tenant_id: int = 0, correlation_id: str = ""
+) -> tuple[int, datetime | None]:
+    """Best tenant and start time for a recording: the gateway's, else the call row's.
+
+    Transfer agent legs often come with tenant 0; their tenant is the inbound leg's, found
+    through the correlation id.
+    """
+    started_at = None
+    row = Call.objects.filter(call_id=call_id).values_list("tenant_id", "started_at").first()
+    if row is not None:
+        tenant_id, started_at = tenant_id or row[0], row[1]
+    if tenant_id == 0 and correlation_id:
+        inbound = Call.objects.filter(call_id=correlation_id).values_list("tenant_id", flat=True).first()
+        tenant_id = inbound or 0
+    return tenant_id, started_at
+
+
+def recording_find(*, call_id: str, sha256: str) -> Recording | None:
+    return Recording.objects.filter(call_id=call_id, sha256=sha256).first()
+
+
+def recordings_for_call(call_id: str) -> QuerySet[Recording]:
+    return Recording.objects.filter(call_id=call_id).order_by("created_at", "id")
+
+
+def recording_visible_to(user: Any, recording: Recording) -> bool:
+    """THE permission check for recordings: active staff of the recording's tenant, or a superuser.
+
+    Tenant scoping is ``cdr.access``'s (the same rule as the calls in the admin); a recording
+    whose tenant is not resolved yet (0) is visible to superusers only.
+    """
+    from cdr.access import tenant_ids_for
+
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if not (user.is_staff or user.is_superuser):
+        return False
+    ids = tenant_ids_for(user)
+    return ids is None or recording.tenant_id in ids
+
+
+# --- signed links for local files ---------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LinkClaims:
+    recording_id: int
+    key: str
+    attachment: bool
+
+
+def recording_link_sign(*, recording_id: int, key: str, attachment: bool) -> str:
+    return signing.dumps({"r": recording_id, "k": key, "a": int(attachment)}, salt=LINK_SALT, compress=True)
+
+
+def recording_link_verify(token: str) -> LinkClaims:
+    """Raises signing.SignatureExpired (too old) or signing.BadSignature (tampered)."""
+    data = signing.loads(token, salt=LINK_SALT, max_age=settings.CDR_RECORDINGS["LINK_SECONDS"])
+    return LinkClaims(recording_id=int(data["r"]), key=str(data["k"]), attachment=bool(data["a"]))

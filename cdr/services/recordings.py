@@ -1,0 +1,317 @@
+"""Write paths for recordings: store, upload from the spool, transcode, hand out links, purge."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils import timezone
+
+from cdr.media import DecodeError, RecordingFormatError, WavWriter, decode_to_wav
+from cdr.models import (
+    AccessPurpose,
+    Call,
+    LegalHold,
+    Recording,
+    RecordingAccess,
+    RecordingPolicy,
+    WavStatus,
+)
+from cdr.selectors_recordings import (
+    recording_link_sign,
+    recording_policies_forget,
+    recording_visible_to,
+    recordings_storage,
+    storage_is_s3,
+)
+from cdr.services.tenants import tenants_ensure
+from cdr.sinks.recording_spool import RecordingSpool
+
+log = logging.getLogger("cdr.recordings")
+
+_EXTENSIONS = {"sn3": "sn3", "stereo_pcm": "pcm"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class RecordingUnavailable(Exception):
+    """The recording exists but the asked-for file does not (deleted, or no WAV)."""
+
+
+# --- keys --------------------------------------------------------------------------------------
+def recording_call_dir(*, tenant_id: int, call_id: str, day: date) -> str:
+    """``recordings/<tenant>/<yyyy>/<mm>/<dd>/<call>``; the hash keeps two sanitised ids apart."""
+    safe = _UNSAFE.sub("_", call_id)[:80].strip("._") or "call"
+    tag = hashlib.sha1(call_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"recordings/{tenant_id}/{day:%Y/%m/%d}/{safe}-{tag}"
+
+
+def recording_key(*, tenant_id: int, call_id: str, day: date, sha256: str, fmt: str) -> str:
+    """Deterministic key of an original: a retried upload overwrites it, never adds a copy."""
+    ext = _EXTENSIONS.get(fmt) or _UNSAFE.sub("", fmt.lower())[:12] or "bin"
+    return f"{recording_call_dir(tenant_id=tenant_id, call_id=call_id, day=day)}/{sha256}.{ext}"
+
+
+def taps_key(*, tenant_id: int, call_id: str, day: date) -> str:
+    """Key of the WAV built from a call's PCM taps (one per call)."""
+    return f"{recording_call_dir(tenant_id=tenant_id, call_id=call_id, day=day)}/taps.wav"
+
+
+def spool_name(*, call_id: str, sha256: str | None = None) -> str:
+    tag = hashlib.sha1(call_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{sha256}-{tag}" if sha256 else f"taps-{tag}"
+
+
+# --- store ---------------------------------------------------------------------------------------
+def recording_store(
+    *,
+    tenant_id: int,
+    call_id: str,
+    fmt: str,
+    codec: str,
+    sample_rate: int,
+    channels: int,
+    size: int,
+    sha256: str,
+    storage_key: str,
+    duration_ms: int | None = None,
+    wav_ready: bool = False,
+) -> tuple[Recording, bool]:
+    """Record a stored object (idempotent on call_id + sha256); queue its WAV transcode after commit."""
+    with transaction.atomic():
+        tenants_ensure(tenant_ids=[tenant_id])
+        call_pk = Call.objects.filter(call_id=call_id).values_list("id", flat=True).first()
+        recording, created = Recording.objects.get_or_create(
+            call_id=call_id,
+            sha256=sha256,
+            defaults={
+                "tenant_id": tenant_id,
+                "call_leg_id": call_pk,
+                "format": fmt,
+                "codec": codec,
+                "sample_rate": sample_rate,
+                "channels": channels,
+                "bytes": size,
+                "storage_key": storage_key,
+                "duration_ms": duration_ms,
+                "wav_key": storage_key if wav_ready else "",
+                "wav_bytes": size if wav_ready else None,
+                "wav_status": WavStatus.READY if wav_ready else WavStatus.PENDING,
+            },
+        )
+        if created and not wav_ready:
+            from cdr.tasks_recordings import recording_transcode
+
+            pk = recording.pk
+            # robust: a broker or eager-transcode failure must not undo the stored upload;
+            # `cdr.recordings_resume` re-queues transcodes left pending.
+            transaction.on_commit(lambda: recording_transcode.delay(pk), robust=True)
+    return recording, created
+
+
+def recording_upload_spooled(*, name: str, spool_dir: str | Path | None = None) -> Recording | None:
+    """Upload one spooled file to its deterministic key and record it; None if already done."""
+    spool = RecordingSpool(spool_dir or settings.CDR_RECORDINGS["SPOOL_DIR"])
+    entry = spool.get(name)
+    if entry is None:
+        return None
+    m = entry.meta
+    storage = recordings_storage()
+    with open(entry.blob_path, "rb") as f:
+        saved = storage.save(m["key"], File(f, name=m["key"]))
+    if saved != m["key"]:
+        raise RuntimeError(f"storage saved {m['key']!r} as {saved!r}: the recordings storage must allow overwrites")
+    recording, _ = recording_store(
+        tenant_id=m["tenant_id"],
+        call_id=m["call_id"],
+        fmt=m["format"],
+        codec=m["codec"],
+        sample_rate=m["sample_rate"],
+        channels=m["channels"],
+        size=m["bytes"],
+        sha256=m["sha256"],
+        storage_key=m["key"],
+        duration_ms=m.get("duration_ms"),
+        wav_ready=m.get("wav_ready", False),
+    )
+    spool.remove(name)
+    return recording
+
+
+def recordings_attach_calls(*, call_ids: list[str] | None = None, limit: int = 1000) -> int:
+    """Link recordings that arrived before their call row; a tenant 0 becomes the call's."""
+    orphans = Recording.objects.filter(call_leg__isnull=True)
+    if call_ids is not None:
+        orphans = orphans.filter(call_id__in=call_ids)
+    calls = Call.objects.filter(call_id__in=orphans.values("call_id")[:limit])
+    attached = 0
+    for call_id, pk, tenant_id in calls.values_list("call_id", "id", "tenant_id"):
+        attached += Recording.objects.filter(call_id=call_id, call_leg__isnull=True).update(call_leg_id=pk)
+        Recording.objects.filter(call_id=call_id, tenant_id=0).update(tenant_id=tenant_id)
+    return attached
+
+
+# --- transcode -----------------------------------------------------------------------------------
+def _stereo_pcm_to_wav(blob: bytes, recording: Recording, out: BinaryIO) -> float:
+    """The app-defined stereo PCM artifact: a WAV already, or interleaved PCM16 LE stereo."""
+    if blob[:4] == b"RIFF":
+        out.write(blob)
+        return 0.0
+    if recording.channels != 2 or recording.sample_rate <= 0:
+        raise RecordingFormatError(
+            f"stereo_pcm needs 2 channels and a sample rate, got {recording.channels} ch at {recording.sample_rate} Hz"
+        )
+    frames = len(blob) // 4
+    import numpy as np
+
+    with WavWriter(out, recording.sample_rate, channels=2, n_frames=frames) as writer:
+        writer.write(np.frombuffer(blob[: frames * 4], dtype="<i2"))
+    return frames / recording.sample_rate
+
+
+def recording_transcode(*, recording_id: int) -> Recording | None:
+    """Decode the stored original into a 16-bit stereo WAV stored next to it (idempotent)."""
+    recording = Recording.objects.filter(pk=recording_id).first()
+    if recording is None or recording.deleted_at is not None or recording.wav_status != WavStatus.PENDING:
+        return recording
+    storage = recordings_storage()
+    with storage.open(recording.storage_key, "rb") as f:
+        blob = f.read()
+    warnings: tuple[str, ...] = ()
+    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+        try:
+            if recording.format == "stereo_pcm":
+                duration_s = _stereo_pcm_to_wav(blob, recording, tmp)
+            else:
+                report = decode_to_wav(blob, recording.codec, tmp, snap_ms=settings.CDR_RECORDINGS["SNAP_MS"])
+                duration_s, warnings = report.duration_s, report.warnings
+        except DecodeError as exc:
+            log.info("recording %s has no WAV: %s", recording.pk, exc)
+            Recording.objects.filter(pk=recording.pk, wav_status=WavStatus.PENDING).update(
+                wav_status=WavStatus.FAILED, wav_error=str(exc)[:2000]
+            )
+            recording.refresh_from_db()
+            return recording
+        del blob
+        size = tmp.tell()
+        tmp.seek(0)
+        wav_key = recording.storage_key.rsplit(".", 1)[0] + ".wav"
+        storage.save(wav_key, File(tmp, name=wav_key))
+    Recording.objects.filter(pk=recording.pk).update(
+        wav_key=wav_key,
+        wav_bytes=size,
+        wav_status=WavStatus.READY,
+        wav_error="",
+        wav_warnings="\n".join(warnings),
+        duration_ms=round(duration_s * 1000) if duration_s else recording.duration_ms,
+    )
+    recordings_attach_calls(call_ids=[recording.call_id])
+    recording.refresh_from_db()
+    return recording
+
+
+def recordings_resume(*, older_than: timedelta = timedelta(minutes=10), limit: int = 500) -> int:
+    """Re-queue transcodes still pending (a lost message) and link orphans; returns re-queued."""
+    from cdr.tasks_recordings import recording_transcode
+
+    recordings_attach_calls(limit=limit)
+    cutoff = timezone.now() - older_than
+    pending = Recording.objects.filter(wav_status=WavStatus.PENDING, deleted_at__isnull=True, created_at__lt=cutoff)
+    ids = list(pending.order_by("created_at").values_list("id", flat=True)[:limit])
+    for pk in ids:
+        recording_transcode.delay(pk)
+    return len(ids)
+
+
+# --- links ------------------------------------------------------------------------------------
+def recording_link(*, user: Any, recording: Recording, purpose: str, variant: str = "wav") -> str:
+    """A short-lived URL to the WAV (or the original) for a user allowed to see the call.
+
+    Raises PermissionDenied, or RecordingUnavailable when the file is gone or was never made.
+    Every link handed out is recorded in RecordingAccess.
+    """
+    if not recording_visible_to(user, recording):
+        raise PermissionDenied("not allowed to access this recording")
+    purpose = AccessPurpose(purpose)
+    if recording.deleted_at is not None:
+        raise RecordingUnavailable("recording deleted by the retention policy")
+    if variant == "wav":
+        if recording.wav_status != WavStatus.READY or not recording.wav_key:
+            raise RecordingUnavailable(recording.wav_error or "the WAV is not ready yet")
+        key = recording.wav_key
+    elif variant == "original":
+        key = recording.storage_key
+    else:
+        raise ValueError(f"variant must be 'wav' or 'original', got {variant!r}")
+    RecordingAccess.objects.create(recording=recording, user=user, purpose=purpose, variant=variant)
+    storage = recordings_storage()
+    attachment = purpose == AccessPurpose.DOWNLOAD
+    expire = settings.CDR_RECORDINGS["LINK_SECONDS"]
+    if storage_is_s3(storage):
+        params = None
+        if attachment:
+            params = {"ResponseContentDisposition": f'attachment; filename="{key.rsplit("/", 1)[-1]}"'}
+        return str(storage.url(key, parameters=params, expire=expire))  # type: ignore[call-arg]
+    token = recording_link_sign(recording_id=recording.pk, key=key, attachment=attachment)
+    return reverse("cdr:recording-file", args=[token])
+
+
+# --- retention ---------------------------------------------------------------------------------
+def recordings_purge(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Delete stored objects past their tenant's retention; keep the rows with ``deleted_at``.
+
+    A call under an active legal hold is exempt. Returns the number of recordings purged.
+    """
+    now = now or timezone.now()
+    storage = recordings_storage()
+    held = Exists(LegalHold.objects.filter(call_id=OuterRef("call_id"), released_at__isnull=True))
+    purged = 0
+    policies = RecordingPolicy.objects.filter(retention_days__isnull=False).values_list("tenant_id", "retention_days")
+    for tenant_id, days in policies:
+        expired = Recording.objects.filter(
+            tenant_id=tenant_id, deleted_at__isnull=True, created_at__lt=now - timedelta(days=days)
+        ).filter(~held)
+        while True:
+            batch = list(expired.order_by("created_at").values_list("id", "storage_key", "wav_key")[:batch_size])
+            for pk, key, wav_key in batch:
+                # Mark first, delete inside the same transaction: a failed delete rolls the mark
+                # back and the next run tries again; a hold placed meanwhile wins.
+                with transaction.atomic():
+                    if Recording.objects.filter(pk=pk, deleted_at__isnull=True).filter(~held).update(deleted_at=now):
+                        for k in {key, wav_key} - {None, ""}:
+                            storage.delete(k)
+                        purged += 1
+            if len(batch) < batch_size:
+                break
+    return purged
+
+
+# --- rules ----------------------------------------------------------------------------------------
+def recording_policy_set(*, tenant_id: int, enabled: bool = True, retention_days: int | None = None) -> RecordingPolicy:
+    tenants_ensure(tenant_ids=[tenant_id])
+    policy, _ = RecordingPolicy.objects.update_or_create(
+        tenant_id=tenant_id, defaults={"enabled": enabled, "retention_days": retention_days}
+    )
+    recording_policies_forget()
+    return policy
+
+
+def legal_hold_place(*, call_id: str, reason: str = "", user: Any = None) -> LegalHold:
+    hold, _ = LegalHold.objects.update_or_create(
+        call_id=call_id, defaults={"reason": reason, "placed_by": user, "released_at": None}
+    )
+    return hold
+
+
+def legal_hold_release(*, call_id: str) -> int:
+    return LegalHold.objects.filter(call_id=call_id, released_at__isnull=True).update(released_at=timezone.now())

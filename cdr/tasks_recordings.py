@@ -1,0 +1,68 @@
+"""Recording tasks: ids and names in, one service call, idempotent.
+
+``cdr.recording_*`` tasks route to the ``media`` queue (CELERY_TASK_ROUTES) so transcoding cannot
+starve CDR writes; the periodic ``cdr.recordings_*`` tasks are light and stay on the default queue.
+Time limits stay under the broker's visibility timeout (300 s) so a slow task is not redelivered.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from cdr.services import recordings as svc
+
+try:  # botocore is only there with the S3 extra
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    _S3_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
+except ImportError:  # pragma: no cover
+    _S3_ERRORS = ()
+
+# Storage and database outages; a recording that cannot be decoded is recorded, not retried.
+TRANSIENT = (OperationalError, InterfaceError, OSError, *_S3_ERRORS)
+
+
+@shared_task(
+    name="cdr.recording_upload",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=100,
+    soft_time_limit=240,
+    time_limit=280,
+)
+def recording_upload(name: str) -> int | None:
+    """Upload a spooled recording (needs the spool directory of the process that spooled it)."""
+    recording = svc.recording_upload_spooled(name=name)
+    return None if recording is None else recording.pk
+
+
+@shared_task(
+    name="cdr.recording_transcode",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=20,
+    soft_time_limit=240,
+    time_limit=280,
+)
+def recording_transcode(recording_id: int) -> str | None:
+    recording = svc.recording_transcode(recording_id=recording_id)
+    return None if recording is None else recording.wav_status
+
+
+@shared_task(name="cdr.recordings_purge", acks_late=True, soft_time_limit=240, time_limit=280)
+def recordings_purge() -> int:
+    return svc.recordings_purge()
+
+
+@shared_task(name="cdr.recordings_resume", acks_late=True, soft_time_limit=120, time_limit=150)
+def recordings_resume() -> int:
+    return svc.recordings_resume()

@@ -1,0 +1,1 @@
+"""Plain Django views of the cdr app (the admin has its own package)."""

@@ -1,0 +1,41 @@
+import pytest
+from django.test import Client
+
+from tests.integration.admin.data import TENANT_A, two_tenants
+from tests.integration.admin.data import staff_user as make_staff_user
+
+
+@pytest.fixture
+def local_recordings(settings, tmp_path):
+    """Recordings as local files under the test's tmp dir, served by the signed file view."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "recordings": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "recordings"), "allow_overwrite": True},
+        },
+    }
+    return tmp_path / "recordings"
+
+
+@pytest.fixture
+def calls(db, local_recordings):
+    return two_tenants()
+
+
+@pytest.fixture
+def staff_user(calls):
+    return make_staff_user("alice", TENANT_A)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def superuser_client(calls, django_user_model):
+    client = Client()  # its own session: a test may use it beside staff_client
+    client.force_login(django_user_model.objects.create_superuser("root", password="x" * 12))
+    return client

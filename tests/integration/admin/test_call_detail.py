@@ -1,0 +1,94 @@
+"""The call page: read-only record, timeline, hangup, transfer links both ways, recordings, raw events."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from cdr.models import Call, RecordingAccess
+
+pytestmark = pytest.mark.django_db
+
+
+def page(client, call_id) -> str:
+    pk = Call.objects.get(call_id=call_id).pk
+    response = client.get(reverse("admin:cdr_call_change", args=[pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def section(html: str, name: str) -> str:
+    start = html.index(f'id="cdr-{name}"')
+    return html[start : html.index("</fieldset>", start)]
+
+
+def test_timeline_lists_events_in_order_with_tenant_times_and_rejections(staff_client, calls):
+    a, _ = calls
+    html = page(staff_client, a.answered)
+    timeline = section(html, "timeline")
+    assert re.findall(r'data-type="(\w+)"', timeline) == ["ringing", "established", "bye", "bye"]
+    assert "2026-03-29 01:30:00 CET" in timeline  # ringing at T0+0.4 s, in Paris time
+    assert "rejected" in timeline and "hangup.initiator" in timeline  # the malformed BYE and why
+    assert "remote 200" in timeline
+    assert "2026-03-29 01:31:02 CET" in section(html, "hangup")  # ended at T0+62 s, Paris time
+    hangup = section(html, "hangup")
+    assert "bye" in hangup and "remote" in hangup and "200" in hangup
+    raw = section(html, "raw")
+    assert "&quot;call_id&quot;: &quot;alpha-answered@gw&quot;" in raw
+
+
+def test_read_only_no_save_buttons(staff_client, superuser_client, calls):
+    a, _ = calls
+    for client in (staff_client, superuser_client):
+        html = page(client, a.answered)
+        assert 'name="_save"' not in html and "deletelink" not in html
+    pk = Call.objects.get(call_id=a.answered).pk
+    response = superuser_client.post(reverse("admin:cdr_call_change", args=[pk]), {"status": "failed"})
+    assert response.status_code == 403
+    assert Call.objects.get(pk=pk).status == "completed"
+
+
+def test_transfer_links_inbound_and_agent_legs_both_ways(staff_client, calls):
+    a, _ = calls
+    inbound_pk = Call.objects.get(call_id=a.inbound).pk
+    agent_pk = Call.objects.get(call_id=a.agent).pk
+    legs = section(page(staff_client, a.inbound), "legs")
+    assert f'class="cdr-agent-leg" href="/admin/cdr/call/{agent_pk}/change/"' in legs
+    assert "sip:agent@alpha.pbx" in legs and "bridged" in legs
+    legs = section(page(staff_client, a.agent), "legs")
+    assert f'class="cdr-inbound-leg" href="/admin/cdr/call/{inbound_pk}/change/"' in legs
+    assert f'class="cdr-parent-leg" href="/admin/cdr/call/{inbound_pk}/change/"' in legs
+    timeline = section(page(staff_client, a.inbound), "timeline")
+    assert re.findall(r'data-type="(\w+)"', timeline) == [
+        "ringing",
+        "established",
+        "transfer_started",
+        "bridge_started",
+        "bye",
+    ]
+
+
+def test_recording_section_plays_and_lists_who_listened(staff_client, staff_user, calls):
+    a, _ = calls
+    html = section(page(staff_client, a.answered), "recordings")
+    assert '<audio controls preload="none" src="/recordings/' in html
+    assert "SHA-256" in html and "2000 ms" in html and "Nobody yet." in html
+    src = re.search(r'<audio controls preload="none" src="([^"]+)"', html).group(1).replace("&amp;", "&")
+    response = staff_client.get(src)
+    assert response.status_code == 302
+    played = staff_client.get(response["Location"], HTTP_RANGE="bytes=0-99")
+    assert played.status_code == 206 and played["Content-Range"].startswith("bytes 0-99/")
+    assert RecordingAccess.objects.filter(user=staff_user, purpose="playback").count() == 1
+    html = section(page(staff_client, a.answered), "recordings")
+    assert "alice" in html and "playback" in html
+    assert "No recording for this call." in section(page(staff_client, a.failed), "recordings")
+
+
+def test_detail_query_count_is_pinned(staff_client, calls, django_assert_max_num_queries):
+    a, _ = calls
+    # session, user, memberships, the call (+ tenant), events, hangup, transfers both ways,
+    # correlated parent and children, recordings and their access log, permissions (2).
+    with django_assert_max_num_queries(14):
+        page(staff_client, a.inbound)
