@@ -31,11 +31,16 @@ TRANSIENT = (OperationalError, InterfaceError)
     soft_time_limit=60,
     time_limit=90,
 )
-def events_ingest(events: list[dict[str, Any]], source: str = "sink") -> dict[str, int]:
-    result = services.events_ingest(events=events, source=source)
+def events_ingest(events: list[dict[str, Any]], source: str = "sink", batch_id: str | None = None) -> dict[str, int]:
+    result = services.events_ingest(events=events, source=source, batch_id=batch_id)
     return {"accepted": result.accepted, "duplicate": result.duplicate, "rejected": result.rejected}
 
 
 @shared_task(name="cdr.calls_expire", acks_late=True, soft_time_limit=120, time_limit=150)
 def calls_expire() -> int:
     return services.calls_expire()
+
+
+@shared_task(name="cdr.batches_purge", acks_late=True, soft_time_limit=120, time_limit=150)
+def batches_purge() -> int:
+    return services.batches_purge()

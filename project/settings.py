@@ -180,6 +180,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BEAT_SCHEDULE = {
     "cdr-calls-expire": {"task": "cdr.calls_expire", "schedule": 60.0},
+    "cdr-batches-purge": {"task": "cdr.batches_purge", "schedule": 3600.0},
 }
 
 # --- cdr -----------------------------------------------------------------------------------
@@ -194,7 +195,11 @@ CDR_LIFECYCLE_SINK = {
     "FLUSH_SECONDS": float(env("CDR_SINK_FLUSH_SECONDS", "0.05") or 0.05),
     "SPOOL_MAX_EVENTS": env_int("CDR_SINK_SPOOL_MAX_EVENTS", 5_000_000),
     "PUBLISH_TIMEOUT": float(env("CDR_SINK_PUBLISH_TIMEOUT", "0.5") or 0.5),
+    # A published batch not committed after this long is published again (lost in transit).
+    "REDELIVER_SECONDS": float(env("CDR_SINK_REDELIVER_SECONDS", "60") or 60),
 }
+# Batch confirmations are kept this long: longer than any sink waits to confirm a batch.
+CDR_INGESTED_BATCH_DAYS = env_int("CDR_INGESTED_BATCH_DAYS", 7)
 
 # --- recordings storage --------------------------------------------------------------------
 # Recordings live in the "recordings" storage alias: local files under VAR_DIR/recordings by

@@ -181,3 +181,18 @@ class CallEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.call_id}"
+
+
+class IngestedBatch(models.Model):
+    """A batch of events committed by ``events_ingest``: the sink's proof it can forget it.
+
+    Written in the same transaction as the batch's rows, so "recorded here" means "stored".
+    Rows older than CDR_INGESTED_BATCH_DAYS are purged by ``cdr.batches_purge``.
+    """
+
+    batch_id = models.CharField(max_length=64, primary_key=True)
+    events = models.PositiveIntegerField()
+    committed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.batch_id

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cdr.lifecycle.events import Event, Rejected, parse_event
-from cdr.models import CallEvent, EventStatus
+from cdr.models import CallEvent, EventStatus, IngestedBatch
 from cdr.services.calls import calls_refresh
 from cdr.services.locks import calls_lock
 from cdr.services.tenants import tenants_ensure
@@ -82,7 +82,7 @@ def _write_log(items: list[Event | Rejected], source: str) -> None:
             )
 
 
-def events_ingest(*, events: Sequence[Any], source: str = "sink") -> IngestResult:
+def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str | None = None) -> IngestResult:
     """Store a batch of JSON lifecycle events and refresh every call they touch. Idempotent.
 
     Re-delivering the same batch (a broker redelivery, a re-POST) changes nothing: the log is
@@ -109,6 +109,10 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink") -> IngestResul
             call_ids={e.call_id for e in accepted if e.type != "bridge_started"},
             transfer_ids={e.call_id for e in accepted if e.type in ("transfer_started", "bridge_started")},
         )
+        if batch_id:
+            IngestedBatch.objects.bulk_create(
+                [IngestedBatch(batch_id=batch_id, events=len(events))], ignore_conflicts=True
+            )
     first_in_batch: set[str] = set()
     for item in parsed:
         if isinstance(item, Rejected):
@@ -122,3 +126,14 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink") -> IngestResul
             result.accepted += 1
             result.outcomes.append(("accepted", ""))
     return result
+
+
+def batches_purge(*, older_than_days: int | None = None) -> int:
+    """Forget batch confirmations no sink can still be waiting for."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    days = older_than_days if older_than_days is not None else settings.CDR_INGESTED_BATCH_DAYS
+    deleted, _ = IngestedBatch.objects.filter(committed_at__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted

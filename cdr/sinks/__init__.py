@@ -36,6 +36,7 @@ def lifecycle_sink_from_settings() -> CeleryLifecycleSink:
                 batch_events=conf["BATCH_EVENTS"],
                 flush_seconds=conf["FLUSH_SECONDS"],
                 spool_max_events=conf["SPOOL_MAX_EVENTS"],
+                redeliver_seconds=conf["REDELIVER_SECONDS"],
             )
             atexit.register(_sink.close)
         return _sink

@@ -1,10 +1,10 @@
 """CeleryLifecycleSink: the gateway's LifecycleSink, never blocking, never raising, never losing.
 
 Gateway threads only append a tuple to an in-memory deque (about a microsecond). One background
-thread turns those into JSON events, ships them to Celery in batches, and when the broker is
-down, slow or frozen it writes the batches to a durable local spool instead, replayed oldest
-first when the broker is back. Batches never overtake the spool, so each call's events keep
-their order.
+thread turns those into JSON event batches, writes each batch to a durable local outbox (the
+spool), publishes it to Celery, and forgets it only once the database confirms the batch was
+committed. A broker that is down, slow or frozen only delays publishing (FIFO, so each call's
+events keep their order); a message lost after publishing is published again.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import collections
 import logging
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ class CeleryLifecycleSink:
         flush_seconds: float = 0.05,
         spool_max_events: int = 5_000_000,
         retry_seconds: float = 1.0,
+        confirm_seconds: float = 0.5,
+        redeliver_seconds: float = 60.0,
     ) -> None:
         self._publisher = publisher
         self._spool = Spool(spool_path, max_events=spool_max_events)
@@ -49,6 +52,9 @@ class CeleryLifecycleSink:
         self._retry = retry_seconds
         self._retry_at = 0.0
         self._backoff = retry_seconds
+        self._confirm_every = confirm_seconds
+        self._confirm_at = 0.0
+        self._redeliver = redeliver_seconds
         self._closing = threading.Event()
         # Only the rare failure paths of the hooks take this lock; the normal path takes none.
         self._fault_lock = threading.Lock()
@@ -124,9 +130,10 @@ class CeleryLifecycleSink:
             self._last_warning = now
             log.warning(message + " (stats: %s)", *args, self.stats())
 
-    def _to_spool(self, events: list[dict[str, Any]]) -> None:
-        if self._spool.append(events):
-            self._counts["spooled"] += len(events)
+    def _accept(self, events: list[dict[str, Any]]) -> None:
+        """Make a batch durable in the outbox before anything else happens to it."""
+        self._counts["observed"] += len(events)
+        if self._spool.append(uuid.uuid4().hex, events):
             return
         self._counts["dropped_spool_full"] += len(events)
         log.error(
@@ -136,59 +143,73 @@ class CeleryLifecycleSink:
             len(events),
         )
 
-    def _publish(self, events: list[dict[str, Any]]) -> bool:
-        try:
-            self._publisher.publish(events)
-        except Exception as exc:
-            self._retry_at = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, 30.0)
-            self._warn("broker unavailable (%s: %s); spooling events", type(exc).__name__, exc)
-            return False
-        self._backoff = self._retry
-        self._counts["published"] += len(events)
-        self._counts["batches"] += 1
-        return True
-
-    def _replay(self, deadline: float | None = None) -> None:
-        """Ship spooled batches oldest first while the broker takes them."""
-        while self._spool.pending and time.monotonic() >= self._retry_at:
-            if deadline is not None and time.monotonic() > deadline:
-                return
-            head = self._spool.peek()
+    def _publish_pending(self) -> None:
+        """Publish outbox batches oldest first while the broker takes them."""
+        while time.monotonic() >= self._retry_at:
+            head = self._spool.next_unpublished()
             if head is None:
                 return
-            batch_id, events = head
-            if not self._publish(events):
+            row_id, batch_id, events = head
+            try:
+                self._publisher.publish(events, batch_id)
+            except Exception as exc:
+                self._retry_at = time.monotonic() + self._backoff
+                self._backoff = min(self._backoff * 2, 30.0)
+                self._warn("broker unavailable (%s: %s); events wait in the spool", type(exc).__name__, exc)
                 return
-            self._spool.remove(batch_id)
-            self._counts["replayed"] += len(events)
-            # Keep gateway memory bounded while a long backlog drains: move what arrived
-            # meanwhile behind the backlog, in order.
+            self._backoff = self._retry
+            self._spool.mark_published(row_id)
+            self._counts["published"] += len(events)
+            self._counts["batches"] += 1
+            # Keep memory bounded while a long backlog drains: what arrived meanwhile goes
+            # into the outbox behind it, in order.
             while len(self._buf) >= self._batch:
-                self._to_spool(self._take())
+                self._accept(self._take())
 
-    def _ship(self, events: list[dict[str, Any]]) -> None:
-        self._counts["observed"] += len(events)
-        if self._spool.pending or time.monotonic() < self._retry_at:
-            self._to_spool(events)  # never overtake the backlog
-        elif not self._publish(events):
-            self._to_spool(events)
+    def _confirm(self) -> None:
+        """Forget batches the database committed; publish again those never confirmed."""
+        now = time.time()
+        waiting = self._spool.published_before(now)
+        if not waiting:
+            return
+        try:
+            done = self._publisher.confirmed([batch_id for _, batch_id, _ in waiting])
+        except Exception as exc:
+            self._warn("cannot confirm committed batches (%s: %s)", type(exc).__name__, exc)
+            return
+        self._counts["confirmed"] += self._spool.remove([row for row, batch_id, _ in waiting if batch_id in done])
+        lost = [row for row, batch_id, at in waiting if batch_id not in done and now - at > self._redeliver]
+        if lost:
+            again = self._spool.unpublish(lost)
+            self._counts["republished"] += again
+            log.warning("%d events published %.0fs ago were never committed: publishing again", again, self._redeliver)
+
+    def _step(self) -> bool:
+        """One round of work; False when there was nothing to do."""
+        events = self._take()
+        if events:
+            self._accept(events)
+        self._publish_pending()
+        if time.monotonic() >= self._confirm_at:
+            self._confirm_at = time.monotonic() + self._confirm_every
+            self._confirm()
+        return bool(events)
 
     def _run(self) -> None:
         while True:
             try:
-                if self._spool.pending:
-                    self._replay()
-                events = self._take()
-                if events:
-                    self._ship(events)
+                if self._step():
                     continue
-                if self._closing.is_set():
-                    return
+                if self._closing.is_set() and not self._buf:
+                    break
                 self._closing.wait(self._flush)
             except Exception:  # the thread must survive anything; the events stay buffered
                 log.exception("lifecycle sink thread error")
                 time.sleep(self._flush)
+        try:
+            self._publisher.close()  # from this thread: its connections are thread-local
+        except Exception:
+            log.exception("closing the lifecycle publisher failed")
 
     # --- lifecycle ------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -202,7 +223,7 @@ class CeleryLifecycleSink:
         return counts
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until the buffer is empty and the spool replayed (True) or the timeout passes."""
+        """Wait until every event is committed by the store (True) or the timeout passes."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self._buf and not self._spool.pending:
@@ -211,19 +232,22 @@ class CeleryLifecycleSink:
         return False
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Ship or spool everything held, then stop. True if nothing is left only in memory.
+        """Stop, after publishing what it holds and waiting (up to ``timeout``) for commits.
 
-        What cannot reach the broker in time stays in the spool and is replayed by the next
-        sink opened on the same spool file.
+        Returns True when nothing is left only in memory. What is not confirmed in time stays
+        in the spool file and is published again by the next sink opened on it.
         """
         deadline = time.monotonic() + timeout
         self._closing.set()
         self._thread.join(max(0.0, timeout))
-        if self._spool.pending and not self._thread.is_alive():
-            self._retry_at = 0.0
-            self._replay(deadline=deadline)
+        if not self._thread.is_alive():
+            while self._spool.pending and time.monotonic() < deadline:
+                self._publish_pending()
+                self._confirm()
+                if self._spool.pending:
+                    time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         while self._buf:
-            self._to_spool(self._take())
+            self._accept(self._take())
         try:
             self._publisher.close()
         except Exception:

@@ -14,10 +14,39 @@ TASK_NAME = "cdr.events_ingest"
 
 
 class Publisher(Protocol):
-    def publish(self, events: list[dict[str, Any]]) -> None:
-        """Make the batch durable on the other side, or raise."""
+    def publish(self, events: list[dict[str, Any]], batch_id: str) -> None:
+        """Hand the batch to the broker (durably, as far as the broker goes), or raise."""
+
+    def confirmed(self, batch_ids: list[str]) -> set[str]:
+        """Which of these batches the store has committed."""
 
     def close(self) -> None: ...
+
+
+def _close_db_connections() -> None:
+    """Close the sink thread's own database connections when it stops.
+
+    Not on the main thread: there the connection belongs to the application (or a test's
+    transaction), which closes it itself.
+    """
+    import threading
+
+    from django.db import connections
+
+    if threading.current_thread() is not threading.main_thread():
+        connections.close_all()
+
+
+def committed_batches(batch_ids: list[str]) -> set[str]:
+    """Ask the database which batches are committed (the worker records each in its transaction)."""
+    from django.db import close_old_connections
+
+    from cdr.models import IngestedBatch
+
+    try:
+        return set(IngestedBatch.objects.filter(batch_id__in=batch_ids).values_list("batch_id", flat=True))
+    finally:
+        close_old_connections()
 
 
 class CeleryPublisher:
@@ -43,13 +72,23 @@ class CeleryPublisher:
             self._producer = self._connection.Producer(serializer="json")
         return self._producer
 
-    def publish(self, events: list[dict[str, Any]]) -> None:
+    def publish(self, events: list[dict[str, Any]], batch_id: str) -> None:
         try:
             producer = self._ensure()
-            self.app.send_task(TASK_NAME, args=[events], queue=self.queue, producer=producer, retry=False)
+            self.app.send_task(
+                TASK_NAME,
+                args=[events],
+                kwargs={"source": "sink", "batch_id": batch_id},
+                queue=self.queue,
+                producer=producer,
+                retry=False,
+            )
         except BaseException:
             self.close()  # a half-broken connection is not reused
             raise
+
+    def confirmed(self, batch_ids: list[str]) -> set[str]:
+        return committed_batches(batch_ids)
 
     def close(self) -> None:
         connection, self._connection, self._producer = self._connection, None, None
@@ -58,23 +97,27 @@ class CeleryPublisher:
                 connection.release()
             except Exception:
                 pass
+        _close_db_connections()
 
 
 class EagerPublisher:
     """Embedded default (no broker): run the same task in this process, on this thread."""
 
-    def publish(self, events: list[dict[str, Any]]) -> None:
+    def publish(self, events: list[dict[str, Any]], batch_id: str) -> None:
         from django.db import close_old_connections
 
         from cdr.tasks import events_ingest
 
         try:
-            events_ingest.apply(args=[events], throw=True)
+            events_ingest.apply(args=[events], kwargs={"source": "sink", "batch_id": batch_id}, throw=True)
         finally:
             close_old_connections()
 
+    def confirmed(self, batch_ids: list[str]) -> set[str]:
+        return committed_batches(batch_ids)
+
     def close(self) -> None:
-        pass
+        _close_db_connections()
 
 
 def publisher_from_settings() -> Publisher:

@@ -101,3 +101,12 @@ def test_encoding_hook_calls_never_raises_and_carries_everything():
         "on_ringing", (CallMeta(call_id="c", direction="inbound", started_at=datetime(2026, 1, 1)),), 0
     )
     assert "naive" in parse(naive).reason
+
+
+def test_observation_stamps_one_microsecond_apart_stay_distinct_and_ordered():
+    from cdr.lifecycle.encode import encode_time_ns
+
+    base = 1_764_000_000_123_456_500  # a half-microsecond phase: where float rounding merged them
+    stamps = [encode_time_ns(base + 1000 * i) for i in range(1000)]
+    assert len(set(stamps)) == 1000 and stamps == sorted(stamps)
+    assert encode_time_ns(base) == "2025-11-24T16:00:00.123456+00:00"

@@ -18,17 +18,26 @@ class Broker:
 
     def __init__(self):
         self.batches = []
+        self.committed = set()
+        self.lose_next = 0  # publish "succeeds" but the message never reaches a worker
         self.down = False
         self.gate = threading.Event()
         self.gate.set()
         self.calls = 0
 
-    def publish(self, events):
+    def publish(self, events, batch_id):
         self.calls += 1
         self.gate.wait()
         if self.down:
             raise ConnectionError("broker down")
+        if self.lose_next:
+            self.lose_next -= 1
+            return
         self.batches.append(events)
+        self.committed.add(batch_id)
+
+    def confirmed(self, batch_ids):
+        return self.committed & set(batch_ids)
 
     def close(self):
         pass
@@ -73,7 +82,10 @@ def test_events_are_shipped_in_batches_with_their_observation_time(make):
 
 def test_hooks_never_raise_even_on_garbage():
     class Exploding:
-        def publish(self, events):
+        def publish(self, events, batch_id):
+            raise RuntimeError("boom")
+
+        def confirmed(self, batch_ids):
             raise RuntimeError("boom")
 
         def close(self):
@@ -84,7 +96,7 @@ def test_hooks_never_raise_even_on_garbage():
     sink.on_failed("x", 3)
     sink.on_bridge_started(object(), None)
     sink.on_transfer_started(meta(1), b"\xff")
-    sink.close(timeout=2)
+    sink.close(timeout=0.5)
 
 
 def test_a_hung_broker_never_blocks_the_gateway_threads(make):
@@ -112,11 +124,11 @@ def test_broker_down_spools_then_replays_in_order(make):
     for i in range(100):
         sink.on_ringing(meta(i))
     assert not sink.flush(timeout=0.3)
-    assert sink.stats()["spooled"] == 100 and sink.stats()["spool_pending"] == 100
+    assert sink.stats()["spool_pending"] == 100 and sink.stats().get("published", 0) == 0
     broker.down = False
     assert sink.flush(timeout=10)
     assert broker.call_ids() == [f"c{i}" for i in range(100)]  # in order, nothing twice
-    assert sink.stats()["replayed"] == 100
+    assert sink.stats()["confirmed"] == 100 and sink.stats()["spool_pending"] == 0
 
 
 def test_events_arriving_during_replay_stay_behind_the_backlog(make):
@@ -140,7 +152,7 @@ def test_what_is_spooled_at_close_is_replayed_by_the_next_sink(tmp_path):
     first = CeleryLifecycleSink(publisher=down, spool_path=path, flush_seconds=0.005)
     for i in range(30):
         first.on_bye(meta(i), HangupMeta(ended_at=T0), RecordingArtifact())
-    assert first.close(timeout=2)  # nothing left only in memory
+    assert first.close(timeout=0.5)  # nothing left only in memory
     assert Spool(path, max_events=10).pending == 30
     up = Broker()
     second = CeleryLifecycleSink(publisher=up, spool_path=path, flush_seconds=0.005)
@@ -159,6 +171,8 @@ def test_a_full_spool_drops_loudly_and_counts(make, caplog):
         sink.flush(timeout=0.3)
     stats = sink.stats()
     assert stats["spool_pending"] == 20 and stats["dropped_spool_full"] == 40
+    broker.down = False
+    assert sink.flush(timeout=10) and broker.call_ids() == [f"c{i}" for i in range(20)]
     assert "lifecycle spool full" in caplog.text
 
 
@@ -193,3 +207,32 @@ def test_back_to_back_hooks_get_distinct_ordered_stamps_at_microsecond_resolutio
         mine = [e for e in events if e["call"]["call_id"] == f"c{k}"]
         assert [e["observed_at"] for e in mine] == sorted(e["observed_at"] for e in mine)
         assert [e["target_uri"] for e in mine] == sorted(e["target_uri"] for e in mine)
+
+
+def test_a_batch_lost_after_publishing_is_published_again(make):
+    broker = Broker()
+    broker.lose_next = 2  # e.g. Redis popped it and the worker died before recording it
+    sink = make(broker, batch_events=10, confirm_seconds=0.01, redeliver_seconds=0.2)
+    for i in range(30):
+        sink.on_ringing(meta(i))
+    assert sink.flush(timeout=10)
+    assert sorted(broker.call_ids()) == sorted(f"c{i}" for i in range(30))
+    assert sink.stats()["republished"] == 20 and sink.stats()["confirmed"] == 30
+
+
+def test_unconfirmed_batches_survive_a_restart(tmp_path):
+    path = tmp_path / "spool.sqlite3"
+    broker = Broker()
+    broker.lose_next = 100
+    first = CeleryLifecycleSink(publisher=broker, spool_path=path, flush_seconds=0.005)
+    for i in range(10):
+        first.on_ringing(meta(i))
+    assert first.close(timeout=0.5)
+    assert Spool(path, max_events=100).pending == 10  # published, never confirmed: kept
+    broker.lose_next = 0
+    second = CeleryLifecycleSink(
+        publisher=broker, spool_path=path, flush_seconds=0.005, redeliver_seconds=0.1, confirm_seconds=0.01
+    )
+    assert second.flush(timeout=10)
+    second.close()
+    assert broker.call_ids() == [f"c{i}" for i in range(10)]
