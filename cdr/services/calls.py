@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -14,22 +14,36 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cdr.lifecycle.events import Event, event_from_row
-from cdr.lifecycle.fold import CallRecord, derive_call
+from cdr.lifecycle.fold import CallRecord, HangupRecord, derive_call
 from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, derive_transfers
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Transfer
+from cdr.services.bulk import bulk_upsert
 from cdr.services.tenants import tenants_ensure
 
 _CALL_FIELDS = [f.name for f in fields(CallRecord) if f.name not in ("call_id", "hangup")]
-_CALL_UPDATE = ["tenant" if f == "tenant_id" else f for f in _CALL_FIELDS] + ["updated_at"]
+_HANGUP_FIELDS = [f.name for f in fields(HangupRecord)]
 
 
-def _events_by_call(call_ids: set[str]) -> dict[str, list[Event]]:
+def _events_by_call(call_ids: set[str], known: dict[str, Event] | None = None) -> dict[str, list[Event]]:
+    """Accepted events of these calls; events of the batch at hand are reused, not re-parsed."""
+    known = known or {}
     rows = CallEvent.objects.filter(call_id__in=call_ids, status=EventStatus.ACCEPTED).values_list(
-        "call_id", "payload", "observed_at"
+        "call_id", "fingerprint", "observed_at"
     )
     grouped: dict[str, list[Event]] = defaultdict(list)
-    for call_id, payload, observed_at in rows.iterator(chunk_size=2000):
-        grouped[call_id].append(event_from_row(payload, observed_at))
+    unknown: list[str] = []
+    for call_id, fp, observed_at in rows.iterator(chunk_size=5000):
+        event = known.get(fp)
+        if event is None:
+            unknown.append(fp)
+        else:
+            grouped[call_id].append(
+                event if event.observed_at == observed_at else replace(event, observed_at=observed_at)
+            )
+    if unknown:
+        payloads = CallEvent.objects.filter(fingerprint__in=unknown).values_list("call_id", "payload", "observed_at")
+        for call_id, payload, observed_at in payloads.iterator(chunk_size=2000):
+            grouped[call_id].append(event_from_row(payload, observed_at))
     return grouped
 
 
@@ -50,22 +64,23 @@ def _derive(call_ids: set[str], events: dict[str, list[Event]]) -> list[CallReco
 def _upsert_calls(records: list[CallRecord]) -> dict[str, int]:
     tenants_ensure(tenant_ids={r.tenant_id for r in records})
     now = timezone.now()
-    objs = [Call(call_id=r.call_id, updated_at=now, **{f: getattr(r, f) for f in _CALL_FIELDS}) for r in records]
-    Call.objects.bulk_create(
-        objs, update_conflicts=True, unique_fields=["call_id"], update_fields=_CALL_UPDATE, batch_size=500
+    rows = [{"call_id": r.call_id, **{f: getattr(r, f) for f in _CALL_FIELDS}, "updated_at": now} for r in records]
+    written = bulk_upsert(
+        Call, rows, conflict=["call_id"], update=[*_CALL_FIELDS, "updated_at"], returning=["call_id", "id"]
     )
-    return dict(Call.objects.filter(call_id__in=[r.call_id for r in records]).values_list("call_id", "id"))
+    return dict(written)
 
 
 def _upsert_hangups(records: list[CallRecord], ids: dict[str, int]) -> None:
-    hangups = [Hangup(call_id=ids[r.call_id], **asdict(r.hangup)) for r in records if r.hangup]
-    if hangups:
-        Hangup.objects.bulk_create(
-            hangups,
-            update_conflicts=True,
-            unique_fields=["call"],
-            update_fields=["kind", "initiator", "sip_code", "reason", "reported_duration_ms", "ended_at"],
-        )
+    rows = [
+        {"call_id": ids[r.call_id], **{f: getattr(r.hangup, f) for f in _HANGUP_FIELDS}} for r in records if r.hangup
+    ]
+    bulk_upsert(
+        Hangup,
+        rows,
+        conflict=["call_id"],
+        update=["kind", "initiator", "sip_code", "reason", "reported_duration_ms", "ended_at"],
+    )
 
 
 def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]]) -> None:
@@ -105,7 +120,9 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]]) ->
         Transfer.objects.filter(stale).delete()
 
 
-def calls_refresh(*, call_ids: Iterable[str], transfer_ids: Iterable[str] = ()) -> int:
+def calls_refresh(
+    *, call_ids: Iterable[str], transfer_ids: Iterable[str] = (), known: dict[str, Event] | None = None
+) -> int:
     """Recompute the records of these calls (and the transfers of these inbound calls).
 
     Also refreshes legs waiting for a tenant from these calls, and the transfers of inbound
@@ -115,7 +132,7 @@ def calls_refresh(*, call_ids: Iterable[str], transfer_ids: Iterable[str] = ()) 
     transfer_ids = {c for c in transfer_ids if c}
     if call_ids:
         call_ids |= set(Call.objects.filter(correlation_id__in=call_ids, tenant_id=0).values_list("call_id", flat=True))
-    events = _events_by_call(call_ids | transfer_ids)
+    events = _events_by_call(call_ids | transfer_ids, known)
     records = _derive(call_ids, events)
     if records:
         ids = _upsert_calls(records)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from cdr.lifecycle.events import Event, Rejected, parse_event
 from cdr.models import CallEvent, EventStatus, IngestedBatch
+from cdr.services.bulk import bulk_upsert
 from cdr.services.calls import calls_refresh
 from cdr.services.locks import calls_lock
 from cdr.services.tenants import tenants_ensure
@@ -26,60 +26,35 @@ class IngestResult:
     outcomes: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _insert_sql() -> str:
-    table = CallEvent._meta.db_table
-    cols = "fingerprint, call_id, type, status, reason, observed_at, source, payload, received_at"
+def _write_log(items: list[Event | Rejected], source: str) -> None:
+    now = timezone.now()
+    rows = [
+        {
+            "fingerprint": item.fingerprint,
+            "call_id": item.call_id,
+            "type": item.type,
+            "status": EventStatus.ACCEPTED if isinstance(item, Event) else EventStatus.REJECTED,
+            "reason": "" if isinstance(item, Event) else item.reason,
+            "observed_at": item.observed_at,
+            "source": source,
+            "payload": item.payload,
+            "received_at": now,
+        }
+        for item in items
+    ]
     least = "LEAST" if connection.vendor == "postgresql" else "MIN"
     # A repeat keeps one row with the earliest observation, whatever order the copies came in.
-    return (
-        f"INSERT INTO {table} ({cols}) VALUES {{values}} "
-        f"ON CONFLICT (fingerprint) DO UPDATE SET "
-        f"observed_at = {least}({table}.observed_at, excluded.observed_at)"
+    bulk_upsert(
+        CallEvent,
+        rows,
+        conflict=["fingerprint"],
+        update=["observed_at"],
+        merge={"observed_at": least + "({old}, {new})"},
     )
-
-
-def _rows(items: Sequence[Event | Rejected], source: str) -> list[list[Any]]:
-    adapt = connection.ops.adapt_datetimefield_value
-    now = adapt(timezone.now())
-    rows = []
-    for item in items:
-        if isinstance(item, Event):
-            status, reason, payload = EventStatus.ACCEPTED, "", item.payload
-        else:
-            status, reason, payload = EventStatus.REJECTED, item.reason, item.payload
-        rows.append(
-            [
-                item.fingerprint,
-                item.call_id,
-                item.type,
-                status,
-                reason,
-                adapt(item.observed_at),
-                source,
-                json.dumps(payload, separators=(",", ":")),
-                now,
-            ]
-        )
-    return rows
 
 
 def _existing(fingerprints: list[str]) -> set[str]:
     return set(CallEvent.objects.filter(fingerprint__in=fingerprints).values_list("fingerprint", flat=True))
-
-
-def _write_log(items: list[Event | Rejected], source: str) -> None:
-    if not items:
-        return
-    rows = _rows(items, source)
-    placeholder = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
-    sql = _insert_sql()
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
-            cursor.execute(
-                sql.format(values=", ".join([placeholder] * len(chunk))),
-                [value for row in chunk for value in row],
-            )
 
 
 def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str | None = None) -> IngestResult:
@@ -106,6 +81,7 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
         existing = _existing(list(unique))
         _write_log(list(unique.values()), source)
         calls_refresh(
+            known={e.fingerprint: e for e in accepted},
             call_ids={e.call_id for e in accepted if e.type != "bridge_started"},
             transfer_ids={e.call_id for e in accepted if e.type in ("transfer_started", "bridge_started")},
         )

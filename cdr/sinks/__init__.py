@@ -37,6 +37,7 @@ def lifecycle_sink_from_settings() -> CeleryLifecycleSink:
                 flush_seconds=conf["FLUSH_SECONDS"],
                 spool_max_events=conf["SPOOL_MAX_EVENTS"],
                 redeliver_seconds=conf["REDELIVER_SECONDS"],
+                recordings=recording_sink_from_settings(),
             )
             atexit.register(_sink.close)
         return _sink

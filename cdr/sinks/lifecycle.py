@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -40,8 +41,15 @@ class CeleryLifecycleSink:
         retry_seconds: float = 1.0,
         confirm_seconds: float = 0.5,
         redeliver_seconds: float = 60.0,
+        recordings: Any | None = None,
     ) -> None:
         self._publisher = publisher
+        # OnBye may carry the SN3 blob: handed to the recording sink (``store_bye_artifact``,
+        # deduplicated by sha256) on a thread of its own, so slow storage never delays events.
+        self._recordings = recordings
+        self._artifacts: queue.Queue[tuple[Any, Any]] = queue.Queue(maxsize=8)
+        if recordings is not None:
+            threading.Thread(target=self._store_artifacts, name="cdr-bye-recordings", daemon=True).start()
         self._spool = Spool(spool_path, max_events=spool_max_events)
         self._buf: collections.deque[tuple[str, tuple[Any, ...], int]] = collections.deque()
         self._cap = buffer_events
@@ -118,11 +126,36 @@ class CeleryLifecycleSink:
                 method, args, observed_ns = self._buf.popleft()
             except IndexError:
                 break
+            if method == "on_bye" and self._recordings is not None:
+                self._hand_over_recording(args)
             try:
                 events.append(encode_hook_call(method, args, observed_ns))
             except Exception as exc:  # encode never raises by design; keep the evidence if it does
                 events.append({"type": method, "observed_ns": observed_ns, "error": repr(exc)[:300]})
         return events
+
+    def _hand_over_recording(self, args: tuple[Any, ...]) -> None:
+        artifact = args[2] if len(args) > 2 else None
+        if not isinstance(artifact, RecordingArtifact) or not artifact.payload:
+            return
+        try:
+            self._artifacts.put_nowait((args[0], artifact))
+        except queue.Full:
+            # The same blob normally arrives through RecordingSink.FinishRecording too.
+            self._counts["bye_recordings_skipped"] += 1
+            self._warn("recording hand-over queue full: on_bye recording of %s not stored here", artifact.call_id)
+
+    def _store_artifacts(self) -> None:
+        assert self._recordings is not None
+        while True:
+            meta, artifact = self._artifacts.get()
+            try:
+                self._recordings.store_bye_artifact(meta, artifact)
+                self._counts["bye_recordings"] += 1
+            except Exception:
+                log.exception("storing the on_bye recording failed")
+            finally:
+                self._artifacts.task_done()
 
     def _warn(self, message: str, *args: Any) -> None:
         now = time.monotonic()
@@ -248,6 +281,8 @@ class CeleryLifecycleSink:
                     time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         while self._buf:
             self._accept(self._take())
+        while self._artifacts.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
         try:
             self._publisher.close()
         except Exception:

@@ -19,8 +19,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from cdr import simulator
-from cdr.models import Call
-from cdr.sinks import lifecycle_sink_from_settings
+from cdr.models import Call, Recording
+from cdr.simulator.audio import sn3_conversation
+from cdr.sinks import lifecycle_sink_from_settings, recording_sink_from_settings
 from cdr.tasks import calls_expire
 
 
@@ -73,13 +74,17 @@ class Command(BaseCommand):
 
     def batch(self, sink: Any, n: int) -> None:
         calls = simulator.generate(n, seed=secrets.randbits(32), base_time=datetime.now(UTC), time_scale=0.01)
-        stats = simulator.run(calls, sink, threads=4)
+        recordings = recording_sink_from_settings()
+        stats = simulator.run(calls, sink, recordings, threads=4, recording_factory=sn3_conversation)
         delivered = sink.close(timeout=60)
+        recordings.flush(timeout=60)
         expected = simulator.expected_by_call_id(calls)
         statuses = Counter(Call.objects.filter(call_id__in=expected).values_list("status", flat=True))
+        wavs = Recording.objects.filter(call_id__in=expected).exclude(wav_key="").count()
         self.stdout.write(
             f"simulated {n} calls ({stats.total} hook calls in {stats.elapsed:.2f}s); "
             f"stored {sum(statuses.values())} of {len(expected)} call legs: {dict(sorted(statuses.items()))}; "
+            f"{wavs} recordings with a playable WAV; "
             f"sink {'flushed' if delivered else 'NOT flushed'}: {sink.stats()}"
         )
 
@@ -88,7 +93,15 @@ class Command(BaseCommand):
         while not stop.is_set():
             seed += 1
             calls = simulator.generate(40, seed=seed, base_time=datetime.now(UTC), time_scale=0.05)
-            simulator.run(calls, sink, threads=8, rate=rate, realtime=True)
+            simulator.run(
+                calls,
+                sink,
+                recording_sink_from_settings(),
+                threads=8,
+                rate=rate,
+                realtime=True,
+                recording_factory=sn3_conversation,
+            )
 
     def sweeper(self, stop: threading.Event) -> None:
         while not stop.wait(60):
