@@ -191,8 +191,9 @@ CDR_RINGING_TIMEOUT = env_int("CDR_RINGING_TIMEOUT", 600)
 CDR_ESTABLISHED_TIMEOUT = env_int("CDR_ESTABLISHED_TIMEOUT", 12 * 3600)
 CDR_LIFECYCLE_SINK = {
     "BUFFER_EVENTS": env_int("CDR_SINK_BUFFER_EVENTS", 200_000),
-    "BATCH_EVENTS": env_int("CDR_SINK_BATCH_EVENTS", 500),
-    "FLUSH_SECONDS": float(env("CDR_SINK_FLUSH_SECONDS", "0.05") or 0.05),
+    # Up to BATCH_EVENTS per task, shipped at least every FLUSH_SECONDS (bench/ingest.py).
+    "BATCH_EVENTS": env_int("CDR_SINK_BATCH_EVENTS", 1000),
+    "FLUSH_SECONDS": float(env("CDR_SINK_FLUSH_SECONDS", "0.1") or 0.1),
     "SPOOL_MAX_EVENTS": env_int("CDR_SINK_SPOOL_MAX_EVENTS", 5_000_000),
     "PUBLISH_TIMEOUT": float(env("CDR_SINK_PUBLISH_TIMEOUT", "0.5") or 0.5),
     # A published batch not committed after this long is published again (lost in transit).

@@ -62,6 +62,7 @@ class CeleryLifecycleSink:
         self._backoff = retry_seconds
         self._confirm_every = confirm_seconds
         self._confirm_at = 0.0
+        self._ship_at = 0.0
         self._redeliver = redeliver_seconds
         self._closing = threading.Event()
         # Only the rare failure paths of the hooks take this lock; the normal path takes none.
@@ -218,9 +219,14 @@ class CeleryLifecycleSink:
             log.warning("%d events published %.0fs ago were never committed: publishing again", again, self._redeliver)
 
     def _step(self) -> bool:
-        """One round of work; False when there was nothing to do."""
-        events = self._take()
-        if events:
+        """One round of work; False when there was nothing (or not yet enough) to ship."""
+        events: list[dict[str, Any]] = []
+        # A full batch goes at once; a partial one waits for the flush interval, so a steady
+        # trickle still makes batches of a useful size (per-task overhead dominates tiny ones).
+        now = time.monotonic()
+        if len(self._buf) >= self._batch or (self._buf and (now >= self._ship_at or self._closing.is_set())):
+            events = self._take()
+            self._ship_at = now + self._flush
             self._accept(events)
         self._publish_pending()
         if time.monotonic() >= self._confirm_at:
