@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from cdr.services.bulk import bulk_upsert
 from cdr.services.calls import calls_refresh
 from cdr.services.locks import calls_lock
 from cdr.services.tenants import tenants_ensure
+
+log = logging.getLogger("cdr.ingest")
 
 
 @dataclass
@@ -89,6 +92,16 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
             IngestedBatch.objects.bulk_create(
                 [IngestedBatch(batch_id=batch_id, events=len(events))], ignore_conflicts=True
             )
+    rejected = [p for p in parsed if isinstance(p, Rejected)]
+    if rejected:
+        # Kept in the log (status "rejected"); logged so malformed gateway input is noticed.
+        log.warning(
+            "rejected %d of %d lifecycle events, e.g. %s: %s",
+            len(rejected),
+            len(parsed),
+            rejected[0].call_id or "(no call id)",
+            rejected[0].reason,
+        )
     first_in_batch: set[str] = set()
     for item in parsed:
         if isinstance(item, Rejected):

@@ -66,6 +66,7 @@ class Command(BaseCommand):
                 f"Database: {settings.DATABASES['default']['NAME']}  (simulated calls arrive continuously)\n"
             )
         )
+        self.stdout.flush()
         try:
             call_command("runserver", options["addr"], use_reloader=False)
         finally:

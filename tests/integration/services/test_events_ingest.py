@@ -147,3 +147,9 @@ def test_any_batching_and_order_gives_the_same_rows_as_one_batch(seed, batches):
     for lo, hi in zip([0, *cuts], [*cuts, len(shuffled)], strict=True):
         events_ingest(events=shuffled[lo:hi])
     assert snapshot(ids) == reference
+
+
+def test_rejections_are_logged(caplog):
+    with caplog.at_level("WARNING", logger="cdr.ingest"):
+        events_ingest(events=[event("ringing", meta=call(call_id="bad", started_at="2026-01-01T00:00:00"))])
+    assert "rejected 1 of 1 lifecycle events, e.g. bad: call.started_at: naive timestamp" in caplog.text
