@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cdr import simulator
-from cdr.lifecycle.encode import encode_hook_call
-from cdr.lifecycle.events import parse_event
 from cdr.models import CallEvent
+from cdr.simulator.oracle import distinct_event_count
 from cdr.sinks.lifecycle import CeleryLifecycleSink
 from cdr.sinks.publish import CeleryPublisher
 from tests.oracle import mismatches
@@ -19,21 +18,9 @@ pytestmark = pytest.mark.e2e
 BASE = datetime(2026, 11, 2, 8, tzinfo=UTC)
 
 
-def distinct_events(calls):
-    """How many log rows the store must hold: distinct event contents, whatever the repeats."""
-    now = datetime.now(UTC)
-    return len(
-        {
-            parse_event(encode_hook_call(str(s.method), s.args, 0), received_at=now).fingerprint
-            for c in calls
-            for s in c.steps
-        }
-    )
-
-
 def wait_until_stored(calls, timeout=180):
     expected = simulator.expected_by_call_id(calls)
-    want_events = distinct_events(calls)
+    want_events = distinct_event_count(calls)
     deadline = time.monotonic() + timeout
     problems = ["not checked"]
     while time.monotonic() < deadline:
@@ -114,7 +101,7 @@ def test_worker_killed_mid_batch_loses_and_duplicates_nothing(broker_app, worker
             "events",
             CallEvent.objects.count(),
             "want",
-            distinct_events(calls),
+            distinct_event_count(calls),
             "at kill",
             stored_at_kill,
             "in flight",
