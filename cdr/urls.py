@@ -8,5 +8,6 @@ app_name = "cdr"
 
 urlpatterns: list = [
     path("recordings/<int:pk>/link/", recordings.recording_link_view, name="recording-link"),
+    path("recordings/<int:pk>/waveform.svg", recordings.recording_waveform_view, name="recording-waveform"),
     path("recordings/file/<str:token>/", recordings.recording_file_view, name="recording-file"),
 ]

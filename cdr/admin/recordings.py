@@ -1,5 +1,6 @@
 """Recordings on the call pages: a player and download links, through the recordings helper's
-link view (``cdr:recording-link``), which checks access and logs every link it hands out."""
+link view (``cdr:recording-link``), which checks access and logs every link it hands out, and
+a waveform image (``cdr:recording-waveform``, same access check, not logged: it is no audio)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def recording_urls(recording: Recording) -> dict[str, str]:
         # preload="none" on the player: the link (and its audit row) is made only on play.
         urls["play"] = f"{base}?purpose=playback"
         urls["download"] = f"{base}?purpose=download"
+        urls["waveform"] = reverse("cdr:recording-waveform", args=[recording.pk])
     return urls
 
 

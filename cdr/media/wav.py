@@ -62,6 +62,8 @@ class WavWriter:
         data = np.ascontiguousarray(frames, dtype="<i2")
         if data.size % self._channels:
             raise ValueError("sample count is not a multiple of the channel count")
+        if data.size == 0:
+            return  # memoryview.cast refuses an empty buffer
         if self._written + data.nbytes > (self._declared if self._declared is not None else _MAX_DATA):
             raise ValueError("more audio than the WAV header declares")
         self._out.write(data.tobytes() if not data.flags.c_contiguous else data.data.cast("B"))

@@ -13,12 +13,14 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from cdr.media import DecodeError, RecordingFormatError, WavWriter, decode_to_wav
+from cdr.media.waveform import WaveformError, waveform_peaks, waveform_svg
 from cdr.models import (
     AccessPurpose,
     Call,
@@ -41,6 +43,7 @@ from cdr.sinks.recording_spool import RecordingSpool
 log = logging.getLogger("cdr.recordings")
 
 _EXTENSIONS = {"sn3": "sn3", "stereo_pcm": "pcm"}
+WAVEFORM_SUFFIX = ".waveform.svg"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -65,6 +68,11 @@ def recording_key(*, tenant_id: int, call_id: str, day: date, sha256: str, fmt: 
 def taps_key(*, tenant_id: int, call_id: str, day: date) -> str:
     """Key of the WAV built from a call's PCM taps (one per call)."""
     return f"{recording_call_dir(tenant_id=tenant_id, call_id=call_id, day=day)}/taps.wav"
+
+
+def waveform_key(wav_key: str) -> str:
+    """Where a WAV's rendered waveform is cached: next to it, under a key derived from it."""
+    return f"{wav_key}{WAVEFORM_SUFFIX}"
 
 
 def spool_name(*, call_id: str, sha256: str | None = None) -> str:
@@ -266,6 +274,42 @@ def recording_link(*, user: Any, recording: Recording, purpose: str, variant: st
     return reverse("cdr:recording-file", args=[token])
 
 
+# --- waveform ----------------------------------------------------------------------------------
+def recording_waveform(*, user: Any, recording: Recording) -> bytes:
+    """The SVG waveform of the recording's WAV, for a user allowed to see the call.
+
+    Rendered once (streaming the WAV) and cached in the recordings storage at ``waveform_key``;
+    rendered again if that object is missing. Raises PermissionDenied, or RecordingUnavailable
+    when there is no WAV (deleted, not ready, failed) or it cannot be drawn. Not an audio access:
+    no RecordingAccess row.
+    """
+    if not recording_visible_to(user, recording):
+        raise PermissionDenied("not allowed to access this recording")
+    if recording.deleted_at is not None:
+        raise RecordingUnavailable("recording deleted by the retention policy")
+    if recording.wav_status != WavStatus.READY or not recording.wav_key:
+        raise RecordingUnavailable(recording.wav_error or "the WAV is not ready yet")
+    storage = recordings_storage()
+    key = waveform_key(recording.wav_key)
+    try:
+        with storage.open(key, "rb") as f:
+            return bytes(f.read())
+    except FileNotFoundError:
+        pass
+    try:
+        with storage.open(recording.wav_key, "rb") as f:
+            svg = waveform_svg(waveform_peaks(f)).encode()
+    except FileNotFoundError:
+        raise RecordingUnavailable("the WAV file is missing from storage") from None
+    except WaveformError as exc:
+        log.warning("recording %s: no waveform: %s", recording.pk, exc)
+        raise RecordingUnavailable(f"the WAV cannot be drawn: {exc}") from None
+    saved = storage.save(key, ContentFile(svg, name=key))
+    if saved != key:  # a storage that does not overwrite, and another request cached it first
+        storage.delete(saved)
+    return svg
+
+
 # --- retention ---------------------------------------------------------------------------------
 def recordings_purge(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Delete stored objects past their tenant's retention; keep the rows with ``deleted_at``.
@@ -288,7 +332,8 @@ def recordings_purge(*, now: datetime | None = None, batch_size: int = 500) -> i
                 # back and the next run tries again; a hold placed meanwhile wins.
                 with transaction.atomic():
                     if Recording.objects.filter(pk=pk, deleted_at__isnull=True).filter(~held).update(deleted_at=now):
-                        for k in {key, wav_key} - {None, ""}:
+                        cached = waveform_key(wav_key) if wav_key else ""
+                        for k in {key, wav_key, cached} - {None, ""}:
                             storage.delete(k)
                         purged += 1
             if len(batch) < batch_size:

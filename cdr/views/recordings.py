@@ -1,4 +1,5 @@
 """Recording links: a staff user asks for a link; the signed file view serves local files.
+The waveform view serves a recording's waveform image (SVG) to the same users.
 
 Objects on S3 are served by S3 itself through presigned URLs; this view only serves the local
 FileSystemStorage, with the same rules: private, expiring within minutes, HTTP Range for seeking.
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_safe
 
 from cdr.models import AccessPurpose, Recording
 from cdr.selectors_recordings import recording_link_verify, recordings_storage
-from cdr.services.recordings import RecordingUnavailable, recording_link
+from cdr.services.recordings import RecordingUnavailable, recording_link, recording_waveform
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -51,6 +52,24 @@ def recording_link_view(request: HttpRequest, pk: int) -> HttpResponse:
     if purpose == AccessPurpose.API:
         return JsonResponse({"url": url})
     return HttpResponseRedirect(url)
+
+
+@staff_member_required
+@require_safe
+def recording_waveform_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The recording's waveform as SVG (403 for a user who may not see it, 410 without a WAV)."""
+    recording = get_object_or_404(Recording, pk=pk)
+    try:
+        svg = recording_waveform(user=request.user, recording=recording)
+    except RecordingUnavailable as exc:
+        return HttpResponse(f"{exc}\n", status=410, content_type="text/plain")
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    # Access is checked on every request, as for the links; the SVG is cached in storage instead.
+    response["Cache-Control"] = "private, no-store"
+    # Opened on its own (not through <img>), it still runs nothing and loads nothing.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:

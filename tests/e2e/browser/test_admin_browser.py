@@ -123,6 +123,14 @@ def test_support_agent_filters_opens_a_call_and_plays_it(tenants, live_server, p
     assert "hangup.initiator" in page.inner_text("#cdr-timeline")
     shot(page, "3-call-detail")
 
+    # The waveform next to the player: an image the browser loaded and decoded, not a broken icon.
+    page.locator("#cdr-recordings img.cdr-waveform").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#cdr-recordings img.cdr-waveform');"
+        " return i.complete && i.naturalWidth === 600 && i.naturalHeight === 134 }",
+        timeout=10_000,
+    )
+
     # Play the recording: the audio element fetches it with Range requests and advances.
     audio = page.locator("#cdr-recordings audio")
     audio.scroll_into_view_if_needed()

@@ -78,6 +78,7 @@ def walk(client, b_call_ids):
     for recording in Recording.objects.filter(tenant_id=TENANT_B):
         for query in ("?purpose=playback", "?purpose=download", "?purpose=download&variant=original", "?purpose=api"):
             yield reverse("cdr:recording-link", args=[recording.pk]) + query
+        yield reverse("cdr:recording-waveform", args=[recording.pk])
     for call_id in b_call_ids:
         yield reverse("admin:cdr_call_changelist") + f"?q={call_id}"
     # Autocomplete: every foreign key, in any app, that points at a registered cdr model.
@@ -105,6 +106,9 @@ def test_staff_of_tenant_a_reaches_nothing_of_tenant_b(staff_client, calls, tena
     for url in walk(staff_client, b.all):
         response = staff_client.get(url)
         assert response.status_code in (200, 302, 400, 403, 404), url
+        if url.startswith("/recordings/"):
+            # B's recordings are refused outright: a waveform (SVG) or a redirect carries no marker.
+            assert response.status_code in (403, 404), url
         if response.status_code == 302:
             # "Does not exist" redirects to the admin index, an unusable filter to "?e=1": never to B.
             location = response["Location"]

@@ -129,3 +129,17 @@ def test_cli_bad_input(tmp_path: Path, content: bytes | None, codec: str, code: 
     lines = err.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0]
     assert list(tmp_path.iterdir()) == ([src] if content is not None else [])
+
+
+def test_writing_no_frames_is_a_no_op() -> None:
+    import io
+
+    import numpy as np
+
+    from cdr.media import WavWriter
+
+    out = io.BytesIO()
+    writer = WavWriter(out, 8000)
+    writer.write(np.zeros((0, 2), dtype=np.int16))
+    writer.close()
+    assert len(out.getvalue()) == 44
