@@ -25,7 +25,7 @@ BUDGET_MS = 300.0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cdr_bench")
+        "--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cdr_admin_bench")
     )
     parser.add_argument("--calls", type=int, default=2_000_000)
     parser.add_argument("--tenants", type=int, default=20)
@@ -102,6 +102,9 @@ def main() -> None:
         ("superuser", "tenant filter (small tenant)", f"?tenant={small_tenant}"),
         ("superuser", "SIP code 503, outbound", "?sip_code=503&direction__exact=outbound"),
         ("superuser", "transferred = yes", "?transferred=yes"),
+        ("superuser", "transferred = yes, failed (no match)", "?transferred=yes&status__exact=failed"),
+        ("superuser", "SIP code 999 (no match)", "?sip_code=999"),
+        ("superuser", "scenario = nope (no match)", "?scenario=nope"),
         ("superuser", "has recording = yes", "?recorded=yes"),
         ("superuser", "scenario = queue, initiator local", "?scenario=queue&hangup_initiator__exact=local"),
         ("superuser", "custom range (one day, 20 days ago)", "?start={}&end={}".format(*_day(20))),

@@ -50,7 +50,7 @@ FAILURES = (
 CALL_COLUMNS = (
     "id", "call_id", "correlation_id", "tenant_id", "direction", "scenario", "status", "remote_addr", "local_ip",
     "codec", "started_at", "ringing_at", "established_at", "ended_at", "duration_ms", "billable_ms", "pdd_ms",
-    "hangup_initiator", "sip_code", "hangup_reason", "updated_at",
+    "hangup_initiator", "sip_code", "hangup_reason", "updated_at", "transferred",
 )  # fmt: skip
 HANGUP_COLUMNS = ("call_id", "kind", "initiator", "sip_code", "reason", "reported_duration_ms", "ended_at")
 TRANSFER_COLUMNS = (
@@ -134,6 +134,7 @@ class _Generator:
             # 6% of answered inbound calls are transferred to an agent: a second, outbound leg.
             if inbound and row[6] == "completed" and rng.random() < 0.06 and self._transfer(row, next_id, batch):
                 skip += 1
+                batch.calls[-2] = (*row[:-1], True)  # the inbound leg, just before its agent leg
         return batch
 
     def _leg(
@@ -181,6 +182,7 @@ class _Generator:
             self.remote(tenant) if inbound else f"192.0.2.{rng.randint(1, 254)}:5060", f"10.0.0.{rng.randint(2, 9)}",
             rng.choices(self.codecs, self.codec_weights)[0], started, ringing, established, ended,
             ms(started, ended), ms(established, ended), int(pdd * 1000), initiator or "", sip, reason or "", now,
+            False,
         )  # fmt: skip
         batch.calls.append(row)
         if ended is not None:

@@ -9,12 +9,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cdr.access import tenants_visible_to
 from cdr.admin.display import zone
-from cdr.models import Recording, Tenant, Transfer
+from cdr.models import Recording, Tenant
 
 # A superuser may see thousands of tenants: past this many the tenant filter becomes a text box.
 TENANT_CHOICES_MAX = 50
@@ -238,13 +238,13 @@ class YesNoFilter(admin.SimpleListFilter):
 
 
 class TransferredFilter(YesNoFilter):
-    """Inbound legs with at least one transfer attempt (index on transfer.inbound_id)."""
+    """Inbound legs with at least one transfer attempt (``Call.transferred``, partial indexes)."""
 
     title = "transferred"
     parameter_name = "transferred"
 
-    def condition(self) -> Exists:
-        return Exists(Transfer.objects.filter(inbound=OuterRef("pk")))
+    def condition(self) -> Q:
+        return Q(transferred=True)
 
 
 class HasRecordingFilter(YesNoFilter):

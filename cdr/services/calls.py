@@ -118,6 +118,8 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]]) ->
         )
     if stale:
         Transfer.objects.filter(stale).delete()
+    if objs:
+        Call.objects.filter(pk__in={o.inbound_id for o in objs}, transferred=False).update(transferred=True)
 
 
 def calls_refresh(

@@ -116,6 +116,7 @@ def test_transfers_link_attempts_agent_legs_and_the_bridge():
     assert rows == [(1, "sip:agent-0@pbx", "ag1@gw", "failed"), (2, "sip:agent-1@pbx", "ag2@gw", "bridged")]
     assert Transfer.objects.get(attempt=2).outbound.call_id == "ag2@gw"
     assert set(Call.objects.filter(correlation_id="in@gw").values_list("tenant_id", flat=True)) == {9}
+    assert list(Call.objects.filter(transferred=True).values_list("call_id", flat=True)) == ["in@gw"]
 
 
 def test_agent_legs_reported_before_their_inbound_leg_converge():
