@@ -23,36 +23,28 @@ except ImportError:  # pragma: no cover
 TRANSIENT = (OperationalError, InterfaceError, OSError, *_S3_ERRORS)
 
 
-@shared_task(
-    name="cdr.recording_upload",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=100,
-    soft_time_limit=240,
-    time_limit=280,
-)
+# Idempotent media work: acknowledged when done, redelivered if the worker dies, retried with
+# backoff on outages only.
+_MEDIA_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "soft_time_limit": 240,
+    "time_limit": 280,
+}
+
+
+@shared_task(name="cdr.recording_upload", max_retries=100, **_MEDIA_TASK)
 def recording_upload(name: str) -> int | None:
     """Upload a spooled recording (needs the spool directory of the process that spooled it)."""
     recording = svc.recording_upload_spooled(name=name)
     return None if recording is None else recording.pk
 
 
-@shared_task(
-    name="cdr.recording_transcode",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=20,
-    soft_time_limit=240,
-    time_limit=280,
-)
+@shared_task(name="cdr.recording_transcode", max_retries=20, **_MEDIA_TASK)
 def recording_transcode(recording_id: int) -> str | None:
     recording = svc.recording_transcode(recording_id=recording_id)
     return None if recording is None else recording.wav_status
