@@ -86,6 +86,12 @@ def derive_call(call_id: str, events: Iterable[Event], inherited_tenant: int = 0
     started_at = min(m.started_at for m in metas if m.started_at is not None)
     ringing_at = min((e.observed_at for e in mine if e.type == "ringing"), default=None)
     established_at = min((e.observed_at for e in mine if e.type == "established"), default=None)
+    # Observations use our clock, StartedAt/EndedAt the gateway's: under skew, keep the record
+    # consistent (never ringing or answered before it started, nor answered after it ended).
+    if ringing_at is not None and ringing_at < started_at:
+        ringing_at = started_at
+    if established_at is not None and established_at < started_at:
+        established_at = started_at
     end = deciding_end(mine)
     hangup = None
     ended_at = None

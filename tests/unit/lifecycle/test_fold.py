@@ -123,3 +123,10 @@ def test_record_depends_only_on_the_set_of_distinct_events(events, data):
     repeated = events + later
     shuffled = data.draw(st.permutations(repeated))
     assert record(shuffled, inherited=5) == canonical
+
+
+def test_observations_are_kept_inside_the_calls_own_times_under_clock_skew():
+    late_start = call(started_at=(T0 + timedelta(seconds=10)).isoformat())
+    r = record([event("ringing", 8, late_start), event("established", 9, late_start), bye(20, 30, late_start)])
+    assert r.ringing_at == r.established_at == T0 + timedelta(seconds=10)
+    assert (r.pdd_ms, r.billable_ms, r.duration_ms) == (0, 20000, 20000)
