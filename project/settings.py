@@ -266,3 +266,31 @@ CDR_RECORDINGS = {
 CELERY_BEAT_SCHEDULE["cdr-recordings-purge"] = {"task": "cdr.recordings_purge", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["cdr-recordings-resume"] = {"task": "cdr.recordings_resume", "schedule": 600.0}
 # --- end recordings storage ---------------------------------------------------------------
+
+# --- REST API ------------------------------------------------------------------------------
+# https://www.django-rest-framework.org/api-guide/settings/
+INSTALLED_APPS += ["rest_framework", "drf_spectacular"]
+REST_FRAMEWORK = {
+    # Bearer tokens for machines; the session for a signed-in admin user reading the docs.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cdr.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": "cdr API",
+    "DESCRIPTION": "Call detail records: list, detail and streamed export, scoped to the caller's tenants.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Several models share choice sets (status, initiator): one named enum each.
+    "ENUM_NAME_OVERRIDES": {
+        "CallStatusEnum": "cdr.models.CallStatus",
+        "EventStatusEnum": "cdr.models.EventStatus",
+        "HangupInitiatorEnum": "cdr.models.HangupInitiator",
+    },
+}
+# --- end REST API --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Models of the cdr app, one module per domain; import them from here."""
 
 from cdr.models.access import TenantMembership
+from cdr.models.api import ApiToken
 from cdr.models.calls import (
     ACTIVE_STATUSES,
     Call,
@@ -28,6 +29,7 @@ from cdr.models.recordings import (
 __all__ = [
     "ACTIVE_STATUSES",
     "AccessPurpose",
+    "ApiToken",
     "Call",
     "CallEvent",
     "CallStatus",

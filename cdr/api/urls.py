@@ -1,0 +1,18 @@
+"""API URLs. The project includes them once: path("api/", include("cdr.api.urls"))."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from cdr.api import docs, views
+
+app_name = "cdr-api"
+
+urlpatterns = [
+    path("v1/calls/", views.CallListView.as_view(), name="call-list"),
+    # Before the detail route; a call whose Call-ID is "export" is still at v1/calls/export/.
+    path("v1/calls/export", views.CallExportView.as_view(), name="call-export"),
+    # Call-IDs may contain "/" (RFC 3261 "word"), hence the path converter.
+    path("v1/calls/<path:call_id>/", views.CallDetailView.as_view(), name="call-detail"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", docs.ApiDocsView.as_view(), name="docs"),
+]
