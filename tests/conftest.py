@@ -9,3 +9,16 @@ def _forget_known_tenants():
     tenants_forget()
     yield
     tenants_forget()
+
+
+@pytest.fixture
+def local_recordings(settings, tmp_path):
+    """Recordings as local files under the test's tmp dir, served by the signed file view."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "recordings": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "recordings"), "allow_overwrite": True},
+        },
+    }
+    return tmp_path / "recordings"

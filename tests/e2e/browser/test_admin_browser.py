@@ -52,25 +52,13 @@ def page(browser, request):
     context.close()
 
 
-@pytest.fixture
-def recordings_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "recordings": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "recordings"), "allow_overwrite": True},
-        },
-    }
-    return tmp_path / "recordings"
-
-
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"admin-{name}.png"), full_page=True)
 
 
 @pytest.fixture
-def tenants(recordings_dir):
+def tenants(local_recordings):
     """Created before the browser starts: Playwright's sync API runs the test in a greenlet, where
     Django would open (and never close) a second database connection."""
     calls = two_tenants()

@@ -6,19 +6,6 @@ from tests.integration.admin.data import staff_user as make_staff_user
 
 
 @pytest.fixture
-def local_recordings(settings, tmp_path):
-    """Recordings as local files under the test's tmp dir, served by the signed file view."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "recordings": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "recordings"), "allow_overwrite": True},
-        },
-    }
-    return tmp_path / "recordings"
-
-
-@pytest.fixture
 def calls(db, local_recordings):
     return two_tenants()
 

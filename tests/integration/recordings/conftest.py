@@ -52,16 +52,9 @@ def s3_storage(settings, weed, recordings_conf):
 
 
 @pytest.fixture
-def local_storage(settings, tmp_path, recordings_conf):
+def local_storage(local_recordings, recordings_conf):
     from django.core.files.storage import storages
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "recordings": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "recordings"), "allow_overwrite": True},
-        },
-    }
     return storages["recordings"]
 
 
