@@ -6,6 +6,9 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from cdr.admin.scoping import SuperuserOnlyAdmin
 from cdr.api.tokens import api_token_create, api_tokens_revoke
@@ -37,7 +40,25 @@ class ApiTokenAdmin(SuperuserOnlyAdmin):
         # The admin goes on with ``obj`` (log entry, redirect): make it the row just created.
         obj.pk, obj.prefix, obj.key_hash = issued.token.pk, issued.token.prefix, issued.token.key_hash
         obj.created_at = issued.token.created_at
-        self.message_user(request, f"API key (shown once, store it now): {issued.key}", messages.WARNING)
+        request._cdr_issued_key = issued.key
+
+    def response_add(self, request: Any, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
+        # The key is rendered into this one response, never into a redirect's message cookie
+        # (signed, not encrypted) or a cacheable page.
+        response = TemplateResponse(
+            request,
+            "admin/cdr/secret_once.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "API key created",
+                "opts": self.opts,
+                "subject": f"Token {obj.prefix} for {obj.user}",
+                "secret": request._cdr_issued_key,
+                "usage": "Authorization: Bearer <key>",
+            },
+        )
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke selected tokens", permissions=["view"])
     def revoke(self, request: Any, queryset: QuerySet[ApiToken]) -> None:
