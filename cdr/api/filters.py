@@ -59,6 +59,12 @@ def _text(max_length: int) -> Callable[[str], str]:
     return parse
 
 
+def _bool(value: str) -> bool:
+    if value not in ("true", "false"):
+        raise ValueError("expected true or false")
+    return value == "true"
+
+
 # parameter -> (parser, ORM lookup, OpenAPI type, description)
 _FILTERS: dict[str, tuple[Callable[[str], Any], str, Any, str]] = {
     "tenant": (_tenant, "tenant_id", OpenApiTypes.STR, "Tenant id (the gateway's unsigned 64-bit TenantID)."),
@@ -70,6 +76,7 @@ _FILTERS: dict[str, tuple[Callable[[str], Any], str, Any, str]] = {
     "hangup_initiator": (_choice(HangupInitiator), "hangup_initiator", OpenApiTypes.STR, "Who hung up."),
     "scenario": (_text(64), "scenario", OpenApiTypes.STR, "Gateway scenario name (exact)."),
     "correlation_id": (_text(255), "correlation_id", OpenApiTypes.STR, "Correlation id (exact)."),
+    "has_recording": (_bool, "has_recording", OpenApiTypes.BOOL, "Whether a recording of the call was stored."),
 }
 _ENUMS = {"direction": Direction, "status": CallStatus, "hangup_initiator": HangupInitiator}
 

@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
+from cdr.api.calls_export import EXPORT_FIELDS
 from cdr.api.tokens import api_token_create
-from cdr.selectors import RECORD_FIELDS
 from cdr.services import events_ingest
 from tests.factories import T0, call, event, iso
 from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user
@@ -43,7 +43,7 @@ def test_record_fields_and_rfc3339_utc_times(api, calls):
     a, _ = calls
     records = {r["call_id"]: r for r in api.get(LIST).json()["results"]}
     answered = records[a.answered]
-    assert list(answered) == [*RECORD_FIELDS, "transferred"]
+    assert list(answered) == [*EXPORT_FIELDS, "recording_summary"]
     assert answered["started_at"] == "2026-03-29T00:30:00Z"
     assert answered["ringing_at"] == "2026-03-29T00:30:00.400000Z"
     assert (answered["tenant_id"], answered["status"], answered["sip_code"]) == (TENANT_A, "completed", 200)
