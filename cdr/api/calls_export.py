@@ -7,9 +7,8 @@ formatted in Python. Both paths give byte-identical output; tests hold them to i
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -30,24 +29,33 @@ _CHUNK = 64 * 1024
 
 
 # --- formatting in Python ---------------------------------------------------------------------
-def _cell(value: Any) -> Any:
-    # JSON spellings for booleans; NULL and "" are both an empty cell.
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def _cell(value: Any) -> str:
+    # PostgreSQL's COPY CSV rules: quote a field holding a delimiter, quote, CR or LF (the csv
+    # module leaves a lone CR bare); JSON spellings for booleans; NULL and "" both an empty cell.
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else value
+    text = str(value)
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def csv_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(EXPORT_FIELDS)
+    lines = [",".join(EXPORT_FIELDS) + "\n"]
+    size = len(lines[0])
     for record in records:
-        writer.writerow([_cell(record[name]) for name in EXPORT_FIELDS])
-        if buf.tell() >= _CHUNK:
-            yield buf.getvalue().encode()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode()
+        line = ",".join([_cell(record[name]) for name in EXPORT_FIELDS]) + "\n"
+        lines.append(line)
+        size += len(line)
+        if size >= _CHUNK:
+            yield "".join(lines).encode()
+            lines, size = [], 0
+    yield "".join(lines).encode()
 
 
 def ndjson_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
