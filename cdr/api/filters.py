@@ -54,6 +54,8 @@ def _text(max_length: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > max_length:
             raise ValueError(f"at most {max_length} characters")
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL: no stored value matches it
+            raise ValueError("NUL characters are not allowed")
         return value
 
     return parse

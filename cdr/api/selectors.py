@@ -21,6 +21,8 @@ def calls_api_list(*, user: Any, params: Any) -> QuerySet[Call]:
 
 def call_api_get(*, user: Any, call_id: str) -> tuple[Call, list[CallEvent], list[Recording]]:
     """One visible call with hangup and transfers, its event log and recordings; 404 for anyone else's."""
+    if "\x00" in call_id:  # PostgreSQL text cannot hold NUL: no such call
+        raise Http404("No such call.")
     transfers = Prefetch("transfers", queryset=Transfer.objects.order_by("attempt"))
     call = calls_visible_to(user).select_related("hangup").prefetch_related(transfers).filter(call_id=call_id).first()
     if call is None:

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from cdr.api.calls_export import EXPORT_FIELDS
 from cdr.api.selectors import SUMMARY_COLUMNS, recording_summary
-from cdr.models import Call, CallEvent, Hangup, Recording, Transfer, WavStatus
+from cdr.models import Call, CallEvent, Hangup, HangupInitiator, Recording, Transfer, WavStatus
 
 
 # Tenant ids are unsigned 64-bit: "int64" would be a wrong schema for ids from 2**63 up.
@@ -34,6 +34,8 @@ class CallRecordSerializer(serializers.ModelSerializer):
     """A call record; ``context["summaries"]`` maps Call-IDs to recording summaries."""
 
     tenant_id = TenantIdField(read_only=True)
+    # Blank until the call ends.
+    hangup_initiator = serializers.ChoiceField(choices=HangupInitiator.choices, allow_blank=True, read_only=True)
     recording_summary = serializers.SerializerMethodField()
 
     class Meta:

@@ -29,6 +29,9 @@ from cdr.services.recordings import RecordingUnavailable, recording_link
 class _JsonErrors:
     """Errors are JSON whatever the format asked for; an unknown ``?format=`` is a 400 naming it."""
 
+    # No OPTIONS self-description (it would be rendered as CSV too): the schema describes the API.
+    metadata_class = None
+
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         try:
             return super().perform_content_negotiation(request, force)  # type: ignore[misc]
@@ -139,20 +142,23 @@ class RecordingMediaView(_JsonErrors, APIView):
     @extend_schema(
         summary="The recording's audio: a redirect to a short-lived link (Range supported there)",
         parameters=[
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Recording id."),
             OpenApiParameter(
                 "variant", OpenApiTypes.STR, enum=["wav", "original"], description="Stereo WAV (default) or original."
-            )
+            ),
         ],
         responses={
             (302, "application/json"): OpenApiResponse(description="Location: the audio, valid for a few minutes"),
             **error_responses(400, 401, 403, 404, 410),
         },
     )
-    def get(self, request: Request, pk: int) -> HttpResponseRedirect:
+    def get(self, request: Request, pk: str) -> HttpResponseRedirect:
         variant = request.query_params.get("variant", "wav")
         if variant not in ("wav", "original"):
             raise ValidationError({"variant": f"expected wav or original, got {variant[:100]!r}"})
-        recording = recording_api_get(user=request.user, recording_id=pk)
+        if not pk.isascii() or not pk.isdigit():
+            raise Http404("No such recording.")
+        recording = recording_api_get(user=request.user, recording_id=int(pk))
         try:
             url = recording_link(user=request.user, recording=recording, purpose=AccessPurpose.API, variant=variant)
         except RecordingUnavailable as exc:

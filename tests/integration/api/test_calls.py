@@ -93,6 +93,10 @@ def test_filters(api, calls, params, expected):
         ("hangup_initiator", "nobody"),
         ("scenario", "x" * 65),
         ("correlation_id", "x" * 256),
+        ("scenario", "a\x00b"),  # PostgreSQL text cannot hold NUL: a 400, not a DataError
+        ("correlation_id", "\x00"),
+        ("has_recording", "yes"),
+        ("order", "newest"),
         ("page_size", "0"),
         ("page_size", "1001"),
         ("page_size", "ten"),
@@ -141,7 +145,7 @@ def test_detail_of_a_live_call_has_no_hangup(api, calls):
 
 def test_another_tenants_call_and_an_unknown_call_are_404(api, calls):
     _, b = calls
-    for call_id in (b.answered, b.inbound, "no-such-call", "export"):
+    for call_id in (b.answered, b.inbound, "no-such-call", "export", "nul\x00"):
         response = api.get(f"{LIST}{quote(call_id)}/")
         assert response.status_code == 404, call_id
         assert "zulu" not in response.content.decode()
