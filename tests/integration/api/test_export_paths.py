@@ -106,3 +106,18 @@ def test_a_user_without_tenants_gets_only_the_header(nasty_calls):
     none = nasty_calls.filter(tenant_id__in=[])
     assert b"".join(calls_export_chunks(none, "csv")) == (",".join(EXPORT_FIELDS) + "\n").encode()
     assert b"".join(calls_export_chunks(none, "ndjson")) == b""
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_a_client_leaving_mid_copy_leaves_the_connection_usable(db):
+    """A closed download stops the COPY; the request's connection still answers queries."""
+    Tenant.objects.create(id=7)
+    Call.objects.bulk_create(
+        Call(call_id=f"many-{i}@gw", tenant_id=7, direction="inbound", status="completed", started_at=T0)
+        for i in range(3000)
+    )
+    chunks = calls_export_chunks(Call.objects.all(), "ndjson", fast=True)
+    first = next(chunks)
+    assert len(first) >= 64 * 1024 and first.count(b"\n") < 3000
+    chunks.close()
+    assert Call.objects.count() == 3000
