@@ -69,19 +69,25 @@ def page_params(params: Any) -> tuple[str, int, Position | None]:
 
 
 def calls_page(
-    qs: QuerySet[Call], *, order: str, size: int, after: Position | None
+    qs: QuerySet[Call], *, order: str, size: int, after: Position | None, tenant_id: int | None = None
 ) -> tuple[list[Call], Position | None]:
-    """One page of ``qs`` and the position to continue from (None on the last page). One query."""
+    """One page of ``qs`` and the position to continue from (None on the last page). One query.
+
+    ``tenant_id``: the one tenant ``qs`` is limited to, if it is; the comparison then leads with
+    it, so the (tenant, -started_at, -id) index answers (else a small tenant's deep page walks
+    the global index past every other tenant's rows).
+    """
     if after is not None:
         table = Call._meta.db_table
         op = "<" if order == "desc" else ">"
-        qs = qs.filter(
-            RawSQL(
-                f'("{table}"."started_at", "{table}"."id") {op} (%s, %s)',
-                (after.started_at, after.id),
-                output_field=BooleanField(),
-            )
-        )
+        columns, values = ["started_at", "id"], [after.started_at, after.id]
+        if tenant_id is not None:
+            columns.insert(0, "tenant_id")
+            values.insert(0, Call._meta.get_field("tenant").target_field.get_prep_value(tenant_id))
+            qs = qs.filter(tenant_id=tenant_id)
+        left = ", ".join(f'"{table}"."{c}"' for c in columns)
+        right = ", ".join(["%s"] * len(values))
+        qs = qs.filter(RawSQL(f"({left}) {op} ({right})", values, output_field=BooleanField()))
     ordering = ("-started_at", "-id") if order == "desc" else ("started_at", "id")
     rows = list(qs.order_by(*ordering)[: size + 1])
     if len(rows) <= size:

@@ -9,14 +9,23 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from cdr.access import calls_visible_to, recordings_visible_to
-from cdr.api.filters import calls_apply_filters
+from cdr.access import calls_visible_to, recordings_visible_to, tenant_ids_for
+from cdr.api.filters import calls_apply_filters, calls_filter_params
 from cdr.models import Call, CallEvent, Recording, Transfer, WavStatus
 
 
 def calls_api_list(*, user: Any, params: Any) -> QuerySet[Call]:
     """The user's calls filtered by query parameters (400 on a bad one); unordered: the caller orders."""
     return calls_apply_filters(calls_visible_to(user), params)
+
+
+def calls_api_single_tenant(*, user: Any, params: Any) -> int | None:
+    """The one tenant a list request is limited to (its ``tenant`` filter or the user's only tenant)."""
+    chosen = calls_filter_params(params).get("tenant_id")
+    if chosen is not None:
+        return int(chosen)
+    ids = tenant_ids_for(user)
+    return next(iter(ids)) if ids is not None and len(ids) == 1 else None
 
 
 def call_api_get(*, user: Any, call_id: str) -> tuple[Call, list[CallEvent], list[Recording]]:

@@ -20,7 +20,13 @@ from cdr.api.filters import filter_parameters
 from cdr.api.pagination import MAX_PAGE_SIZE, calls_page, cursor_encode, page_params
 from cdr.api.renderers import CallCSVRenderer, CallNDJSONRenderer
 from cdr.api.schema import Gone, error_responses
-from cdr.api.selectors import call_api_get, calls_api_list, recording_api_get, recording_summaries
+from cdr.api.selectors import (
+    call_api_get,
+    calls_api_list,
+    calls_api_single_tenant,
+    recording_api_get,
+    recording_summaries,
+)
 from cdr.api.serializers import CallDetailSerializer, CallRecordSerializer
 from cdr.models import AccessPurpose
 from cdr.services.recordings import RecordingUnavailable, recording_link
@@ -80,7 +86,8 @@ class CallListView(_JsonErrors, APIView):
     def get(self, request: Request) -> Response:
         order, size, position = page_params(request.query_params)
         qs = calls_api_list(user=request.user, params=request.query_params)
-        calls, after = calls_page(qs, order=order, size=size, after=position)
+        tenant_id = calls_api_single_tenant(user=request.user, params=request.query_params)
+        calls, after = calls_page(qs, order=order, size=size, after=position, tenant_id=tenant_id)
         context = {"summaries": recording_summaries(calls=calls)}
         next_url = None
         if after is not None:
