@@ -95,9 +95,12 @@ def test_a_page_without_recorded_calls_does_not_ask_for_recordings(api, recorded
     assert not any("cdr_recording" in q["sql"] for q in queries.captured_queries)
 
 
-def test_detail_lists_the_recordings_with_their_media_links(api, recorded):
+def test_detail_lists_the_recordings_with_their_media_links(api, recorded, django_assert_max_num_queries):
     a, _, first = recorded
-    body = api.get(f"{LIST}{quote(a.answered)}/").json()
+    api.get(LIST)
+    # token, memberships, call + hangup, transfers, events, recordings
+    with django_assert_max_num_queries(6):
+        body = api.get(f"{LIST}{quote(a.answered)}/").json()
     assert body["recording_summary"]["count"] == 2
     live, deleted = body["recordings"]
     assert live["id"] == first.pk and live["media"] == f"/api/v1/recordings/{first.pk}/media"
