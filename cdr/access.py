@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from cdr.models import Call, Tenant, TenantMembership
+from cdr.models import Call, Recording, Tenant, TenantMembership
 
 # Memberships are read once per request: the admin asks many times while rendering one page.
 _CACHE_ATTR = "_cdr_tenant_ids"
@@ -44,6 +44,13 @@ def tenants_visible_to(user: Any, qs: QuerySet[Tenant] | None = None) -> QuerySe
 
 def calls_visible_to(user: Any, qs: QuerySet[Call] | None = None) -> QuerySet[Call]:
     qs = Call.objects.all() if qs is None else qs
+    ids = tenant_ids_for(user)
+    return qs if ids is None else qs.filter(tenant_id__in=ids)
+
+
+def recordings_visible_to(user: Any, qs: QuerySet[Recording] | None = None) -> QuerySet[Recording]:
+    """Recordings by their own tenant: one not resolved yet (tenant 0) only for superusers."""
+    qs = Recording.objects.all() if qs is None else qs
     ids = tenant_ids_for(user)
     return qs if ids is None else qs.filter(tenant_id__in=ids)
 

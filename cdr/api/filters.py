@@ -54,9 +54,17 @@ def _text(max_length: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > max_length:
             raise ValueError(f"at most {max_length} characters")
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL: no stored value matches it
+            raise ValueError("NUL characters are not allowed")
         return value
 
     return parse
+
+
+def _bool(value: str) -> bool:
+    if value not in ("true", "false"):
+        raise ValueError("expected true or false")
+    return value == "true"
 
 
 # parameter -> (parser, ORM lookup, OpenAPI type, description)
@@ -70,6 +78,7 @@ _FILTERS: dict[str, tuple[Callable[[str], Any], str, Any, str]] = {
     "hangup_initiator": (_choice(HangupInitiator), "hangup_initiator", OpenApiTypes.STR, "Who hung up."),
     "scenario": (_text(64), "scenario", OpenApiTypes.STR, "Gateway scenario name (exact)."),
     "correlation_id": (_text(255), "correlation_id", OpenApiTypes.STR, "Correlation id (exact)."),
+    "has_recording": (_bool, "has_recording", OpenApiTypes.BOOL, "Whether a recording of the call was stored."),
 }
 _ENUMS = {"direction": Direction, "status": CallStatus, "hangup_initiator": HangupInitiator}
 

@@ -1,43 +1,34 @@
-"""Streamed CSV and NDJSON bodies of the export: rows are buffered into ~64 KB chunks."""
+"""CSV and NDJSON renderers of a call-list page: the export's columns, rows of ``results`` only.
+
+The page's ``next`` link travels in the ``Link`` header (the view sets it for every format).
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-from cdr.selectors import RECORD_FIELDS
+from rest_framework.renderers import BaseRenderer
 
-_CHUNK = 64 * 1024
-EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
-
-
-def csv_stream(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=RECORD_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow(record)
-        if buf.tell() >= _CHUNK:
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue()
+from cdr.api.calls_export import csv_chunks, ndjson_chunks
 
 
-def ndjson_stream(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    lines: list[str] = []
-    size = 0
-    for record in records:
-        line = json.dumps(record, separators=(",", ":")) + "\n"
-        lines.append(line)
-        size += len(line)
-        if size >= _CHUNK:
-            yield "".join(lines)
-            lines, size = [], 0
-    yield "".join(lines)
+def _results(data: Any) -> list[dict[str, Any]]:
+    return data["results"] if isinstance(data, dict) else data
 
 
-STREAMS = {"csv": csv_stream, "ndjson": ndjson_stream}
+class CallCSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return b"".join(csv_chunks(_results(data)))
+
+
+class CallNDJSONRenderer(BaseRenderer):
+    media_type = "application/x-ndjson"
+    format = "ndjson"
+    charset = None  # UTF-8 by definition
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return b"".join(ndjson_chunks(_results(data)))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from cdr.access import calls_visible_to
-from cdr.api.filters import calls_apply_filters
-from cdr.models import Call, CallEvent, Transfer
+from cdr.access import calls_visible_to, recordings_visible_to, tenant_ids_for
+from cdr.api.filters import calls_apply_filters, calls_filter_params
+from cdr.models import Call, CallEvent, Recording, Transfer, WavStatus
 
 
 def calls_api_list(*, user: Any, params: Any) -> QuerySet[Call]:
@@ -17,11 +19,72 @@ def calls_api_list(*, user: Any, params: Any) -> QuerySet[Call]:
     return calls_apply_filters(calls_visible_to(user), params)
 
 
-def call_api_get(*, user: Any, call_id: str) -> tuple[Call, list[CallEvent]]:
-    """One visible call with hangup and transfers, and its event log; 404 for anyone else's."""
+def calls_api_single_tenant(*, user: Any, params: Any) -> int | None:
+    """The one tenant a list request is limited to (its ``tenant`` filter or the user's only tenant)."""
+    chosen = calls_filter_params(params).get("tenant_id")
+    if chosen is not None:
+        return int(chosen)
+    ids = tenant_ids_for(user)
+    return next(iter(ids)) if ids is not None and len(ids) == 1 else None
+
+
+def call_api_get(*, user: Any, call_id: str) -> tuple[Call, list[CallEvent], list[Recording]]:
+    """One visible call with hangup and transfers, its event log and recordings; 404 for anyone else's."""
+    if "\x00" in call_id:  # PostgreSQL text cannot hold NUL: no such call
+        raise Http404("No such call.")
     transfers = Prefetch("transfers", queryset=Transfer.objects.order_by("attempt"))
     call = calls_visible_to(user).select_related("hangup").prefetch_related(transfers).filter(call_id=call_id).first()
     if call is None:
         raise Http404("No such call.")
     events = list(CallEvent.objects.filter(call_id=call_id).order_by("observed_at", "id"))
-    return call, events
+    recordings = []
+    if call.has_recording:
+        recordings = list(Recording.objects.filter(call_id=call_id).order_by("created_at", "id"))
+    return call, events, recordings
+
+
+SUMMARY_COLUMNS = ("format", "duration_ms", "deleted_at", "wav_status")
+
+
+def recording_summary(rows: Iterable[Any]) -> dict[str, Any]:
+    """Count, playable count, total duration, formats and ready WAVs of one call's recordings.
+
+    ``rows`` are (format, duration_ms, deleted_at, wav_status) tuples.
+    """
+    count = available = wav_ready = duration = 0
+    formats: set[str] = set()
+    for fmt, duration_ms, deleted_at, wav_status in rows:
+        count += 1
+        formats.add(fmt)
+        duration += duration_ms or 0
+        if deleted_at is None:
+            available += 1
+            wav_ready += wav_status == WavStatus.READY
+    return {
+        "count": count,
+        "available": available,
+        "wav_ready": wav_ready,
+        "duration_ms": duration,
+        "formats": sorted(formats),
+    }
+
+
+def recording_summaries(*, calls: Iterable[Call]) -> dict[str, dict[str, Any]]:
+    """Summaries for a page of calls: one query, and none when no call on it was recorded."""
+    call_ids = [c.call_id for c in calls if c.has_recording]
+    if not call_ids:
+        return {}
+    rows: dict[str, list[Any]] = defaultdict(list)
+    for call_id, *rest in Recording.objects.filter(call_id__in=call_ids).values_list("call_id", *SUMMARY_COLUMNS):
+        rows[call_id].append(rest)
+    return {call_id: recording_summary(items) for call_id, items in rows.items()}
+
+
+def recording_api_get(*, user: Any, recording_id: int) -> Recording:
+    """A recording of one of the user's tenants; 404 for unknown ids and anyone else's."""
+    if not 0 < recording_id < 2**63:  # beyond BIGINT: no such row, and no query that would fail
+        raise Http404("No such recording.")
+    recording = recordings_visible_to(user).filter(pk=recording_id).first()
+    if recording is None:
+        raise Http404("No such recording.")
+    return recording

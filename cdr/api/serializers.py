@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cdr.models import Call, CallEvent, Hangup, Transfer
-from cdr.selectors import RECORD_FIELDS
+from cdr.api.calls_export import EXPORT_FIELDS
+from cdr.api.selectors import SUMMARY_COLUMNS, recording_summary
+from cdr.models import Call, CallEvent, Hangup, HangupInitiator, Recording, Transfer, WavStatus
 
 
 # Tenant ids are unsigned 64-bit: "int64" would be a wrong schema for ids from 2**63 up.
@@ -17,13 +19,33 @@ class TenantIdField(serializers.IntegerField):
     pass
 
 
+class RecordingSummarySerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Recordings stored for the call.")
+    available = serializers.IntegerField(help_text="Of those, not yet deleted by retention.")
+    wav_ready = serializers.IntegerField(help_text="Of those, with a WAV ready to play.")
+    duration_ms = serializers.IntegerField(help_text="Total duration of all recordings.")
+    formats = serializers.ListField(child=serializers.CharField(), help_text="Formats of the originals.")
+
+
+_NO_RECORDINGS = recording_summary(())
+
+
 class CallRecordSerializer(serializers.ModelSerializer):
+    """A call record; ``context["summaries"]`` maps Call-IDs to recording summaries."""
+
     tenant_id = TenantIdField(read_only=True)
+    # Blank until the call ends.
+    hangup_initiator = serializers.ChoiceField(choices=HangupInitiator.choices, allow_blank=True, read_only=True)
+    recording_summary = serializers.SerializerMethodField()
 
     class Meta:
         model = Call
-        fields = (*RECORD_FIELDS, "transferred")
+        fields = (*EXPORT_FIELDS, "recording_summary")
         read_only_fields = fields
+
+    @extend_schema_field(RecordingSummarySerializer)
+    def get_recording_summary(self, call: Call) -> dict[str, Any]:
+        return self.context.get("summaries", {}).get(call.call_id, _NO_RECORDINGS)
 
 
 class HangupSerializer(serializers.ModelSerializer):
@@ -49,13 +71,48 @@ class CallEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RecordingSerializer(serializers.ModelSerializer):
+    variants = serializers.SerializerMethodField(help_text="Values of `variant` the media link serves now.")
+    media = serializers.SerializerMethodField(help_text="Path of the media endpoint (a redirect to the audio).")
+
+    class Meta:
+        model = Recording
+        fields = (
+            "id",
+            "format",
+            "codec",
+            "sample_rate",
+            "channels",
+            "duration_ms",
+            "bytes",
+            "wav_status",
+            "created_at",
+            "deleted_at",
+            "variants",
+            "media",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=["wav", "original"])))
+    def get_variants(self, recording: Recording) -> list[str]:
+        if recording.deleted_at is not None:
+            return []
+        return ["wav", "original"] if recording.wav_status == WavStatus.READY else ["original"]
+
+    def get_media(self, recording: Recording) -> str:
+        return reverse("cdr-api:recording-media", args=[recording.pk])
+
+
 class CallDetailSerializer(CallRecordSerializer):
+    """``context``: ``events`` (the call's event log) and ``recordings`` (its recordings)."""
+
     hangup = serializers.SerializerMethodField()
     transfers = TransferSerializer(many=True, read_only=True)
     events = serializers.SerializerMethodField()
+    recordings = serializers.SerializerMethodField()
 
     class Meta(CallRecordSerializer.Meta):
-        fields = (*CallRecordSerializer.Meta.fields, "hangup", "transfers", "events")
+        fields = (*CallRecordSerializer.Meta.fields, "hangup", "transfers", "events", "recordings")
         read_only_fields = fields
 
     @extend_schema_field(HangupSerializer(allow_null=True))
@@ -66,3 +123,12 @@ class CallDetailSerializer(CallRecordSerializer):
     @extend_schema_field(CallEventSerializer(many=True))
     def get_events(self, call: Call) -> list[dict[str, Any]]:
         return CallEventSerializer(self.context["events"], many=True).data
+
+    @extend_schema_field(RecordingSerializer(many=True))
+    def get_recordings(self, call: Call) -> list[dict[str, Any]]:
+        return RecordingSerializer(self.context["recordings"], many=True).data
+
+    @extend_schema_field(RecordingSummarySerializer)
+    def get_recording_summary(self, call: Call) -> dict[str, Any]:
+        recordings = self.context["recordings"]
+        return recording_summary([tuple(getattr(r, c) for c in SUMMARY_COLUMNS) for r in recordings])

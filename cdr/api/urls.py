@@ -13,6 +13,8 @@ urlpatterns = [
     path("v1/calls/export", views.CallExportView.as_view(), name="call-export"),
     # Call-IDs may contain "/" (RFC 3261 "word"), hence the path converter.
     path("v1/calls/<path:call_id>/", views.CallDetailView.as_view(), name="call-detail"),
+    # Any segment: a non-numeric id is a JSON 404 from the view, not the HTML page of the resolver.
+    path("v1/recordings/<str:pk>/media", views.RecordingMediaView.as_view(), name="recording-media"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs.ApiDocsView.as_view(), name="docs"),
 ]

@@ -4,56 +4,114 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from cdr.api.calls_export import EXPORT_FORMATS, calls_export_chunks
 from cdr.api.filters import filter_parameters
-from cdr.api.pagination import CallCursorPagination
-from cdr.api.renderers import EXPORT_FORMATS, STREAMS
-from cdr.api.selectors import call_api_get, calls_api_list
+from cdr.api.pagination import MAX_PAGE_SIZE, calls_page, cursor_encode, page_params
+from cdr.api.renderers import CallCSVRenderer, CallNDJSONRenderer
+from cdr.api.schema import Gone, error_responses
+from cdr.api.selectors import (
+    call_api_get,
+    calls_api_list,
+    calls_api_single_tenant,
+    recording_api_get,
+    recording_summaries,
+)
 from cdr.api.serializers import CallDetailSerializer, CallRecordSerializer
-from cdr.selectors import call_records_iter
+from cdr.models import AccessPurpose
+from cdr.services.recordings import RecordingUnavailable, recording_link
 
 
-class _BadFormatIs400:
-    # DRF answers an unknown ``?format=`` with 404; it is bad input (400 naming the parameter).
+class _JsonErrors:
+    """Errors are JSON whatever the format asked for; an unknown ``?format=`` is a 400 naming it."""
+
+    # No OPTIONS self-description (it would be rendered as CSV too): the schema describes the API.
+    metadata_class = None
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         try:
             return super().perform_content_negotiation(request, force)  # type: ignore[misc]
-        except Http404:
-            raise ValidationError({"format": "unsupported format"}) from None
+        except Http404:  # DRF's answer to an unknown ?format=
+            raise ValidationError({"format": "unsupported format: json, csv or ndjson"}) from None
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response: Response = super().handle_exception(exc)  # type: ignore[misc]
+        self.request.accepted_renderer = JSONRenderer()  # type: ignore[attr-defined]
+        self.request.accepted_media_type = JSONRenderer.media_type  # type: ignore[attr-defined]
+        return response
 
 
-@extend_schema(parameters=filter_parameters(), summary="Call records, newest first (cursor-paginated)")
-class CallListView(_BadFormatIs400, generics.ListAPIView):
+_PAGE = inline_serializer(
+    "CallPage",
+    {
+        "next": serializers.URLField(allow_null=True, help_text="The next page (also in the Link header)."),
+        "results": CallRecordSerializer(many=True),
+    },
+)
+_LIST_PARAMETERS = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="From the `next` link of the previous page."),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description=f"Rows per page, 1..{MAX_PAGE_SIZE} (default 100)."),
+    OpenApiParameter("order", OpenApiTypes.STR, enum=["desc", "asc"], description="Newest (default) or oldest first."),
+    OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "ndjson"], description="Or use Accept."),
+    *filter_parameters(),
+]
+
+
+class CallListView(_JsonErrors, APIView):
     """Call records of the caller's tenants. Follow ``next`` to walk every row exactly once."""
 
-    serializer_class = CallRecordSerializer
-    pagination_class = CallCursorPagination
+    renderer_classes = [JSONRenderer, CallCSVRenderer, CallNDJSONRenderer]
 
-    def get_queryset(self) -> Any:
-        return calls_api_list(user=self.request.user, params=self.request.query_params)
+    @extend_schema(
+        operation_id="v1_calls_list",
+        summary="Call records, newest first (keyset-paginated); JSON, CSV or NDJSON",
+        parameters=_LIST_PARAMETERS,
+        responses={
+            (200, "application/json"): _PAGE,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The page's rows, header first"),
+            (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="One record a line"),
+            **error_responses(400, 401, 403, 406),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        order, size, position = page_params(request.query_params)
+        qs = calls_api_list(user=request.user, params=request.query_params)
+        tenant_id = calls_api_single_tenant(user=request.user, params=request.query_params)
+        calls, after = calls_page(qs, order=order, size=size, after=position, tenant_id=tenant_id)
+        context = {"summaries": recording_summaries(calls=calls)}
+        next_url = None
+        if after is not None:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", cursor_encode(after))
+        response = Response({"next": next_url, "results": CallRecordSerializer(calls, many=True, context=context).data})
+        if next_url is not None:
+            response["Link"] = f'<{next_url}>; rel="next"'
+        return response
 
 
-@extend_schema(summary="One call with its hangup, transfers and lifecycle events", responses=CallDetailSerializer)
-class CallDetailView(_BadFormatIs400, APIView):
+class CallDetailView(_JsonErrors, APIView):
     """One call by its gateway Call-ID; 404 for unknown calls and for other tenants' calls."""
 
-    def get(self, request: Request, call_id: str) -> Any:
-        call, events = call_api_get(user=request.user, call_id=call_id)
-        return Response(CallDetailSerializer(call, context={"events": events}).data)
+    @extend_schema(
+        summary="One call with its hangup, transfers, lifecycle events and recordings",
+        responses={200: CallDetailSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def get(self, request: Request, call_id: str) -> Response:
+        call, events, recordings = call_api_get(user=request.user, call_id=call_id)
+        return Response(CallDetailSerializer(call, context={"events": events, "recordings": recordings}).data)
 
 
 class CallExportView(APIView):
-    """Any range of records in constant memory (server-side cursor); filters as on the list."""
+    """Any range of records in constant memory; filters as on the list."""
 
     # Errors are JSON; the records themselves bypass DRF rendering (a streamed body).
     renderer_classes = [JSONRenderer]
@@ -71,6 +129,7 @@ class CallExportView(APIView):
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, header row first"),
             (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="One JSON record a line"),
+            **error_responses(400, 401, 403),
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
@@ -79,6 +138,38 @@ class CallExportView(APIView):
             raise ValidationError({"format": f"expected csv or ndjson, got {(fmt or '')[:100]!r}"})
         # Filters are parsed here, before the body starts, so a bad one is still a 400.
         qs = calls_api_list(user=request.user, params=request.query_params)
-        response = StreamingHttpResponse(STREAMS[fmt](call_records_iter(qs)), content_type=EXPORT_FORMATS[fmt])
+        response = StreamingHttpResponse(calls_export_chunks(qs, fmt), content_type=EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="calls.{fmt}"'
+        return response
+
+
+class RecordingMediaView(_JsonErrors, APIView):
+    """Redirect to a short-lived link to the audio (S3 presigned, or the signed local file view)."""
+
+    @extend_schema(
+        summary="The recording's audio: a redirect to a short-lived link (Range supported there)",
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Recording id."),
+            OpenApiParameter(
+                "variant", OpenApiTypes.STR, enum=["wav", "original"], description="Stereo WAV (default) or original."
+            ),
+        ],
+        responses={
+            (302, "application/json"): OpenApiResponse(description="Location: the audio, valid for a few minutes"),
+            **error_responses(400, 401, 403, 404, 410),
+        },
+    )
+    def get(self, request: Request, pk: str) -> HttpResponseRedirect:
+        variant = request.query_params.get("variant", "wav")
+        if variant not in ("wav", "original"):
+            raise ValidationError({"variant": f"expected wav or original, got {variant[:100]!r}"})
+        if not pk.isascii() or not pk.isdigit():
+            raise Http404("No such recording.")
+        recording = recording_api_get(user=request.user, recording_id=int(pk))
+        try:
+            url = recording_link(user=request.user, recording=recording, purpose=AccessPurpose.API, variant=variant)
+        except RecordingUnavailable as exc:
+            raise Gone(str(exc)) from None
+        response = HttpResponseRedirect(request.build_absolute_uri(url))
+        response["Cache-Control"] = "private, no-store"
         return response

@@ -75,6 +75,10 @@ class Call(models.Model):
     # Denormalised from Transfer (set by calls_refresh): "transferred" is a list filter, and an
     # EXISTS over transfers walks every row of a filter that matches nothing.
     transferred = models.BooleanField(default=False, db_default=False)
+    # Denormalised from Recording (matched by Call-ID, whichever row arrived first): set by
+    # recording_store, recordings_attach_calls and calls_refresh. Stays set after retention
+    # deletes the audio: the call was recorded; the recording summary says what is left.
+    has_recording = models.BooleanField(default=False, db_default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -96,6 +100,11 @@ class Call(models.Model):
                 fields=["tenant", "-started_at", "-id"], name="cdr_call_xfer_tenant", condition=Q(transferred=True)
             ),
             models.Index(fields=["-started_at", "-id"], name="cdr_call_xfer_start", condition=Q(transferred=True)),
+            # Recorded calls: a policy may record few tenants; has_recording=false uses the full indexes.
+            models.Index(
+                fields=["tenant", "-started_at", "-id"], name="cdr_call_rec_tenant", condition=Q(has_recording=True)
+            ),
+            models.Index(fields=["-started_at", "-id"], name="cdr_call_rec_start", condition=Q(has_recording=True)),
         ]
 
     def __str__(self) -> str:

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cdr.lifecycle.events import Event, event_from_row
 from cdr.lifecycle.fold import CallRecord, HangupRecord, derive_call
 from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, derive_transfers
-from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Transfer
+from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Recording, Transfer
 from cdr.services.bulk import bulk_upsert
 from cdr.services.tenants import tenants_ensure
 
@@ -68,7 +68,12 @@ def _upsert_calls(records: list[CallRecord]) -> dict[str, int]:
     written = bulk_upsert(
         Call, rows, conflict=["call_id"], update=[*_CALL_FIELDS, "updated_at"], returning=["call_id", "id"]
     )
-    return dict(written)
+    ids = dict(written)
+    # A recording may be stored before its call row exists: the new row learns it here.
+    Call.objects.filter(pk__in=ids.values(), has_recording=False).filter(
+        Exists(Recording.objects.filter(call_id=OuterRef("call_id")))
+    ).update(has_recording=True)
+    return ids
 
 
 def _upsert_hangups(records: list[CallRecord], ids: dict[str, int]) -> None:

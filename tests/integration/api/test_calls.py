@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
+from cdr.api.calls_export import EXPORT_FIELDS
 from cdr.api.tokens import api_token_create
-from cdr.selectors import RECORD_FIELDS
 from cdr.services import events_ingest
 from tests.factories import T0, call, event, iso
 from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user
@@ -43,7 +43,7 @@ def test_record_fields_and_rfc3339_utc_times(api, calls):
     a, _ = calls
     records = {r["call_id"]: r for r in api.get(LIST).json()["results"]}
     answered = records[a.answered]
-    assert list(answered) == [*RECORD_FIELDS, "transferred"]
+    assert list(answered) == [*EXPORT_FIELDS, "recording_summary"]
     assert answered["started_at"] == "2026-03-29T00:30:00Z"
     assert answered["ringing_at"] == "2026-03-29T00:30:00.400000Z"
     assert (answered["tenant_id"], answered["status"], answered["sip_code"]) == (TENANT_A, "completed", 200)
@@ -93,6 +93,10 @@ def test_filters(api, calls, params, expected):
         ("hangup_initiator", "nobody"),
         ("scenario", "x" * 65),
         ("correlation_id", "x" * 256),
+        ("scenario", "a\x00b"),  # PostgreSQL text cannot hold NUL: a 400, not a DataError
+        ("correlation_id", "\x00"),
+        ("has_recording", "yes"),
+        ("order", "newest"),
         ("page_size", "0"),
         ("page_size", "1001"),
         ("page_size", "ten"),
@@ -141,7 +145,7 @@ def test_detail_of_a_live_call_has_no_hangup(api, calls):
 
 def test_another_tenants_call_and_an_unknown_call_are_404(api, calls):
     _, b = calls
-    for call_id in (b.answered, b.inbound, "no-such-call", "export"):
+    for call_id in (b.answered, b.inbound, "no-such-call", "export", "nul\x00"):
         response = api.get(f"{LIST}{quote(call_id)}/")
         assert response.status_code == 404, call_id
         assert "zulu" not in response.content.decode()

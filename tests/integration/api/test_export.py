@@ -7,7 +7,7 @@ import json
 import pytest
 from django.http import StreamingHttpResponse
 
-from cdr.selectors import RECORD_FIELDS
+from cdr.api.calls_export import EXPORT_FIELDS
 from tests.integration.admin.data import TENANT_A, TENANT_B
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_csv_has_the_header_and_only_the_users_tenant_oldest_first(api, calls):
     response = api.get(EXPORT, {"format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(body(response))))
-    assert tuple(rows[0]) == RECORD_FIELDS
+    assert tuple(rows[0]) == EXPORT_FIELDS
     assert {r["call_id"] for r in rows} == set(a.all)
     assert [r["started_at"] for r in rows] == sorted(r["started_at"] for r in rows)
     answered = next(r for r in rows if r["call_id"] == a.answered)
@@ -44,12 +44,12 @@ def test_ndjson_is_one_record_a_line_with_filters(api, calls):
     lines = body(response).splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["call_id"] for r in records] == [a.failed]
-    assert list(records[0]) == list(RECORD_FIELDS) and records[0]["sip_code"] == 486
+    assert list(records[0]) == list(EXPORT_FIELDS) and records[0]["sip_code"] == 486
 
 
 def test_another_tenant_filter_exports_nothing(api, calls):
     assert body(api.get(EXPORT, {"format": "ndjson", "tenant": TENANT_B})) == ""
-    assert body(api.get(EXPORT, {"format": "csv", "tenant": TENANT_B})).strip() == ",".join(RECORD_FIELDS)
+    assert body(api.get(EXPORT, {"format": "csv", "tenant": TENANT_B})).strip() == ",".join(EXPORT_FIELDS)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,12 @@ def test_schema_generates_without_warnings():
     out = io.StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
     schema = out.getvalue()
-    for path in ("/api/v1/calls/:", "/api/v1/calls/{call_id}/:", "/api/v1/calls/export:"):
+    for path in (
+        "/api/v1/calls/:",
+        "/api/v1/calls/{call_id}/:",
+        "/api/v1/calls/export:",
+        "/api/v1/recordings/{id}/media:",
+    ):
         assert path in schema
 
 

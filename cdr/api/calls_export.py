@@ -1,0 +1,162 @@
+"""Streamed CSV and NDJSON bodies of call records, oldest first, in ~64 KB chunks.
+
+On PostgreSQL the database formats the rows (``COPY (SELECT ...) TO STDOUT``): Python only
+forwards bytes, which is what lifts the export past 50,000 rows/s. Elsewhere (SQLite) rows are
+formatted in Python. Both paths give byte-identical output; tests hold them to it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import psycopg
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, transaction
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+from cdr.models import Call
+from cdr.selectors import RECORD_FIELDS, rfc3339
+
+# Column order of every CSV/NDJSON body of the API (export and list pages).
+EXPORT_FIELDS = (*RECORD_FIELDS, "transferred", "has_recording")
+EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
+_TIME_FIELDS = frozenset({"started_at", "ringing_at", "established_at", "ended_at"})
+_CHUNK = 64 * 1024
+
+
+# --- formatting in Python ---------------------------------------------------------------------
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def _cell(value: Any) -> str:
+    # PostgreSQL's COPY CSV rules: quote a field holding a delimiter, quote, CR or LF (the csv
+    # module leaves a lone CR bare); JSON spellings for booleans; NULL and "" both an empty cell.
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    lines = [",".join(EXPORT_FIELDS) + "\n"]
+    size = len(lines[0])
+    for record in records:
+        line = ",".join([_cell(record[name]) for name in EXPORT_FIELDS]) + "\n"
+        lines.append(line)
+        size += len(line)
+        if size >= _CHUNK:
+            yield "".join(lines).encode()
+            lines, size = [], 0
+    yield "".join(lines).encode()
+
+
+def ndjson_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    lines: list[str] = []
+    size = 0
+    for record in records:
+        # ensure_ascii=False: UTF-8 as PostgreSQL's to_json writes it.
+        line = json.dumps({name: record[name] for name in EXPORT_FIELDS}, ensure_ascii=False, separators=(",", ":"))
+        lines.append(line + "\n")
+        size += len(line) + 1
+        if size >= _CHUNK:
+            yield "".join(lines).encode()
+            lines, size = [], 0
+    yield "".join(lines).encode()
+
+
+PY_STREAMS = {"csv": csv_chunks, "ndjson": ndjson_chunks}
+
+
+def export_records_iter(qs: QuerySet[Call], *, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+    """Records in (started_at, id) order over a server-side cursor: constant memory."""
+    rows = qs.order_by("started_at", "id").values_list(*EXPORT_FIELDS).iterator(chunk_size=chunk_size)
+    for row in rows:
+        record = dict(zip(EXPORT_FIELDS, row, strict=True))
+        for name in _TIME_FIELDS:
+            record[name] = rfc3339(record[name])
+        yield record
+
+
+# --- formatting in PostgreSQL ---------------------------------------------------------------
+def _col(name: str) -> str:
+    return f'"{Call._meta.db_table}"."{name}"'
+
+
+def _sql_text(name: str) -> str:
+    """SQL giving the field as the text of its JSON value's content, NULL for None/""."""
+    col = _col(name)
+    field = Call._meta.get_field(name)
+    if name in _TIME_FIELDS:
+        # isoformat(): microseconds only when there are any (one to_char per value: it is the cost).
+        return f"""replace(to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '.000000Z', 'Z')"""
+    if name == "tenant_id":
+        # UInt64Field: ids from 2**63 up are stored as their two's-complement negative.
+        return f"(CASE WHEN {col} < 0 THEN {col}::numeric + 18446744073709551616 ELSE {col}::numeric END)::text"
+    if field.get_internal_type() in ("CharField", "TextField"):
+        return f"NULLIF({col}, '')"
+    return f"{col}::text"  # integers; booleans read 'true'/'false'
+
+
+def _sql_json(name: str) -> str:
+    col = _col(name)
+    if name in _TIME_FIELDS:
+        return f"""COALESCE('"' || {_sql_text(name)} || '"', 'null')"""
+    if Call._meta.get_field(name).get_internal_type() in ("CharField", "TextField"):
+        return f"to_json({col})::text"
+    return f"COALESCE({_sql_text(name)}, 'null')"
+
+
+def _select_sql(qs: QuerySet[Call], fmt: str) -> tuple[str, tuple[Any, ...]]:
+    """The filtered queryset compiled by Django (one source of filter logic), with our columns."""
+    ordered = qs.order_by("started_at", "id")
+    if fmt == "csv":
+        columns = {f"c{i}": RawSQL(_sql_text(name), ()) for i, name in enumerate(EXPORT_FIELDS)}
+    else:
+        parts = [f"""'{"," if i else "{"}"{name}":' || {_sql_json(name)}""" for i, name in enumerate(EXPORT_FIELDS)]
+        columns = {"line": RawSQL(" || ".join(parts) + " || '}'", ())}
+    return ordered.annotate(**columns).values_list(*columns).query.sql_with_params()
+
+
+def pg_chunks(qs: QuerySet[Call], fmt: str) -> Iterator[bytes]:
+    if fmt == "csv":
+        yield (",".join(EXPORT_FIELDS) + "\n").encode()
+    try:
+        sql, params = _select_sql(qs, fmt)
+    except EmptyResultSet:  # e.g. a user without tenants: Django knows without asking
+        return
+    # NDJSON lines go through COPY's CSV mode with a quote and delimiter that escaped JSON never
+    # contains raw, so each line is written as it is (text mode would double every backslash).
+    options = "FORMAT csv" if fmt == "csv" else "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'"
+    connection = connections[qs.db]
+    connection.ensure_connection()
+    buf = bytearray()
+    # A client that leaves cancels the COPY, which fails the statement: the savepoint confines
+    # that to the export, so an enclosing transaction (a test's, ATOMIC_REQUESTS) stays usable.
+    with transaction.atomic(using=qs.db):
+        # A client-side cursor whatever the Django option: COPY takes no bound parameters.
+        with psycopg.ClientCursor(connection.connection) as cursor:
+            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH ({options})", params) as copy:
+                for data in copy:
+                    buf += data
+                    if len(buf) >= _CHUNK:
+                        yield bytes(buf)
+                        buf.clear()
+    if buf:
+        yield bytes(buf)
+
+
+def calls_export_chunks(qs: QuerySet[Call], fmt: str, *, fast: bool | None = None) -> Iterator[bytes]:
+    """The body of an export in ``fmt`` (csv or ndjson); ``fast`` forces a path (tests)."""
+    if fast is None:
+        fast = connections[qs.db].vendor == "postgresql"
+    if fast:
+        return pg_chunks(qs, fmt)
+    return PY_STREAMS[fmt](export_records_iter(qs))
