@@ -201,6 +201,10 @@ CDR_LIFECYCLE_SINK = {
 }
 # Batch confirmations are kept this long: longer than any sink waits to confirm a batch.
 CDR_INGESTED_BATCH_DAYS = env_int("CDR_INGESTED_BATCH_DAYS", 7)
+# The API's change feed (order=updated) holds back rows written in the last N seconds: a row's
+# updated_at is stamped before its transaction commits (keep N above the longest write
+# transaction plus clock skew between the hosts that write).
+CDR_API_CHANGES_SETTLE_SECONDS = env_int("CDR_API_CHANGES_SETTLE_SECONDS", 10)
 
 # --- recordings storage --------------------------------------------------------------------
 # Recordings live in the "recordings" storage alias: local files under VAR_DIR/recordings by

@@ -22,9 +22,9 @@ from cdr.models import Call
 from cdr.selectors import RECORD_FIELDS, rfc3339
 
 # Column order of every CSV/NDJSON body of the API (export and list pages).
-EXPORT_FIELDS = (*RECORD_FIELDS, "transferred", "has_recording")
+EXPORT_FIELDS = (*RECORD_FIELDS, "transferred", "has_recording", "updated_at")
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
-_TIME_FIELDS = frozenset({"started_at", "ringing_at", "established_at", "ended_at"})
+_TIME_FIELDS = frozenset({"started_at", "ringing_at", "established_at", "ended_at", "updated_at"})
 _CHUNK = 64 * 1024
 
 

@@ -61,7 +61,17 @@ _PAGE = inline_serializer(
 _LIST_PARAMETERS = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="From the `next` link of the previous page."),
     OpenApiParameter("page_size", OpenApiTypes.INT, description=f"Rows per page, 1..{MAX_PAGE_SIZE} (default 100)."),
-    OpenApiParameter("order", OpenApiTypes.STR, enum=["desc", "asc"], description="Newest (default) or oldest first."),
+    OpenApiParameter(
+        "order",
+        OpenApiTypes.STR,
+        enum=["desc", "asc", "updated"],
+        description=(
+            "Newest (default) or oldest first by start; or `updated`: the change feed, every record in the order"
+            " it was last written. Its `next` is always given: a short page means caught up, so keep `next` and"
+            " poll it later to get what changed since (records written in the last"
+            " CDR_API_CHANGES_SETTLE_SECONDS are held back until they settle)."
+        ),
+    ),
     OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "ndjson"], description="Or use Accept."),
     *filter_parameters(),
 ]

@@ -86,6 +86,8 @@ class Call(models.Model):
             models.Index(fields=["tenant", "-started_at", "-id"], name="cdr_call_tenant_start"),
             models.Index(fields=["-started_at", "-id"], name="cdr_call_start"),
             models.Index(fields=["correlation_id"], name="cdr_call_correlation"),
+            # The API's change feed (order=updated): what was written since a client's cursor.
+            models.Index(fields=["updated_at", "id"], name="cdr_call_updated"),
             models.Index(fields=["status", "started_at"], name="cdr_call_status_start"),
             # Admin search by remote address prefix (LIKE 'x%' needs pattern ops outside the C collation).
             models.Index(fields=["remote_addr"], name="cdr_call_remote", opclasses=["varchar_pattern_ops"]),

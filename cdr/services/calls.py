@@ -72,7 +72,7 @@ def _upsert_calls(records: list[CallRecord]) -> dict[str, int]:
     # A recording may be stored before its call row exists: the new row learns it here.
     Call.objects.filter(pk__in=ids.values(), has_recording=False).filter(
         Exists(Recording.objects.filter(call_id=OuterRef("call_id")))
-    ).update(has_recording=True)
+    ).update(has_recording=True, updated_at=now)
     return ids
 
 
@@ -124,7 +124,9 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]]) ->
     if stale:
         Transfer.objects.filter(stale).delete()
     if objs:
-        Call.objects.filter(pk__in={o.inbound_id for o in objs}, transferred=False).update(transferred=True)
+        Call.objects.filter(pk__in={o.inbound_id for o in objs}, transferred=False).update(
+            transferred=True, updated_at=timezone.now()
+        )
 
 
 def calls_refresh(

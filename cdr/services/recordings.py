@@ -118,7 +118,7 @@ def recording_store(
             },
         )
         if created and call_pk is not None:
-            Call.objects.filter(pk=call_pk, has_recording=False).update(has_recording=True)
+            Call.objects.filter(pk=call_pk, has_recording=False).update(has_recording=True, updated_at=timezone.now())
         if created and not wav_ready:
             from cdr.tasks_recordings import recording_transcode
 
@@ -167,7 +167,7 @@ def recordings_attach_calls(*, call_ids: list[str] | None = None, limit: int = 1
     attached = 0
     for call_id, pk, tenant_id in calls.values_list("call_id", "id", "tenant_id"):
         attached += Recording.objects.filter(call_id=call_id, call_leg__isnull=True).update(call_leg_id=pk)
-        Call.objects.filter(pk=pk, has_recording=False).update(has_recording=True)
+        Call.objects.filter(pk=pk, has_recording=False).update(has_recording=True, updated_at=timezone.now())
         Recording.objects.filter(call_id=call_id, tenant_id=0).update(tenant_id=tenant_id)
     return attached
 

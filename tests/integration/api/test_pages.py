@@ -9,11 +9,14 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from cdr.api.calls_export import EXPORT_FIELDS, calls_export_chunks
 from cdr.api.tokens import api_token_create
 from cdr.models import Call
-from tests.factories import T0
+from cdr.services.events import events_ingest
+from cdr.services.recordings import recording_store
+from tests.factories import T0, bye, call, event
 from tests.integration.admin.data import TENANT_A, TENANT_B
 from tests.integration.api.conftest import bearer_client
 
@@ -144,3 +147,66 @@ def test_next_link_keeps_the_filters(api, calls):
     assert "started_after=" in body["next"]
     later = api.get(body["next"]).json()["results"]
     assert all(r["started_at"] > "2026-03-29T00:30:30" for r in later)
+
+
+# --- the change feed (order=updated) -----------------------------------------------------------
+def feed(api, url: str) -> tuple[list[dict], str]:
+    """Follow ``next`` until a short page (caught up); the records seen and where to poll from."""
+    seen: list[dict] = []
+    while True:
+        body = api.get(url).json()
+        seen += body["results"]
+        assert body["next"], "the change feed always says where to poll from"
+        url = body["next"]
+        if len(body["results"]) < 2:
+            return seen, url
+
+
+def test_the_change_feed_brings_back_a_call_that_ended_after_the_client_caught_up(api, calls, settings):
+    settings.CDR_API_CHANGES_SETTLE_SECONDS = 0
+    a, _ = calls
+    late = call("late@gw", started_at=(T0 - timedelta(days=30)).isoformat())  # an old start
+    events_ingest(events=[event("ringing", 0.5, meta=late)])
+    seen, resume = feed(api, f"{LIST}?order=updated&page_size=2")
+    assert sorted(r["call_id"] for r in seen) == sorted([*a.all, "late@gw"])
+    stamps = [(r["updated_at"], r["call_id"]) for r in seen]
+    assert [s for s, _ in stamps] == sorted(s for s, _ in stamps)
+    assert api.get(resume).json()["results"] == []  # nothing new: an empty page, same place
+    events_ingest(events=[bye(40.0, 40.0, meta=late)])
+    again, _ = feed(api, resume)
+    assert [(r["call_id"], r["status"]) for r in again] == [("late@gw", "completed")]
+
+
+def test_the_change_feed_holds_back_rows_younger_than_the_settle_window(api, calls, settings):
+    settings.CDR_API_CHANGES_SETTLE_SECONDS = 60
+    a, _ = calls
+    old = timezone.now() - timedelta(minutes=5)
+    Call.objects.filter(call_id__in=a.all[1:]).update(updated_at=old)
+    body = api.get(LIST, {"order": "updated", "page_size": 100}).json()
+    assert sorted(r["call_id"] for r in body["results"]) == sorted(a.all[1:])  # a.all[0] still settling
+    Call.objects.filter(call_id=a.all[0]).update(updated_at=old + timedelta(seconds=1))
+    assert [r["call_id"] for r in api.get(body["next"]).json()["results"]] == [a.all[0]]
+
+
+def test_a_recording_or_transfer_arriving_later_puts_the_call_back_in_the_feed(api, calls, settings):
+    settings.CDR_API_CHANGES_SETTLE_SECONDS = 0
+    a, _ = calls
+    _, resume = feed(api, f"{LIST}?order=updated&page_size=2")
+    target = Call.objects.get(call_id=a.answered)
+    before = target.updated_at
+    recording_store(
+        tenant_id=TENANT_A,
+        call_id=a.answered,
+        fmt="sn3",
+        codec="pcmu",
+        sample_rate=8000,
+        channels=1,
+        size=3,
+        sha256="ab" * 32,
+        storage_key="t/a.sn3",
+        wav_ready=True,
+    )
+    target.refresh_from_db()
+    assert target.has_recording and target.updated_at > before
+    again, _ = feed(api, resume)
+    assert [(r["call_id"], r["has_recording"]) for r in again] == [(a.answered, True)]
