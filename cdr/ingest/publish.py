@@ -42,11 +42,12 @@ def events_publish(*, events: list[dict[str, Any]], batch_id: str) -> None:
 
             events_ingest.apply(args=[events], kwargs={"source": SOURCE, "batch_id": batch_id}, throw=True)
             return
+        # One broker connection per request thread, kept between requests (for its broker URL).
         publisher = getattr(_local, "publisher", None)
-        if publisher is None:
-            publisher = _local.publisher = _RequestPublisher(
-                app, timeout=settings.CDR_LIFECYCLE_SINK["PUBLISH_TIMEOUT"]
-            )
+        if publisher is None or getattr(_local, "broker_url", None) != app.conf.broker_url:
+            timeout = settings.CDR_LIFECYCLE_SINK["PUBLISH_TIMEOUT"]
+            publisher = _local.publisher = _RequestPublisher(app, timeout=timeout)
+            _local.broker_url = app.conf.broker_url
         publisher.publish(events, batch_id, source=SOURCE)
     except Exception as exc:
         raise IngestUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from exc
