@@ -88,7 +88,7 @@ def _tenant_check(gateway: Gateway, upload: RecordingUpload) -> None:
         raise RecordingRefused(403, "call_id", f"call_id: belongs to a tenant gateway {gateway.name!r} may not report")
 
 
-def _receive(stream: BinaryIO, directory: Path, cap: int, declared: int | None) -> tuple[Path, int, str]:
+def body_spool(stream: BinaryIO, directory: Path, *, cap: int, declared: int | None) -> tuple[Path, int, str]:
     """Body -> a temp file next to the spool, hashed on the way; never the whole body in memory."""
     if declared is not None and declared > cap:
         raise RecordingRefused(413, "body", f"body: {declared} bytes, more than the {cap} allowed")
@@ -114,13 +114,24 @@ def _receive(stream: BinaryIO, directory: Path, cap: int, declared: int | None) 
 
 def gateway_recording_accept(
     *, gateway: Gateway, upload: RecordingUpload, stream: BinaryIO, declared_bytes: int | None, sink: Any = None
-) -> RecordingResult:
-    """Store one posted recording through the recording sink; RecordingRefused for bad input."""
+) -> tuple[RecordingResult, bool]:
+    """Store one posted recording through the recording sink: (result, newly stored).
+
+    RecordingRefused for bad input. A recording already stored (same call, same signed SHA-256)
+    is answered from its row without reading the body again.
+    """
+    from cdr.selectors_recordings import recording_find, recordings_storage, storage_uri
     from cdr.sinks.recording import recording_sink_from_settings
 
     _tenant_check(gateway, upload)
+    existing = recording_find(call_id=upload.call_id, sha256=upload.sha256)
+    if existing is not None:
+        key = existing.storage_key
+        return RecordingResult(url=storage_uri(recordings_storage(), key), object_key=key, bytes=existing.bytes), False
     sink = sink or recording_sink_from_settings()
-    path, size, sha = _receive(stream, sink.spool.path, settings.CDR_INGEST["MAX_RECORDING_BYTES"], declared_bytes)
+    path, size, sha = body_spool(
+        stream, sink.spool.path, cap=settings.CDR_INGEST["MAX_RECORDING_BYTES"], declared=declared_bytes
+    )
     if size == 0 or sha != upload.sha256:
         path.unlink(missing_ok=True)
         if size == 0:
@@ -134,4 +145,4 @@ def gateway_recording_accept(
         sample_rate=upload.sample_rate,
         channels=upload.channels,
     )
-    return sink.store_file(meta, artifact, path=path, size=size, sha256=sha)
+    return sink.store_file(meta, artifact, path=path, size=size, sha256=sha), True

@@ -144,7 +144,7 @@ class RecordingIngestView(_IngestView):
             raise exceptions.UnsupportedMediaType(request.content_type or "(none)")
         try:
             upload = recording_upload_parse(call_id=call_id, headers=request.headers)
-            result = gateway_recording_accept(
+            result, created = gateway_recording_accept(
                 gateway=request.auth,
                 upload=upload,
                 stream=request._request,
@@ -163,4 +163,6 @@ class RecordingIngestView(_IngestView):
             "bytes": result.bytes,
             "sha256": upload.sha256,
         }
-        return Response(body, status=201 if result.object_key else 200)
+        if not result.object_key:
+            body["detail"] = "the tenant's recording policy is off: not stored"
+        return Response(body, status=201 if created and result.object_key else 200)
