@@ -94,7 +94,7 @@ class GatewaySignatureAuthentication(authentication.BaseAuthentication):
                 timestamp=headers.get(TIMESTAMP_HEADER, ""),
                 given=headers.get(SIGNATURE_HEADER, ""),
                 method=raw.method,
-                path=raw.get_full_path(),
+                path=raw.path,
                 body_sha256=body_sha,
             )
         except GatewayUnauthorized as exc:

@@ -2,9 +2,11 @@
 
 The signature is hex HMAC-SHA256, keyed by the gateway's secret, over four lines::
 
-    METHOD \\n PATH (with the query string, as sent) \\n TIMESTAMP (unix seconds) \\n hex SHA-256 of the body
+    METHOD \\n PATH \\n TIMESTAMP (unix seconds) \\n hex SHA-256 of the body
 
-sent as ``X-CDR-Key`` (the gateway's key id), ``X-CDR-Timestamp`` and ``X-CDR-Signature``.
+PATH is the URL path percent-decoded, without the query string (``/ingest/v1/recordings/a@gw``).
+The signature is sent as ``X-CDR-Signature`` with ``X-CDR-Key`` (the gateway's key id) and
+``X-CDR-Timestamp``; a recording upload also signs (and sends) ``X-CDR-Content-SHA256``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def signature(secret: str, method: str, path: str, timestamp: str, body_sha256: 
 def signed_headers(
     key_id: str, secret: str, method: str, path: str, body: bytes, *, timestamp: int | None = None
 ) -> dict[str, str]:
-    """The headers a client adds to a request (``path`` as it appears in the request line)."""
+    """The headers a client adds to a request (``path`` percent-decoded, no query string)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     sha = hashlib.sha256(body).hexdigest()
     return {

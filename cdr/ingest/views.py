@@ -108,8 +108,12 @@ class EventsIngestView(_IngestView):
         )
 
 
-def _header(name: str, description: str, *, required: bool = False, kind: Any = OpenApiTypes.STR) -> Any:
-    return OpenApiParameter(name, kind, OpenApiParameter.HEADER, required=required, description=description)
+def _header(
+    name: str, description: str, *, required: bool = False, kind: Any = OpenApiTypes.STR, pattern: str | None = None
+) -> Any:
+    return OpenApiParameter(
+        name, kind, OpenApiParameter.HEADER, required=required, description=description, pattern=pattern
+    )
 
 
 class RecordingIngestView(_IngestView):
@@ -123,7 +127,12 @@ class RecordingIngestView(_IngestView):
         summary="Deliver a call's recording (streamed; SHA-256 verified; size-capped)",
         parameters=[
             OpenApiParameter("call_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The leg's SIP Call-ID"),
-            _header("X-CDR-Content-SHA256", "Hex SHA-256 of the body (signed, then verified)", required=True),
+            _header(
+                "X-CDR-Content-SHA256",
+                "Hex SHA-256 of the body (signed, then verified)",
+                required=True,
+                pattern="^[0-9a-fA-F]{64}$",
+            ),
             _header("X-CDR-Tenant-Id", "TenantID of the call (0 = not resolved)", required=True, kind=OpenApiTypes.INT),
             _header("X-CDR-Format", "sn3 (default) or stereo_pcm"),
             _header("X-CDR-Codec", "Codec, e.g. pcmu, g722, opus"),
