@@ -56,21 +56,31 @@ def _tenant_refusal(event: Any, gateway: Gateway, allowed: frozenset[int]) -> Ou
 
 
 def _remember(gateway: Gateway, pending: dict[str, _Pending], now: datetime) -> set[str]:
-    """Insert the event ids; returns those that were new."""
+    """Insert the event ids in one statement; returns those that were new."""
     if not pending:
         return set()
     table = GatewayEvent._meta.db_table
     stamp = connection.ops.adapt_datetimefield_value(now)
-    params: list[Any] = []
-    for key, item in pending.items():
-        params += [gateway.pk, key, item.fingerprint, stamp]
-    values = ", ".join(["(%s, %s, %s, %s)"] * len(pending))
+    keys = list(pending)
+    prints = [pending[k].fingerprint for k in keys]
+    tail = "ON CONFLICT (gateway_id, event_id) DO NOTHING RETURNING event_id"
     with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {table} (gateway_id, event_id, fingerprint, received_at) VALUES {values} "
-            "ON CONFLICT (gateway_id, event_id) DO NOTHING RETURNING event_id",
-            params,
-        )
+        if connection.vendor == "postgresql":
+            # Two array parameters, not 4 x 1,000: binding a thousand-row VALUES list costs more
+            # client time than the insert itself.
+            cur.execute(
+                f"INSERT INTO {table} (gateway_id, event_id, fingerprint, received_at) "
+                f"SELECT %s, k, f, %s FROM unnest(%s::text[], %s::text[]) AS t(k, f) {tail}",
+                [gateway.pk, stamp, keys, prints],
+            )
+        else:
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(keys))
+            params: list[Any] = []
+            for key, fp in zip(keys, prints, strict=True):
+                params += [gateway.pk, key, fp, stamp]
+            cur.execute(
+                f"INSERT INTO {table} (gateway_id, event_id, fingerprint, received_at) VALUES {values} {tail}", params
+            )
         return {row[0] for row in cur.fetchall()}
 
 
