@@ -141,12 +141,14 @@ def test_a_batch_costs_a_bounded_number_of_queries(gw, django_assert_max_num_que
     assert Call.objects.count() == 200
 
 
-def test_old_event_ids_are_purged_and_a_late_repost_is_still_harmless(gw):
-    from cdr.ingest.events import gateway_events_purge
+def test_old_event_ids_are_purged_and_a_late_repost_is_still_harmless(gw, settings):
+    from cdr.tasks import gateway_events_purge
 
     batch = transferred_call()
     gw.events(batch)
     before = snapshot()
-    assert gateway_events_purge(older_than_days=0) == 8
+    assert gateway_events_purge.apply().get() == 0  # inside the window (7 days)
+    settings.CDR_INGEST = {**settings.CDR_INGEST, "EVENT_ID_DAYS": 0}
+    assert gateway_events_purge.apply().get() == 8
     assert gw.events(batch).json()["accepted"] == 8  # no longer known as delivered...
     assert snapshot() == before  # ...and still stored once

@@ -179,3 +179,13 @@ def test_an_empty_body_and_a_wrong_content_type_are_refused(local_storage, sink,
     assert upload(gw, "e@gw", b"").json() == {"body": "body: empty"}
     assert upload(gw, "e@gw", b"abc", content_type="application/json").status_code == 415
     assert spool_files(sink) == []
+
+
+def test_a_tenant_whose_recording_policy_is_off_gets_200_and_nothing_stored(local_storage, sink, gw):
+    from cdr.services import recording_policy_set
+
+    recording_policy_set(tenant_id=7, enabled=False)
+    response = upload(gw, "off@gw", b"abc")
+    assert response.status_code == 200
+    assert response.json()["object_key"] == "" and "policy is off" in response.json()["detail"]
+    assert Recording.objects.count() == 0 and spool_files(sink) == []
