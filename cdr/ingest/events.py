@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from cdr.ingest.publish import events_publish
 from cdr.ingest.validate import wire_event_parse
-from cdr.lifecycle.events import Rejected
-from cdr.models import Gateway, GatewayEvent
+from cdr.lifecycle.events import Event, Rejected
+from cdr.models import Call, Gateway, GatewayEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +47,35 @@ class _Pending:
     event: dict[str, Any]
 
 
-def _tenant_refusal(event: Any, gateway: Gateway, allowed: frozenset[int]) -> Outcome | None:
+def _named_calls(event: Event) -> list[tuple[str, str]]:
+    """(field, call id) of every call an event would write to or attach to."""
+    call = event.call
+    if call is None:
+        return [("inbound_call_id", event.inbound_call_id), ("outbound_call_id", event.outbound_call_id)]
+    return [("call.call_id", call.call_id), ("call.correlation_id", call.correlation_id)]
+
+
+def _owners(events: list[Event]) -> dict[str, int]:
+    """Tenants of the stored calls these events name (one query per batch)."""
+    ids = {call_id for event in events for _, call_id in _named_calls(event) if call_id}
+    return dict(Call.objects.filter(call_id__in=ids).values_list("call_id", "tenant_id")) if ids else {}
+
+
+def _tenant_refusal(event: Event, gateway: Gateway, allowed: frozenset[int], owners: dict[str, int]) -> Outcome | None:
     call = event.call
     # Tenant 0 is "not resolved yet" (agent legs inherit the inbound leg's tenant): every gateway sends it.
-    if call is None or call.tenant_id == 0 or call.tenant_id in allowed:
-        return None
-    return Outcome("rejected", f"call.tenant_id: gateway {gateway.name!r} may not report tenant {call.tenant_id}", 403)
+    if call is not None and call.tenant_id and call.tenant_id not in allowed:
+        return Outcome(
+            "rejected", f"call.tenant_id: gateway {gateway.name!r} may not report tenant {call.tenant_id}", 403
+        )
+    # Nor may it write to, bridge or inherit from a call stored under another tenant.
+    for name, call_id in _named_calls(event):
+        owner = owners.get(call_id, 0)
+        if owner and owner not in allowed:
+            return Outcome(
+                "rejected", f"{name}: {call_id[:80]!r} belongs to a tenant {gateway.name!r} may not report", 403
+            )
+    return None
 
 
 def _remember(gateway: Gateway, pending: dict[str, _Pending], now: datetime) -> set[str]:
@@ -92,14 +115,15 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
     outcomes: list[Outcome | None] = [None] * len(events)
     pending: dict[str, _Pending] = {}
     repeats: list[tuple[int, str, str]] = []  # (index, key, fingerprint) of a key seen earlier in the batch
-    for index, raw in enumerate(events):
+    checked = [wire_event_parse(raw, received_at=received_at) for raw in events]
+    owners = _owners([parsed for _, parsed in checked if isinstance(parsed, Event)])
+    for index, (raw, (wire, parsed)) in enumerate(zip(events, checked, strict=True)):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         result.event_ids.append(event_id if isinstance(event_id, str) else None)
-        wire, parsed = wire_event_parse(raw, received_at=received_at)
         if isinstance(parsed, Rejected):
             outcomes[index] = Outcome("rejected", parsed.reason, 400)
             continue
-        refusal = _tenant_refusal(parsed, gateway, allowed)
+        refusal = _tenant_refusal(parsed, gateway, allowed, owners)
         if refusal is not None:
             outcomes[index] = refusal
             continue

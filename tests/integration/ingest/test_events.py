@@ -77,6 +77,33 @@ def test_an_event_of_a_tenant_the_gateway_may_not_report_is_403_and_the_rest_goe
     assert list(Call.objects.values_list("call_id", flat=True)) == ["in-1@gw"]
 
 
+def test_calls_stored_under_another_tenant_cannot_be_written_bridged_or_inherited(gw):
+    from cdr.ingest.gateways import gateway_create
+    from tests.integration.ingest.conftest import GatewayClient
+
+    theirs = call("theirs@gw", tenant_id=8)
+    other = GatewayClient(gateway_create(name="edge-8", tenant_ids=[8]))
+    assert other.events(with_ids([event("ringing", 0, theirs)])).json()["accepted"] == 1
+    body = gw.events(
+        with_ids(
+            [
+                bye(5, 5, call("theirs@gw", tenant_id=7)),
+                event("ringing", 1, call("agent@gw", tenant_id=0, correlation_id="theirs@gw")),
+                event("bridge_started", 2, None, inbound_call_id="theirs@gw", outbound_call_id="agent@gw"),
+                event("ringing", 1, call("mine@gw", tenant_id=0)),
+            ]
+        )
+    ).json()
+    outcomes = [(r["status"], r.get("code"), r.get("reason", "").split(":")[0]) for r in body["results"]]
+    assert outcomes == [
+        ("rejected", 403, "call.call_id"),
+        ("rejected", 403, "call.correlation_id"),
+        ("rejected", 403, "inbound_call_id"),
+        ("accepted", None, ""),
+    ]
+    assert Call.objects.get(call_id="theirs@gw").status == "ringing"
+
+
 def test_invalid_events_are_rejected_with_a_reason_naming_the_field_and_never_stored(gw):
     naive = event("ringing", 0, call("n@gw", started_at="2026-03-29T00:30:00"))
     events = with_ids(
@@ -136,7 +163,7 @@ def test_event_ids_are_per_gateway(gw, issued):
 def test_a_batch_costs_a_bounded_number_of_queries(gw, django_assert_max_num_queries):
     batch = with_ids([event("ringing", i, call(f"q{i}@gw")) for i in range(200)])
     # Signature (gateway row, last seen), the event ids, the publish (eager ingest): not per event.
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         assert gw.events(batch).json()["accepted"] == 200
     assert Call.objects.count() == 200
 
