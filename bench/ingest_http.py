@@ -3,7 +3,7 @@
     .venv/bin/python bench/ingest_http.py [--calls 20000] [--batch 500] [--connections 4]
 
 Starts its own Redis (loopback, free port), one Celery worker (prefork, 2 processes) and gunicorn
-serving the project (2 workers x 4 threads), on the scratch PostgreSQL database `cdr_wt_ingest`
+serving the project (2 sync workers), on the scratch PostgreSQL database `cdr_wt_ingest`
 (dropped and re-created). A second process plays the gateway: it encodes the simulator's calls
 as the wire events and posts them in signed batches on keep-alive connections. Prints events/s
 accepted, p50/p99 response times, the end-to-end committed rate, and the in-process sink's
@@ -292,9 +292,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500, help="events per POST (at most 1,000)")
-    parser.add_argument("--connections", type=int, default=4, help="concurrent keep-alive connections")
+    parser.add_argument("--connections", type=int, default=2, help="concurrent keep-alive connections")
+    # Processes rather than threads: request handling is CPU-bound Python (per-event validation).
     parser.add_argument("--server-workers", type=int, default=2)
-    parser.add_argument("--server-threads", type=int, default=4)
+    parser.add_argument("--server-threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
