@@ -44,3 +44,10 @@ def calls_expire() -> int:
 @shared_task(name="cdr.batches_purge", acks_late=True, soft_time_limit=120, time_limit=150)
 def batches_purge() -> int:
     return services.batches_purge()
+
+
+@shared_task(name="cdr.gateway_events_purge", acks_late=True, soft_time_limit=120, time_limit=150)
+def gateway_events_purge() -> int:
+    from cdr.ingest.events import gateway_events_purge as purge
+
+    return purge()

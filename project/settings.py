@@ -298,3 +298,21 @@ SPECTACULAR_SETTINGS = {
     },
 }
 # --- end REST API --------------------------------------------------------------------------
+
+# --- HTTP ingestion (cdr.ingest) -----------------------------------------------------------
+# Gateways in other processes post signed batches of lifecycle events and recordings
+# (README "HTTP ingestion"). Gateway secrets are stored encrypted with a key derived from
+# CDR_GATEWAY_SECRET_KEY (SECRET_KEY when unset: rotating SECRET_KEY then needs new gateway secrets).
+CDR_INGEST = {
+    "MAX_EVENTS": env_int("CDR_INGEST_MAX_EVENTS", 1000),
+    "MAX_BODY_BYTES": env_int("CDR_INGEST_MAX_BODY_BYTES", 4 * 1024 * 1024),
+    "MAX_RECORDING_BYTES": env_int("CDR_INGEST_MAX_RECORDING_BYTES", 64 * 1024 * 1024),
+    # A signed request is valid this many seconds either side of its timestamp; a replay inside
+    # the window is only a re-post, which idempotency makes harmless.
+    "REPLAY_SECONDS": env_int("CDR_INGEST_REPLAY_SECONDS", 300),
+    # Accepted event ids are remembered this long to answer "duplicate" to a re-post.
+    "EVENT_ID_DAYS": env_int("CDR_INGEST_EVENT_ID_DAYS", 7),
+    "SECRET_KEY": env("CDR_GATEWAY_SECRET_KEY") or SECRET_KEY,
+}
+CELERY_BEAT_SCHEDULE["cdr-gateway-events-purge"] = {"task": "cdr.gateway_events_purge", "schedule": 3600.0}
+# --- end HTTP ingestion --------------------------------------------------------------------

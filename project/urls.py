@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("cdr.api.urls")),
+    path("ingest/", include("cdr.ingest.urls")),
     path("", include("cdr.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,9 @@ EVENT_TYPES = frozenset({"ringing", "established", "transfer_started", "bridge_s
 META_TYPES = frozenset({"ringing", "established", "transfer_started", "bye", "failed"})
 END_TYPES = frozenset({"bye", "failed", "expired"})
 _U64 = 1 << 64
+# The pattern of the published schema (cdr/schemas/lifecycle-event.schema.json).
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
 class Invalid(ValueError):
@@ -61,6 +65,11 @@ def parse_time(value: Any, name: str, *, required: bool) -> datetime | None:
         return None  # Go's zero time.Time
     if not isinstance(value, str):
         raise Invalid(f"{name}: expected an RFC 3339 string, got {type(value).__name__}")
+    if not _RFC3339.match(value):
+        # fromisoformat alone takes ISO 8601 forms RFC 3339 (and the published schema) do not.
+        if _NAIVE.match(value):
+            raise Invalid(f"{name}: naive timestamp (no UTC offset): {value[:40]!r}")
+        raise Invalid(f"{name}: not an RFC 3339 timestamp: {value[:40]!r}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

@@ -17,6 +17,7 @@ from cdr.models.calls import (
     Transfer,
     TransferOutcome,
 )
+from cdr.models.ingest import Gateway, GatewayEvent
 from cdr.models.recordings import (
     AccessPurpose,
     LegalHold,
@@ -35,6 +36,8 @@ __all__ = [
     "CallStatus",
     "Direction",
     "EventStatus",
+    "Gateway",
+    "GatewayEvent",
     "Hangup",
     "HangupInitiator",
     "HangupKind",

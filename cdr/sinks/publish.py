@@ -14,7 +14,7 @@ TASK_NAME = "cdr.events_ingest"
 
 
 class Publisher(Protocol):
-    def publish(self, events: list[dict[str, Any]], batch_id: str) -> None:
+    def publish(self, events: list[dict[str, Any]], batch_id: str, *, source: str = "sink") -> None:
         """Hand the batch to the broker (durably, as far as the broker goes), or raise."""
 
     def confirmed(self, batch_ids: list[str]) -> set[str]:
@@ -72,13 +72,13 @@ class CeleryPublisher:
             self._producer = self._connection.Producer(serializer="json")
         return self._producer
 
-    def publish(self, events: list[dict[str, Any]], batch_id: str) -> None:
+    def publish(self, events: list[dict[str, Any]], batch_id: str, *, source: str = "sink") -> None:
         try:
             producer = self._ensure()
             self.app.send_task(
                 TASK_NAME,
                 args=[events],
-                kwargs={"source": "sink", "batch_id": batch_id},
+                kwargs={"source": source, "batch_id": batch_id},
                 queue=self.queue,
                 producer=producer,
                 retry=False,
@@ -103,13 +103,13 @@ class CeleryPublisher:
 class EagerPublisher:
     """Embedded default (no broker): run the same task in this process, on this thread."""
 
-    def publish(self, events: list[dict[str, Any]], batch_id: str) -> None:
+    def publish(self, events: list[dict[str, Any]], batch_id: str, *, source: str = "sink") -> None:
         from django.db import close_old_connections
 
         from cdr.tasks import events_ingest
 
         try:
-            events_ingest.apply(args=[events], kwargs={"source": "sink", "batch_id": batch_id}, throw=True)
+            events_ingest.apply(args=[events], kwargs={"source": source, "batch_id": batch_id}, throw=True)
         finally:
             close_old_connections()
 

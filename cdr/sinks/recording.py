@@ -151,6 +151,56 @@ class StorageRecordingSink:
             log.exception("storing the on_bye recording of %s failed", meta.call_id)
             return RecordingResult()
 
+    def store_file(
+        self, meta: CallMeta, artifact: RecordingArtifact, *, path: Path, size: int, sha256: str
+    ) -> RecordingResult:
+        """The HTTP ingestion entry point: ``artifact`` without its payload, whose bytes (verified
+        against ``sha256``) are in ``path`` on the spool's file system. The file is moved into the
+        spool, never read into memory; then as ``finish_recording``: upload, bounded wait, retries.
+        Returns an empty result (and removes the file) when the tenant's policy is off.
+        """
+        from django.db import close_old_connections
+
+        from cdr.selectors_recordings import recording_find, recordings_storage, storage_uri
+        from cdr.services.recordings import recording_key, spool_name
+
+        deadline = time.monotonic() + self._timeout
+        call_id = artifact.call_id or meta.call_id
+        try:
+            target = self._target(meta, call_id)
+        finally:
+            close_old_connections()
+        existing = self._find(recording_find, call_id, sha256) if target.enabled else None
+        if not target.enabled or existing is not None:
+            path.unlink(missing_ok=True)
+            if existing is None:
+                self._counts["policy_off"] += 1
+                return RecordingResult()
+            self._counts["duplicate"] += 1
+            return RecordingResult(
+                url=storage_uri(recordings_storage(), existing.storage_key), object_key=existing.storage_key, bytes=size
+            )
+        key = recording_key(
+            tenant_id=target.tenant_id, call_id=call_id, day=target.day, sha256=sha256, fmt=str(artifact.format)
+        )
+        name = spool_name(call_id=call_id, sha256=sha256)
+        if name in self._spool:
+            path.unlink(missing_ok=True)
+        else:
+            meta_json = self._meta(artifact, call_id, target, key, sha256) | {"bytes": size}
+            path.replace(self._spool.part_path(name))
+            self._spool.put(name, meta=meta_json)
+            self._counts["spooled"] += 1
+        future = self._submit(self._upload, name)
+        if future is not None:
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                self._counts["finish_timeouts"] += 1
+            except Exception:
+                pass  # logged by the job; the spool entry waits for the retry thread
+        return RecordingResult(url=storage_uri(recordings_storage(), key), object_key=key, bytes=size)
+
     # --- store ---------------------------------------------------------------------------------
     def _store(
         self, meta: CallMeta, artifact: RecordingArtifact, state: _Call | None, deadline: float

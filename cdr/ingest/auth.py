@@ -1,0 +1,131 @@
+"""DRF authentication for /ingest/v1/: an HMAC-signed request from a registered gateway."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions
+
+from cdr.ingest.gateways import GatewayUnauthorized, gateway_authenticate
+from cdr.ingest.signing import KEY_HEADER, SHA256_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from cdr.models import Gateway
+
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_CHUNK = 64 * 1024
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "body: too large"
+    default_code = "too_large"
+
+
+class BadRequest(exceptions.APIException):
+    """400 with ``{parameter: reason}``, strings as they are (ValidationError would wrap them in lists)."""
+
+    status_code = 400
+    default_code = "invalid"
+
+    def __init__(self, parameter: str, reason: str) -> None:
+        super().__init__({parameter: reason})
+
+
+class GatewayPrincipal:
+    """``request.user`` for a gateway: authenticated, never a Django user."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def __str__(self) -> str:
+        return f"gateway {self.gateway.name}"
+
+
+def content_length(request: Any) -> int | None:
+    try:
+        value = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def body_read(request: Any, cap: int) -> bytes:
+    """The whole body, or 413 past ``cap`` bytes (checked before reading when the length is declared)."""
+    declared = content_length(request)
+    if declared is not None and declared > cap:
+        raise PayloadTooLarge(f"body: {declared} bytes, more than the {cap} allowed")
+    chunks, size = [], 0
+    while chunk := request.read(_CHUNK):
+        size += len(chunk)
+        if size > cap:
+            raise PayloadTooLarge(f"body: more than the {cap} bytes allowed")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class GatewaySignatureAuthentication(authentication.BaseAuthentication):
+    """``body_cap``: read and hash the body here (kept as ``request.cdr_body``); ``None``: the body is
+    streamed by the view, and the signature covers the ``X-CDR-Content-SHA256`` header it verifies."""
+
+    def __init__(self, *, body_cap: int | None) -> None:
+        self.body_cap = body_cap
+
+    def authenticate(self, request: Any) -> tuple[GatewayPrincipal, Gateway]:
+        raw = request._request
+        headers = raw.headers
+        if self.body_cap is not None:
+            body = body_read(raw, self.body_cap)
+            raw.cdr_body = body
+            body_sha = hashlib.sha256(body).hexdigest()
+        else:
+            body_sha = headers.get(SHA256_HEADER, "")
+            if not _SHA256.match(body_sha):
+                raise exceptions.AuthenticationFailed(f"{SHA256_HEADER}: expected the body's hex SHA-256")
+        try:
+            gateway = gateway_authenticate(
+                key_id=headers.get(KEY_HEADER, ""),
+                timestamp=headers.get(TIMESTAMP_HEADER, ""),
+                given=headers.get(SIGNATURE_HEADER, ""),
+                method=raw.method,
+                path=raw.path,
+                body_sha256=body_sha,
+            )
+        except GatewayUnauthorized as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from None
+        return GatewayPrincipal(gateway), gateway
+
+    def authenticate_header(self, request: Any) -> str:
+        # Present so DRF answers 401 (with WWW-Authenticate), not 403, to a missing signature.
+        return 'CDR-HMAC-SHA256 realm="ingest"'
+
+
+class IsActiveGateway(permissions.BasePermission):
+    message = f"{KEY_HEADER}: gateway revoked"
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return isinstance(request.auth, Gateway) and request.auth.active
+
+
+class GatewaySignatureScheme(OpenApiAuthenticationExtension):
+    target_class = GatewaySignatureAuthentication
+    name = "gatewaySignature"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": SIGNATURE_HEADER,
+            "description": (
+                "Hex HMAC-SHA256 with the gateway's secret over "
+                "'METHOD\\nPATH\\nTIMESTAMP\\nhex SHA-256 of the body'; "
+                f"also send {KEY_HEADER} (key id) and {TIMESTAMP_HEADER} (unix seconds, within the replay window). "
+                "Gateways: manage.py cdr_gateway create."
+            ),
+        }

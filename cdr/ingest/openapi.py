@@ -1,0 +1,99 @@
+"""OpenAPI description of /ingest/v1/: the published event JSON Schema as a component, and responses."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "lifecycle-event.schema.json"
+
+
+@cache
+def event_json_schema() -> dict[str, Any]:
+    """The published JSON Schema file (draft 07), as it is."""
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def _to_openapi(node: Any, definitions: dict[str, Any]) -> Any:
+    # OpenAPI 3.0 schemas are a JSON Schema dialect: no $schema/$id/definitions, refs inlined,
+    # and "nullable" instead of a type list with "null".
+    if isinstance(node, list):
+        return [_to_openapi(item, definitions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _to_openapi(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+    out = {k: _to_openapi(v, definitions) for k, v in node.items() if k not in ("$schema", "$id", "definitions")}
+    kind = out.get("type")
+    if isinstance(kind, list):
+        others = [t for t in kind if t != "null"]
+        out["type"] = others[0]
+        if "null" in kind:
+            out["nullable"] = True
+    return out
+
+
+def event_openapi_schema() -> dict[str, Any]:
+    schema = event_json_schema()
+    return _to_openapi(schema, schema.get("definitions", {}))
+
+
+class LifecycleEventSerializer(serializers.Serializer):
+    """Stands for the JSON Schema file in the OpenAPI document (never used to validate)."""
+
+
+class LifecycleEventSchema(OpenApiSerializerExtension):
+    target_class = LifecycleEventSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return event_openapi_schema()
+
+
+class EventOutcomeSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the event in the posted array")
+    event_id = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
+    code = serializers.IntegerField(required=False, help_text="For a rejected event: 400, 403 or 409")
+    reason = serializers.CharField(required=False, help_text="For a rejected event: the field at fault and why")
+
+
+class BatchResultSerializer(serializers.Serializer):
+    batch_id = serializers.CharField()
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = EventOutcomeSerializer(many=True)
+
+
+class RecordingStoredSerializer(serializers.Serializer):
+    call_id = serializers.CharField()
+    object_key = serializers.CharField()
+    url = serializers.CharField()
+    bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(required=False, help_text="Authentication and availability errors")
+    parameter = serializers.CharField(
+        required=False, help_text="Bad input answers {parameter: reason}, e.g. {'body': 'not valid JSON ...'}"
+    )
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    text = {
+        400: "Malformed request: {parameter: reason} (body, header); nothing was stored",
+        401: "Missing or bad signature, unknown key, or a timestamp outside the replay window",
+        403: "Gateway revoked, or not allowed to report this tenant",
+        409: "Already stored with different content",
+        413: "Body larger than the configured cap",
+        415: "Wrong Content-Type",
+        503: "Broker or storage unavailable: nothing was accepted, post again after Retry-After",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=text[code]) for code in codes}

@@ -1,0 +1,41 @@
+"""One wire event checked for HTTP ingestion: ``parse_event`` plus what only a gateway must obey.
+
+Pure (no database), so the published JSON Schema can be tested against it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from cdr.lifecycle.events import Event, Rejected, fingerprint, parse_event
+
+# The issue names the moment ``occurred_at``; the sink has always sent ``observed_at``. Either.
+ALIAS = "occurred_at"
+_EVENT_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
+HOOK_TYPES = ("ringing", "established", "transfer_started", "bridge_started", "bye", "failed")
+
+
+def _rejected(raw: Any, reason: str, received_at: datetime) -> Rejected:
+    return Rejected(
+        type="", call_id="", fingerprint=fingerprint(raw), observed_at=received_at, reason=reason, payload={}
+    )
+
+
+def wire_event_parse(raw: Any, *, received_at: datetime) -> tuple[dict[str, Any], Event | Rejected]:
+    """(the event as it will be published, its validation). Never raises."""
+    if not isinstance(raw, dict):
+        return {}, _rejected(None, f"event: expected an object, got {type(raw).__name__}", received_at)
+    if ALIAS in raw:
+        if "observed_at" in raw:
+            return raw, _rejected(raw, "occurred_at: give observed_at or occurred_at, not both", received_at)
+        raw = dict(raw)
+        raw["observed_at"] = raw.pop(ALIAS)
+    event_id = raw.get("event_id")
+    if event_id is not None and not (isinstance(event_id, str) and _EVENT_ID.match(event_id)):
+        return raw, _rejected(raw, "event_id: expected 1..128 printable ASCII characters without spaces", received_at)
+    if raw.get("type") not in HOOK_TYPES:
+        kind = raw.get("type")
+        return raw, _rejected(raw, f"type: unknown event type {str(kind)[:40]!r} ({'|'.join(HOOK_TYPES)})", received_at)
+    return raw, parse_event(raw, received_at=received_at)

@@ -1,0 +1,177 @@
+"""Thin views of /ingest/v1/: check the request, call one service, shape the answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cdr.ingest.auth import BadRequest, GatewaySignatureAuthentication, IsActiveGateway, content_length
+from cdr.ingest.events import gateway_events_accept
+from cdr.ingest.openapi import BatchResultSerializer, LifecycleEventSerializer, RecordingStoredSerializer, errors
+from cdr.ingest.publish import IngestUnavailable
+from cdr.ingest.recordings import RecordingRefused, gateway_recording_accept, recording_upload_parse
+
+log = logging.getLogger("cdr.ingest")
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable(exc: Exception) -> Response:
+    log.warning("ingestion unavailable: %s", exc)
+    return Response(
+        {"detail": "broker or storage unavailable: nothing was accepted, post again", "accepted": 0},
+        status=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _media_type(request: Request) -> str:
+    return request.content_type.split(";")[0].strip().lower()
+
+
+def events_body_parse(body: bytes) -> list[Any]:
+    limit = settings.CDR_INGEST["MAX_EVENTS"]
+    try:
+        events = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("body", f"body: not valid JSON ({str(exc)[:120]})") from None
+    if not isinstance(events, list):
+        raise BadRequest("body", f"body: expected a JSON array of events, got {type(events).__name__}")
+    if not 0 < len(events) <= limit:
+        raise BadRequest("body", f"body: expected 1..{limit} events, got {len(events)}")
+    return events
+
+
+class _IngestView(APIView):
+    permission_classes = [IsActiveGateway]
+    renderer_classes = [JSONRenderer]
+    parser_classes: list[Any] = []  # bodies are read (and signed) raw, never through DRF parsers
+    throttle_classes: list[Any] = []
+
+
+class EventsIngestView(_IngestView):
+    """A batch of lifecycle events from a gateway; one outcome per event, in the posted order."""
+
+    def get_authenticators(self) -> list[Any]:
+        return [GatewaySignatureAuthentication(body_cap=settings.CDR_INGEST["MAX_BODY_BYTES"])]
+
+    @extend_schema(
+        operation_id="ingest_events",
+        summary="Deliver up to 1,000 lifecycle events (accepted / duplicate / rejected per event)",
+        description=(
+            "The body is a JSON array of LifecycleEvent (also published as cdr/schemas/lifecycle-event.schema.json). "
+            "The answer comes once the accepted events are durable (in the broker, or stored). "
+            "Re-posting a batch is harmless: events already delivered are answered 'duplicate'."
+        ),
+        request={"application/json": LifecycleEventSerializer(many=True)},
+        responses={200: BatchResultSerializer, **errors(400, 401, 403, 413, 415, 503)},
+    )
+    def post(self, request: Request) -> Response:
+        if _media_type(request) != "application/json":
+            raise exceptions.UnsupportedMediaType(request.content_type or "(none)")
+        events = events_body_parse(request._request.cdr_body)
+        try:
+            result = gateway_events_accept(gateway=request.auth, events=events)
+        except IngestUnavailable as exc:
+            return _unavailable(exc)
+        results = []
+        for index, (outcome, event_id) in enumerate(zip(result.outcomes, result.event_ids, strict=True)):
+            item: dict[str, Any] = {"index": index, "event_id": event_id, "status": outcome.status}
+            if outcome.status == "rejected":
+                item.update(code=outcome.code, reason=outcome.reason)
+            results.append(item)
+        if result.count("rejected"):
+            log.warning(
+                "gateway %s: rejected %d of %d events, e.g. %s",
+                request.auth.name,
+                result.count("rejected"),
+                len(events),
+                next(o.reason for o in result.outcomes if o.status == "rejected"),
+            )
+        return Response(
+            {
+                "batch_id": result.batch_id,
+                "accepted": result.count("accepted"),
+                "duplicate": result.count("duplicate"),
+                "rejected": result.count("rejected"),
+                "results": results,
+            }
+        )
+
+
+def _header(
+    name: str, description: str, *, required: bool = False, kind: Any = OpenApiTypes.STR, pattern: str | None = None
+) -> Any:
+    return OpenApiParameter(
+        name, kind, OpenApiParameter.HEADER, required=required, description=description, pattern=pattern
+    )
+
+
+class RecordingIngestView(_IngestView):
+    """A call's recording (SN3 blob or stereo PCM) as the raw body, streamed to storage."""
+
+    def get_authenticators(self) -> list[Any]:
+        return [GatewaySignatureAuthentication(body_cap=None)]
+
+    @extend_schema(
+        operation_id="ingest_recording",
+        summary="Deliver a call's recording (streamed; SHA-256 verified; size-capped)",
+        parameters=[
+            OpenApiParameter("call_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The leg's SIP Call-ID"),
+            _header(
+                "X-CDR-Content-SHA256",
+                "Hex SHA-256 of the body (signed, then verified)",
+                required=True,
+                pattern="^[0-9a-fA-F]{64}$",
+            ),
+            _header("X-CDR-Tenant-Id", "TenantID of the call (0 = not resolved)", required=True, kind=OpenApiTypes.INT),
+            _header("X-CDR-Format", "sn3 (default) or stereo_pcm"),
+            _header("X-CDR-Codec", "Codec, e.g. pcmu, g722, opus"),
+            _header("X-CDR-Sample-Rate", "Sample rate in Hz", kind=OpenApiTypes.INT),
+            _header("X-CDR-Channels", "1 (mono taps) or 2 (stereo PCM)", kind=OpenApiTypes.INT),
+        ],
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={
+            201: RecordingStoredSerializer,
+            200: OpenApiResponse(
+                RecordingStoredSerializer, description="Already stored, or the tenant's policy is off"
+            ),
+            **errors(400, 401, 403, 413, 415, 503),
+        },
+    )
+    def post(self, request: Request, call_id: str) -> Response:
+        if _media_type(request) != "application/octet-stream":
+            raise exceptions.UnsupportedMediaType(request.content_type or "(none)")
+        try:
+            upload = recording_upload_parse(call_id=call_id, headers=request.headers)
+            result, created = gateway_recording_accept(
+                gateway=request.auth,
+                upload=upload,
+                stream=request._request,
+                declared_bytes=content_length(request._request),
+            )
+        except RecordingRefused as exc:
+            if exc.status == 403:
+                raise exceptions.PermissionDenied(exc.reason) from None
+            return Response({exc.parameter: exc.reason}, status=exc.status)
+        except OSError as exc:  # the local spool's disk: nothing kept, the gateway posts again
+            return _unavailable(exc)
+        body = {
+            "call_id": call_id,
+            "object_key": result.object_key,
+            "url": result.url,
+            "bytes": result.bytes,
+            "sha256": upload.sha256,
+        }
+        if not result.object_key:
+            body["detail"] = "the tenant's recording policy is off: not stored"
+        return Response(body, status=201 if created and result.object_key else 200)

@@ -1,0 +1,49 @@
+"""Gateways that deliver lifecycle events and recordings over HTTP, and the event ids they sent."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Gateway(models.Model):
+    """A gateway process allowed to post to /ingest/v1/ (HMAC-signed requests).
+
+    HMAC needs the shared secret itself, so it cannot be stored as a one-way hash like an API
+    token: it is stored encrypted (Fernet, key from CDR_GATEWAY_SECRET_KEY or SECRET_KEY) and
+    decrypted only to verify a signature. ``tenant_ids`` are the only tenants it may report.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    key_id = models.CharField(max_length=32, unique=True)
+    secret_encrypted = models.TextField()
+    tenant_ids = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_id})"
+
+
+class GatewayEvent(models.Model):
+    """An ``event_id`` a gateway delivered and we accepted: a re-post of it is a duplicate.
+
+    Inserted in the transaction that publishes the event, so a failed publish forgets it too.
+    Pruned after CDR_INGEST_EVENT_ID_DAYS by ``cdr.gateway_events_purge``; a re-post after that
+    is accepted again and is still harmless (the store is idempotent by content).
+    """
+
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=128)
+    fingerprint = models.CharField(max_length=32)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["gateway", "event_id"], name="cdr_gatewayevent_once")]
+
+    def __str__(self) -> str:
+        return f"{self.gateway_id}:{self.event_id}"
