@@ -79,7 +79,7 @@ class RecordingStoredSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
 
 
-class ErrorSerializer(serializers.Serializer):
+class IngestErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(required=False, help_text="Authentication and availability errors")
     parameter = serializers.CharField(
         required=False, help_text="Bad input answers {parameter: reason}, e.g. {'body': 'not valid JSON ...'}"
@@ -96,4 +96,4 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         415: "Wrong Content-Type",
         503: "Broker or storage unavailable: nothing was accepted, post again after Retry-After",
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=text[code]) for code in codes}
+    return {code: OpenApiResponse(IngestErrorSerializer, description=text[code]) for code in codes}
