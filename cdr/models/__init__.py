@@ -25,6 +25,7 @@ from cdr.models.recordings import (
     RecordingPolicy,
     WavStatus,
 )
+from cdr.models.reports import ReportPdd, ReportShare, ReportSlot
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -43,6 +44,9 @@ __all__ = [
     "Recording",
     "RecordingAccess",
     "RecordingPolicy",
+    "ReportPdd",
+    "ReportShare",
+    "ReportSlot",
     "Tenant",
     "TenantMembership",
     "Transfer",
