@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from cdr.api import docs, views
+from cdr.api.reports import ReportSummaryView
 
 app_name = "cdr-api"
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("v1/calls/export", views.CallExportView.as_view(), name="call-export"),
     # Call-IDs may contain "/" (RFC 3261 "word"), hence the path converter.
     path("v1/calls/<path:call_id>/", views.CallDetailView.as_view(), name="call-detail"),
+    path("v1/reports/summary", ReportSummaryView.as_view(), name="report-summary"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs.ApiDocsView.as_view(), name="docs"),
 ]
