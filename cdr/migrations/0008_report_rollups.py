@@ -67,4 +67,17 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'slot', 'direction', 'status', 'sip_code', 'initiator'), name='cdr_report_slot_key')],
             },
         ),
+        migrations.CreateModel(
+            name='Report',
+            fields=[
+            ],
+            options={
+                'verbose_name': 'report',
+                'verbose_name_plural': 'reports',
+                'proxy': True,
+                'indexes': [],
+                'constraints': [],
+            },
+            bases=('cdr.reportslot',),
+        ),
     ]

@@ -25,7 +25,7 @@ from cdr.models.recordings import (
     RecordingPolicy,
     WavStatus,
 )
-from cdr.models.reports import ReportPdd, ReportShare, ReportSlot
+from cdr.models.reports import Report, ReportPdd, ReportShare, ReportSlot
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -44,6 +44,7 @@ __all__ = [
     "Recording",
     "RecordingAccess",
     "RecordingPolicy",
+    "Report",
     "ReportPdd",
     "ReportShare",
     "ReportSlot",

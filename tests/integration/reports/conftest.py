@@ -48,3 +48,27 @@ def ingest_messily(events, *, seed, batch=25):
 def base_time():
     # A DST change inside the range (Europe: 2026-03-29), calls on both sides of it.
     return datetime(2026, 3, 28, 20, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def calls(db, local_recordings):
+    from tests.integration.admin.data import two_tenants
+
+    return two_tenants()
+
+
+@pytest.fixture
+def staff_client(client, calls):
+    from tests.integration.admin.data import TENANT_A, staff_user
+
+    client.force_login(staff_user("alice", TENANT_A))
+    return client
+
+
+@pytest.fixture
+def superuser_client(calls, django_user_model):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(django_user_model.objects.create_superuser("root", password="x" * 12))
+    return client
