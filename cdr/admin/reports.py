@@ -20,6 +20,7 @@ from cdr.selectors_reports_params import report_query_parse
 
 # A picker, not a list: staff belong to a handful of tenants; superusers pick by id past this.
 TENANT_CHOICES = 500
+TITLES = {"buckets": "Per bucket", "sip_codes": "Hangup causes by SIP code", "initiators": "Hangups by initiator"}
 
 
 def _params(request: HttpRequest, tenants: list[Any]) -> QueryDict:
@@ -59,9 +60,14 @@ class ReportAdmin(TenantScopedAdmin):
                 csv_params = params.copy()
                 csv_params.update({"format": "csv", "table": table})
                 tables.append(
-                    {"name": table, "header": header, "rows": [[row[h] for h in header] for row in rows],
-                     "csv": "?" + csv_params.urlencode()}
-                )  # fmt: skip
+                    {
+                        "name": table,
+                        "title": TITLES[table],
+                        "header": header,
+                        "rows": [[row[h] for h in header] for row in rows],
+                        "csv": "?" + csv_params.urlencode(),
+                    }
+                )
         context = {
             **self.admin_site.each_context(request),
             **(extra_context or {}),

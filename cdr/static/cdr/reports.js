@@ -5,7 +5,10 @@
     var node = document.getElementById("cdr-report-data");
     if (!node || typeof Chart === "undefined") return;
     var data = JSON.parse(node.textContent);
-    var labels = data.buckets.map(function (b) { return b.start.replace("T00:00:00", "").replace(/:00([+-]\d\d:\d\d)$/, "$1"); });
+    // Hours keep their UTC offset: the repeated hour of a 25-hour day must stay two labels.
+    var labels = data.buckets.map(function (b) {
+      return data.bucket === "hour" ? b.start.slice(0, 16).replace("T", " ") + b.start.slice(19) : b.start.slice(0, 10);
+    });
     function col(name) { return data.buckets.map(function (b) { return b[name]; }); }
     function chart(id, type, datasets, options) {
       var canvas = document.getElementById(id);
