@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Model, Q, Sum
 
 from cdr.fields import UInt64Field
-from cdr.models import ReportPdd, ReportSlot
-from cdr.reports.buckets import bucket_edges, bucket_index
+from cdr.models import ReportDay, ReportPdd, ReportPddDay, ReportSlot
+from cdr.reports.buckets import bucket_edges, split_days
 from cdr.reports.metrics import COUNTERS, Totals
 
 
@@ -30,52 +31,68 @@ class ReportQuery:
 _DIMS = ("direction", "status", "sip_code", "initiator")
 
 
-def _slot_rows(q: ReportQuery, edges: list[Any]) -> list[tuple[Any, ...]]:
-    """(bucket index, direction, status, sip_code, initiator, *counters), one per bucket and dims."""
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(ReportSlot._meta.db_table)
-        sums = ", ".join(f"sum({c})" for c in COUNTERS)
-        direction = "AND direction = %s" if q.direction else ""
-        params: list[Any] = [edges[:-1], UInt64Field().get_prep_value(q.tenant_id), edges[0], edges[-1]]
-        with connection.cursor() as cursor:
-            # width_bucket over the bucket starts maps each slot to its local bucket in SQL.
-            cursor.execute(
-                f"""SELECT width_bucket(slot, %s::timestamptz[]) - 1, {", ".join(_DIMS)}, {sums} FROM {table}
-                WHERE tenant_id = %s AND slot >= %s AND slot < %s {direction}
-                GROUP BY 1, {", ".join(_DIMS)}""",
-                [*params, q.direction] if q.direction else params,
-            )
-            return list(cursor.fetchall())
-    qs = ReportSlot.objects.filter(tenant_id=q.tenant_id, slot__gte=edges[0], slot__lt=edges[-1])
-    if q.direction:
-        qs = qs.filter(direction=q.direction)
-    rows = qs.values_list("slot", *_DIMS).annotate(*(Sum(c) for c in COUNTERS)).order_by()
-    return [(bucket_index(edges, r[0]), *r[1:]) for r in rows]
+@dataclass(frozen=True)
+class _Source:
+    """One rollup table read for a set of [lo, hi) spans; ``starts[k]`` begins bucket ``index[k]``."""
+
+    model: type[Model]
+    column: str  # "slot" or "day"
+    spans: list[tuple[Any, Any]]
+    starts: list[Any]
+    index: list[int]
 
 
-def _pdd_rows(q: ReportQuery, edges: list[Any]) -> list[tuple[int, int, int]]:
+def _sources(edges: list[datetime], pdd: bool) -> list[_Source]:
+    days, ranges = split_days(edges)
+    slot_model, day_model = (ReportPdd, ReportPddDay) if pdd else (ReportSlot, ReportDay)
+    out = [_Source(slot_model, "slot", ranges, edges[:-1], list(range(len(edges) - 1)))] if ranges else []
+    if days:
+        spans: list[tuple[Any, Any]] = []
+        for first, last, _ in days:
+            if spans and spans[-1][1] == first:
+                spans[-1] = (spans[-1][0], last)
+            else:
+                spans.append((first, last))
+        out.append(_Source(day_model, "day", spans, [d[0] for d in days], [d[2] for d in days]))
+    return out
+
+
+def _grouped(q: ReportQuery, src: _Source, group: tuple[str, ...], sums: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """(bucket index, *group, *sums) rows of one source, summed per bucket and group."""
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(ReportPdd._meta.db_table)
-        direction = "AND direction = %s" if q.direction else ""
-        params: list[Any] = [edges[:-1], UInt64Field().get_prep_value(q.tenant_id), edges[0], edges[-1]]
+        table = connection.ops.quote_name(src.model._meta.db_table)
+        kind = "timestamptz" if src.column == "slot" else "date"
+        spans = " OR ".join(f"({src.column} >= %s AND {src.column} < %s)" for _ in src.spans)
+        params: list[Any] = [src.starts, UInt64Field().get_prep_value(q.tenant_id)]
+        params += [v for span in src.spans for v in span]
+        direction = ""
+        if q.direction:
+            direction, params = "AND direction = %s", [*params, q.direction]
+        cols = ", ".join(group)
         with connection.cursor() as cursor:
+            # width_bucket over the bucket starts maps each row to its local bucket in SQL.
             cursor.execute(
-                f"""SELECT width_bucket(slot, %s::timestamptz[]) - 1, bin, sum(n) FROM {table}
-                WHERE tenant_id = %s AND slot >= %s AND slot < %s {direction} GROUP BY 1, 2""",
-                [*params, q.direction] if q.direction else params,
+                f"""SELECT width_bucket({src.column}, %s::{kind}[]), {cols}, {", ".join(f"sum({c})" for c in sums)}
+                FROM {table} WHERE tenant_id = %s AND ({spans}) {direction} GROUP BY 1, {cols}""",
+                params,
             )
-            return list(cursor.fetchall())
-    qs = ReportPdd.objects.filter(tenant_id=q.tenant_id, slot__gte=edges[0], slot__lt=edges[-1])
+            return [(src.index[k - 1], *rest) for k, *rest in cursor.fetchall()]
+    spans_q = Q()
+    for lo, hi in src.spans:
+        spans_q |= Q(**{f"{src.column}__gte": lo, f"{src.column}__lt": hi})
+    qs = src.model._default_manager.filter(spans_q, tenant_id=q.tenant_id)
     if q.direction:
         qs = qs.filter(direction=q.direction)
-    rows = qs.values_list("slot", "bin").annotate(Sum("n")).order_by()
-    return [(bucket_index(edges, slot), b, n) for slot, b, n in rows]
+    rows = qs.values_list(src.column, *group).annotate(*(Sum(c) for c in sums)).order_by()
+    return [(src.index[bisect_right(src.starts, r[0]) - 1], *r[1:]) for r in rows]
 
 
 def report_summary(q: ReportQuery) -> dict[str, Any]:
     """Figures per bucket, for the whole range, and hangup causes by SIP code and by initiator.
 
-    Two queries whatever the range. Raises ``BucketError`` for a range that cannot be bucketed.
+    At most four queries whatever the range: whole UTC days inside a bucket come from the day
+    rollups, the rest (bucket edges off UTC midnight, hours) from the 15-minute slots. Raises
+    ``BucketError`` for a range that cannot be bucketed.
     """
     labelled = bucket_edges(start=q.start, end=q.end, bucket=q.bucket, tz=q.tz)
     edges = [at for _, at in labelled]
@@ -83,13 +100,14 @@ def report_summary(q: ReportQuery) -> dict[str, Any]:
     total = Totals()
     by_code: dict[int, int] = defaultdict(int)
     by_initiator: dict[str, int] = defaultdict(int)
-    for i, direction, status, code, initiator, *sums in _slot_rows(q, edges):
+    rows = [r for src in _sources(edges, pdd=False) for r in _grouped(q, src, _DIMS, COUNTERS)]
+    for i, direction, status, code, initiator, *sums in rows:
         counters = dict(zip(COUNTERS, sums, strict=True))
         for t in (buckets[i], total):
             t.add_row(direction=direction, status=status, sip_code=code, counters=counters)
         by_code[code] += int(counters["attempts"])
         by_initiator[initiator] += int(counters["attempts"])
-    for i, b, n in _pdd_rows(q, edges):
+    for i, b, n in (r for src in _sources(edges, pdd=True) for r in _grouped(q, src, ("bin",), ("n",))):
         buckets[i].add_pdd(b, int(n))
         total.add_pdd(b, int(n))
     return {

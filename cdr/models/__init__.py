@@ -25,7 +25,7 @@ from cdr.models.recordings import (
     RecordingPolicy,
     WavStatus,
 )
-from cdr.models.reports import Report, ReportPdd, ReportShare, ReportSlot
+from cdr.models.reports import Report, ReportDay, ReportPdd, ReportPddDay, ReportShare, ReportSlot
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -45,7 +45,9 @@ __all__ = [
     "RecordingAccess",
     "RecordingPolicy",
     "Report",
+    "ReportDay",
     "ReportPdd",
+    "ReportPddDay",
     "ReportShare",
     "ReportSlot",
     "Tenant",

@@ -67,6 +67,45 @@ class ReportPdd(models.Model):
         return f"{self.tenant_id} {self.slot:%Y-%m-%d %H:%M} {self.direction} bin {self.bin}: {self.n}"
 
 
+class ReportDay(_Counters):
+    """ReportSlot summed per UTC day: long ranges read whole days here and only their edges from slots."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    direction = models.CharField(max_length=16)
+    status = models.CharField(max_length=16)
+    sip_code = models.PositiveSmallIntegerField(default=0)
+    initiator = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "direction", "status", "sip_code", "initiator"], name="cdr_report_day_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.direction} {self.status}: {self.attempts}"
+
+
+class ReportPddDay(models.Model):
+    """ReportPdd summed per UTC day."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    direction = models.CharField(max_length=16)
+    bin = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day", "direction", "bin"], name="cdr_report_pdd_day_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.direction} bin {self.bin}: {self.n}"
+
+
 class ReportShare(models.Model):
     """What one call leg currently contributes to ReportSlot/ReportPdd (see ``cdr.reports.metrics.Share``)."""
 

@@ -98,3 +98,34 @@ def bucket_index(edges: list[datetime], at: datetime) -> int:
 
     i = bisect_right(edges, at) - 1
     return i if 0 <= i < len(edges) - 1 else -1
+
+
+def _utc_midnight(at: datetime, up: bool) -> datetime:
+    floor = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return floor + timedelta(days=1) if up and floor != at else floor
+
+
+def split_days(edges: list[datetime]) -> tuple[list[tuple[date, date, int]], list[tuple[datetime, datetime]]]:
+    """Split bucketed UTC time into whole UTC days inside one bucket and the slot ranges left over.
+
+    Returns ``(days, ranges)``: ``days`` holds (first day, end day exclusive, bucket index) per
+    bucket that contains whole UTC days; ``ranges`` the remaining [start, end) UTC spans, adjacent
+    ones merged. Together they cover ``edges[0]`` .. ``edges[-1]`` exactly once.
+    """
+    days: list[tuple[date, date, int]] = []
+    ranges: list[tuple[datetime, datetime]] = []
+    for i in range(len(edges) - 1):
+        lo, hi = edges[i], edges[i + 1]
+        first, last = _utc_midnight(lo, up=True), _utc_midnight(hi, up=False)
+        parts = [(lo, hi)]
+        if first < last:
+            days.append((first.date(), last.date(), i))
+            parts = [(lo, first), (last, hi)]
+        for a, b in parts:
+            if a >= b:
+                continue
+            if ranges and ranges[-1][1] == a:
+                ranges[-1] = (ranges[-1][0], b)
+            else:
+                ranges.append((a, b))
+    return days, ranges

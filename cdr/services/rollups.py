@@ -15,7 +15,17 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from cdr.models import Call, Recording, ReportPdd, ReportShare, ReportSlot, Transfer, TransferOutcome
+from cdr.models import (
+    Call,
+    Recording,
+    ReportDay,
+    ReportPdd,
+    ReportPddDay,
+    ReportShare,
+    ReportSlot,
+    Transfer,
+    TransferOutcome,
+)
 from cdr.reports.buckets import slot_of
 from cdr.reports.metrics import COUNTERS, Share, pdd_bin
 from cdr.services.bulk import bulk_upsert
@@ -92,17 +102,32 @@ def _deltas(pairs: Iterable[tuple[Share | None, Share | None]]) -> tuple[list[di
     return slot_rows, pdd_rows
 
 
+def _by_day(rows: list[dict[str, Any]], counters: tuple[str, ...]) -> list[dict[str, Any]]:
+    days: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        day = {**row, "day": row["slot"].date()}
+        del day["slot"]
+        key = tuple(v for k, v in day.items() if k not in counters)
+        if key in days:
+            for c in counters:
+                days[key][c] += row[c]
+        else:
+            days[key] = day
+    return [r for _, r in sorted(days.items()) if any(r[c] for c in counters)]
+
+
+_SLOT_KEY = ["tenant_id", "direction", "status", "sip_code", "initiator"]
+_PDD_KEY = ["tenant_id", "direction", "bin"]
+
+
 def rollups_apply(slot_rows: list[dict[str, Any]], pdd_rows: list[dict[str, Any]]) -> None:
-    """Add counter deltas to the rollups (one statement per table)."""
-    bulk_upsert(
-        ReportSlot,
-        slot_rows,
-        conflict=["tenant_id", "slot", "direction", "status", "sip_code", "initiator"],
-        update=COUNTERS,
-        merge=dict.fromkeys(COUNTERS, _ADD),
-    )
-    pdd_key = ["tenant_id", "slot", "direction", "bin"]
-    bulk_upsert(ReportPdd, pdd_rows, conflict=pdd_key, update=["n"], merge={"n": _ADD})
+    """Add counter deltas to the slot rollups and their per-day sums (one statement per table)."""
+    add = dict.fromkeys(COUNTERS, _ADD)
+    bulk_upsert(ReportSlot, slot_rows, conflict=["slot", *_SLOT_KEY], update=COUNTERS, merge=add)
+    bulk_upsert(ReportDay, _by_day(slot_rows, COUNTERS), conflict=["day", *_SLOT_KEY], update=COUNTERS, merge=add)
+    bulk_upsert(ReportPdd, pdd_rows, conflict=["slot", *_PDD_KEY], update=["n"], merge={"n": _ADD})
+    pdd_days = _by_day(pdd_rows, ("n",))
+    bulk_upsert(ReportPddDay, pdd_days, conflict=["day", *_PDD_KEY], update=["n"], merge={"n": _ADD})
 
 
 def rollups_refresh(*, call_ids: Iterable[str]) -> int:

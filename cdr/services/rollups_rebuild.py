@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 
 from cdr.fields import UInt64Field
-from cdr.models import Call, Recording, ReportPdd, ReportShare, ReportSlot, Transfer
+from cdr.models import Call, Recording, ReportDay, ReportPdd, ReportPddDay, ReportShare, ReportSlot, Transfer
 from cdr.reports.metrics import COUNTERS, PDD_BINS, PDD_STEP_MS
 
 
@@ -53,6 +53,8 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
     if tenant_id is not None:
         where, params = "WHERE c.tenant_id = %s", [UInt64Field().get_prep_value(tenant_id)]
     share_table, slot_table, pdd_table = (q(m._meta.db_table) for m in (ReportShare, ReportSlot, ReportPdd))
+    day_table, pdd_day_table = (q(m._meta.db_table) for m in (ReportDay, ReportPddDay))
+    day = "(slot AT TIME ZONE 'UTC')::date" if connection.vendor == "postgresql" else "date(slot)"
     sums = ", ".join(
         {
             "attempts": "count(*)",
@@ -70,7 +72,7 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
     share_sql, least, greatest = _share_sql(where)
     share_where = "WHERE tenant_id = %s" if tenant_id is not None else ""
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (ReportSlot, ReportPdd, ReportShare):
+        for model in (ReportSlot, ReportPdd, ReportDay, ReportPddDay, ReportShare):
             qs = model._default_manager.all()
             (qs.filter(tenant_id=tenant_id) if tenant_id is not None else qs)._raw_delete(qs.db)
         cursor.execute(share_sql, params)
@@ -85,6 +87,19 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
             SELECT tenant_id, slot, direction, {least}({greatest}(pdd_ms, 0) / {PDD_STEP_MS}, {PDD_BINS}) AS b, count(*)
             FROM {share_table} WHERE pdd_ms IS NOT NULL {share_where.replace("WHERE", "AND")}
             GROUP BY tenant_id, slot, direction, b""",
+            params,
+        )
+        dims = "tenant_id, direction, status, sip_code, initiator"
+        cursor.execute(
+            f"""INSERT INTO {day_table} ({dims}, day, {columns})
+            SELECT {dims}, {day}, {", ".join(f"sum({c})" for c in COUNTERS)}
+            FROM {slot_table} {share_where} GROUP BY {dims}, {day}""",
+            params,
+        )
+        cursor.execute(
+            f"""INSERT INTO {pdd_day_table} (tenant_id, direction, bin, day, n)
+            SELECT tenant_id, direction, bin, {day}, sum(n) FROM {pdd_table} {share_where}
+            GROUP BY tenant_id, direction, bin, {day}""",
             params,
         )
         return ReportShare.objects.filter(**({"tenant_id": tenant_id} if tenant_id is not None else {})).count()

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from cdr import simulator
-from cdr.models import Call, ReportPdd, ReportShare, ReportSlot
+from cdr.models import Call, ReportDay, ReportPdd, ReportPddDay, ReportShare, ReportSlot
 from cdr.reports.metrics import COUNTERS
 from cdr.selectors_reports import ReportQuery, report_summary
 from cdr.services import events_ingest
@@ -22,15 +22,23 @@ pytestmark = pytest.mark.django_db
 
 
 def _rollup_state():
-    slots = {
-        (r["tenant_id"], r["slot"], r["direction"], r["status"], r["sip_code"], r["initiator"]): tuple(
-            r[c] for c in COUNTERS
-        )
-        for r in ReportSlot.objects.values()
-        if any(r[c] for c in COUNTERS)
-    }
-    pdd = {(r["tenant_id"], r["slot"], r["direction"], r["bin"]): r["n"] for r in ReportPdd.objects.values() if r["n"]}
-    return slots, pdd
+    """Every non-zero rollup row of the four tables, by key."""
+    state = {}
+    for model, time_col, counters in (
+        (ReportSlot, "slot", COUNTERS),
+        (ReportDay, "day", COUNTERS),
+        (ReportPdd, "slot", ("n",)),
+        (ReportPddDay, "day", ("n",)),
+    ):
+        rest = ("bin",) if "n" in counters else ("status", "sip_code", "initiator")
+        dims = ("tenant_id", time_col, "direction", *rest)
+        state[model.__name__] = {
+            tuple(r[d] for d in dims): tuple(r[c] for c in counters)
+            for r in model.objects.values()
+            if any(r[c] for c in counters)
+        }
+    assert state["ReportSlot"] and state["ReportDay"]
+    return state
 
 
 def _queries(tenant_ids):

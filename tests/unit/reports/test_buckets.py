@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cdr.reports.buckets import MAX_BUCKETS, BucketError, bucket_edges, bucket_index, slot_of
+from cdr.reports.buckets import MAX_BUCKETS, BucketError, bucket_edges, bucket_index, slot_of, split_days
 
 BERLIN, NEW_YORK, KOLKATA = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")
 
@@ -105,3 +105,31 @@ def test_slot_and_bucket_index():
     assert bucket_index(edges, edges[0] - timedelta(microseconds=1)) == -1
     assert bucket_index(edges, edges[1]) == 1
     assert bucket_index(edges, edges[-1]) == -1
+
+
+@pytest.mark.parametrize(
+    ("tz", "bucket", "start", "end"),
+    [
+        (BERLIN, "month", date(2025, 3, 15), date(2026, 3, 14)),
+        (KOLKATA, "week", date(2026, 1, 1), date(2026, 3, 31)),
+        (NEW_YORK, "day", date(2026, 3, 1), date(2026, 3, 31)),
+        (ZoneInfo("UTC"), "day", date(2026, 3, 1), date(2026, 3, 31)),
+        (BERLIN, "hour", date(2026, 10, 24), date(2026, 10, 26)),
+    ],
+)
+def test_whole_days_and_leftover_slot_ranges_cover_the_range_exactly_once(tz, bucket, start, end):
+    edges = [at for _, at in bucket_edges(start=start, end=end, bucket=bucket, tz=tz)]
+    days, ranges = split_days(edges)
+    spans = [(datetime.combine(a, datetime.min.time(), UTC), datetime.combine(b, datetime.min.time(), UTC), i)
+             for a, b, i in days]  # fmt: skip
+    spans += [(a, b, None) for a, b in ranges]
+    spans.sort()
+    assert spans[0][0] == edges[0] and spans[-1][1] == edges[-1]
+    assert all(x[1] == y[0] for x, y in itertools.pairwise(spans))
+    for a, b, i in spans:
+        if i is not None:  # whole days lie inside the bucket they are counted in
+            assert edges[i] <= a and b <= edges[i + 1]
+    if tz.key == "UTC":
+        assert ranges == [] and len(days) == 31
+    if bucket == "hour":
+        assert days == []
