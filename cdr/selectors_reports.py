@@ -13,8 +13,8 @@ from django.db import connection
 from django.db.models import Model, Q, Sum
 
 from cdr.fields import UInt64Field
-from cdr.models import ReportDay, ReportPdd, ReportPddDay, ReportSlot
-from cdr.reports.buckets import bucket_edges, split_days
+from cdr.models import ReportDay, ReportHour, ReportPdd, ReportPddDay, ReportPddHour, ReportSlot
+from cdr.reports.buckets import bucket_edges, split_levels
 from cdr.reports.metrics import COUNTERS, Totals
 
 
@@ -36,24 +36,34 @@ class _Source:
     """One rollup table read for a set of [lo, hi) spans; ``starts[k]`` begins bucket ``index[k]``."""
 
     model: type[Model]
-    column: str  # "slot" or "day"
+    column: str  # "slot", "hour" or "day"
     spans: list[tuple[Any, Any]]
     starts: list[Any]
     index: list[int]
 
 
+_MODELS: dict[str, tuple[type[Model], type[Model]]] = {
+    "slot": (ReportSlot, ReportPdd),
+    "hour": (ReportHour, ReportPddHour),
+    "day": (ReportDay, ReportPddDay),
+}
+
+
 def _sources(edges: list[datetime], pdd: bool) -> list[_Source]:
-    days, ranges = split_days(edges)
-    slot_model, day_model = (ReportPdd, ReportPddDay) if pdd else (ReportSlot, ReportDay)
-    out = [_Source(slot_model, "slot", ranges, edges[:-1], list(range(len(edges) - 1)))] if ranges else []
-    if days:
+    out = []
+    for level, pieces in split_levels(edges).items():
+        if not pieces:
+            continue
+        if level == "day":
+            pieces = [(a.date(), b.date(), i) for a, b, i in pieces]
         spans: list[tuple[Any, Any]] = []
-        for first, last, _ in days:
-            if spans and spans[-1][1] == first:
-                spans[-1] = (spans[-1][0], last)
+        for lo, hi, _ in pieces:
+            if spans and spans[-1][1] == lo:
+                spans[-1] = (spans[-1][0], hi)
             else:
-                spans.append((first, last))
-        out.append(_Source(day_model, "day", spans, [d[0] for d in days], [d[2] for d in days]))
+                spans.append((lo, hi))
+        model = _MODELS[level][1 if pdd else 0]
+        out.append(_Source(model, level, spans, [p[0] for p in pieces], [p[2] for p in pieces]))
     return out
 
 
@@ -61,7 +71,7 @@ def _grouped(q: ReportQuery, src: _Source, group: tuple[str, ...], sums: tuple[s
     """(bucket index, *group, *sums) rows of one source, summed per bucket and group."""
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(src.model._meta.db_table)
-        kind = "timestamptz" if src.column == "slot" else "date"
+        kind = "date" if src.column == "day" else "timestamptz"
         spans = " OR ".join(f"({src.column} >= %s AND {src.column} < %s)" for _ in src.spans)
         params: list[Any] = [src.starts, UInt64Field().get_prep_value(q.tenant_id)]
         params += [v for span in src.spans for v in span]
@@ -90,9 +100,10 @@ def _grouped(q: ReportQuery, src: _Source, group: tuple[str, ...], sums: tuple[s
 def report_summary(q: ReportQuery) -> dict[str, Any]:
     """Figures per bucket, for the whole range, and hangup causes by SIP code and by initiator.
 
-    At most four queries whatever the range: whole UTC days inside a bucket come from the day
-    rollups, the rest (bucket edges off UTC midnight, hours) from the 15-minute slots. Raises
-    ``BucketError`` for a range that cannot be bucketed.
+    At most six queries whatever the range: whole UTC days inside a bucket come from the day
+    rollups, whole UTC hours of the rest from the hour rollups, and what is left (the edges of
+    buckets in half- and quarter-hour zones) from the 15-minute slots. Raises ``BucketError`` for
+    a range that cannot be bucketed.
     """
     labelled = bucket_edges(start=q.start, end=q.end, bucket=q.bucket, tz=q.tz)
     edges = [at for _, at in labelled]

@@ -117,4 +117,41 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'day', 'direction', 'bin'), name='cdr_report_pdd_day_key')],
             },
         ),
+        migrations.CreateModel(
+            name='ReportHour',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('attempts', models.BigIntegerField(default=0)),
+                ('answered', models.BigIntegerField(default=0)),
+                ('billable_ms', models.BigIntegerField(default=0)),
+                ('pdd_n', models.BigIntegerField(default=0)),
+                ('pdd_ms', models.BigIntegerField(default=0)),
+                ('transfers', models.BigIntegerField(default=0)),
+                ('bridged', models.BigIntegerField(default=0)),
+                ('recorded', models.BigIntegerField(default=0)),
+                ('hour', models.DateTimeField()),
+                ('direction', models.CharField(max_length=16)),
+                ('status', models.CharField(max_length=16)),
+                ('sip_code', models.PositiveSmallIntegerField(default=0)),
+                ('initiator', models.CharField(blank=True, max_length=16)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'hour', 'direction', 'status', 'sip_code', 'initiator'), name='cdr_report_hour_key')],
+            },
+        ),
+        migrations.CreateModel(
+            name='ReportPddHour',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('hour', models.DateTimeField()),
+                ('direction', models.CharField(max_length=16)),
+                ('bin', models.PositiveSmallIntegerField()),
+                ('n', models.BigIntegerField(default=0)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'hour', 'direction', 'bin'), name='cdr_report_pdd_hour_key')],
+            },
+        ),
     ]

@@ -25,7 +25,16 @@ from cdr.models.recordings import (
     RecordingPolicy,
     WavStatus,
 )
-from cdr.models.reports import Report, ReportDay, ReportPdd, ReportPddDay, ReportShare, ReportSlot
+from cdr.models.reports import (
+    Report,
+    ReportDay,
+    ReportHour,
+    ReportPdd,
+    ReportPddDay,
+    ReportPddHour,
+    ReportShare,
+    ReportSlot,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -46,8 +55,10 @@ __all__ = [
     "RecordingPolicy",
     "Report",
     "ReportDay",
+    "ReportHour",
     "ReportPdd",
     "ReportPddDay",
+    "ReportPddHour",
     "ReportShare",
     "ReportSlot",
     "Tenant",

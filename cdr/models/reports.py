@@ -67,6 +67,45 @@ class ReportPdd(models.Model):
         return f"{self.tenant_id} {self.slot:%Y-%m-%d %H:%M} {self.direction} bin {self.bin}: {self.n}"
 
 
+class ReportHour(_Counters):
+    """ReportSlot summed per UTC hour: a whole-hour zone's local days are whole UTC hours."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.DateTimeField()
+    direction = models.CharField(max_length=16)
+    status = models.CharField(max_length=16)
+    sip_code = models.PositiveSmallIntegerField(default=0)
+    initiator = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "hour", "direction", "status", "sip_code", "initiator"], name="cdr_report_hour_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.hour:%Y-%m-%d %H:00} {self.direction} {self.status}: {self.attempts}"
+
+
+class ReportPddHour(models.Model):
+    """ReportPdd summed per UTC hour."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.DateTimeField()
+    direction = models.CharField(max_length=16)
+    bin = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "hour", "direction", "bin"], name="cdr_report_pdd_hour_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.hour:%Y-%m-%d %H:00} {self.direction} bin {self.bin}: {self.n}"
+
+
 class ReportDay(_Counters):
     """ReportSlot summed per UTC day: long ranges read whole days here and only their edges from slots."""
 

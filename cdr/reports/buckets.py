@@ -100,32 +100,37 @@ def bucket_index(edges: list[datetime], at: datetime) -> int:
     return i if 0 <= i < len(edges) - 1 else -1
 
 
-def _utc_midnight(at: datetime, up: bool) -> datetime:
-    floor = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    return floor + timedelta(days=1) if up and floor != at else floor
+LEVELS = ("day", "hour", "slot")
 
 
-def split_days(edges: list[datetime]) -> tuple[list[tuple[date, date, int]], list[tuple[datetime, datetime]]]:
-    """Split bucketed UTC time into whole UTC days inside one bucket and the slot ranges left over.
+def _trunc(at: datetime, level: str, up: bool) -> datetime:
+    floor = at.replace(minute=0, second=0, microsecond=0)
+    if level == "day":
+        floor = floor.replace(hour=0)
+    step = timedelta(days=1) if level == "day" else timedelta(hours=1)
+    return floor + step if up and floor != at else floor
 
-    Returns ``(days, ranges)``: ``days`` holds (first day, end day exclusive, bucket index) per
-    bucket that contains whole UTC days; ``ranges`` the remaining [start, end) UTC spans, adjacent
-    ones merged. Together they cover ``edges[0]`` .. ``edges[-1]`` exactly once.
+
+def split_levels(edges: list[datetime]) -> dict[str, list[tuple[datetime, datetime, int]]]:
+    """Split bucketed UTC time into the coarsest rollup pieces that each lie inside one bucket.
+
+    Returns, per level ("day", "hour", "slot"), the (start, end, bucket index) pieces in time
+    order: whole UTC days inside a bucket, then whole UTC hours of what is left, then 15-minute
+    slots. Together they cover ``edges[0]`` .. ``edges[-1]`` exactly once.
     """
-    days: list[tuple[date, date, int]] = []
-    ranges: list[tuple[datetime, datetime]] = []
+    out: dict[str, list[tuple[datetime, datetime, int]]] = {level: [] for level in LEVELS}
     for i in range(len(edges) - 1):
-        lo, hi = edges[i], edges[i + 1]
-        first, last = _utc_midnight(lo, up=True), _utc_midnight(hi, up=False)
-        parts = [(lo, hi)]
-        if first < last:
-            days.append((first.date(), last.date(), i))
-            parts = [(lo, first), (last, hi)]
-        for a, b in parts:
-            if a >= b:
-                continue
-            if ranges and ranges[-1][1] == a:
-                ranges[-1] = (ranges[-1][0], b)
-            else:
-                ranges.append((a, b))
-    return days, ranges
+        todo = [(edges[i], edges[i + 1])]
+        for level in LEVELS:
+            left = []
+            for lo, hi in todo:
+                first, last = (lo, hi) if level == "slot" else (_trunc(lo, level, True), _trunc(hi, level, False))
+                if first < last:
+                    out[level].append((first, last, i))
+                    left += [(lo, first), (last, hi)]
+                else:
+                    left.append((lo, hi))
+            todo = [(a, b) for a, b in left if a < b]
+    for pieces in out.values():
+        pieces.sort()
+    return out

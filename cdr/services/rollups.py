@@ -19,8 +19,10 @@ from cdr.models import (
     Call,
     Recording,
     ReportDay,
+    ReportHour,
     ReportPdd,
     ReportPddDay,
+    ReportPddHour,
     ReportShare,
     ReportSlot,
     Transfer,
@@ -102,18 +104,19 @@ def _deltas(pairs: Iterable[tuple[Share | None, Share | None]]) -> tuple[list[di
     return slot_rows, pdd_rows
 
 
-def _by_day(rows: list[dict[str, Any]], counters: tuple[str, ...]) -> list[dict[str, Any]]:
-    days: dict[tuple[Any, ...], dict[str, Any]] = {}
+def _coarser(rows: list[dict[str, Any]], column: str, counters: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Slot rows summed per UTC hour (``column="hour"``) or day (``"day"``)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        day = {**row, "day": row["slot"].date()}
-        del day["slot"]
-        key = tuple(v for k, v in day.items() if k not in counters)
-        if key in days:
+        at = row["slot"].replace(minute=0) if column == "hour" else row["slot"].date()
+        coarse = {k: v for k, v in row.items() if k != "slot"} | {column: at}
+        key = tuple(v for k, v in coarse.items() if k not in counters)
+        if key in out:
             for c in counters:
-                days[key][c] += row[c]
+                out[key][c] += row[c]
         else:
-            days[key] = day
-    return [r for _, r in sorted(days.items()) if any(r[c] for c in counters)]
+            out[key] = coarse
+    return [r for _, r in sorted(out.items()) if any(r[c] for c in counters)]
 
 
 _SLOT_KEY = ["tenant_id", "direction", "status", "sip_code", "initiator"]
@@ -121,13 +124,14 @@ _PDD_KEY = ["tenant_id", "direction", "bin"]
 
 
 def rollups_apply(slot_rows: list[dict[str, Any]], pdd_rows: list[dict[str, Any]]) -> None:
-    """Add counter deltas to the slot rollups and their per-day sums (one statement per table)."""
+    """Add counter deltas to the slot rollups and their hour and day sums (one statement per table)."""
     add = dict.fromkeys(COUNTERS, _ADD)
-    bulk_upsert(ReportSlot, slot_rows, conflict=["slot", *_SLOT_KEY], update=COUNTERS, merge=add)
-    bulk_upsert(ReportDay, _by_day(slot_rows, COUNTERS), conflict=["day", *_SLOT_KEY], update=COUNTERS, merge=add)
-    bulk_upsert(ReportPdd, pdd_rows, conflict=["slot", *_PDD_KEY], update=["n"], merge={"n": _ADD})
-    pdd_days = _by_day(pdd_rows, ("n",))
-    bulk_upsert(ReportPddDay, pdd_days, conflict=["day", *_PDD_KEY], update=["n"], merge={"n": _ADD})
+    for model, column in ((ReportSlot, "slot"), (ReportHour, "hour"), (ReportDay, "day")):
+        rows = slot_rows if column == "slot" else _coarser(slot_rows, column, COUNTERS)
+        bulk_upsert(model, rows, conflict=[column, *_SLOT_KEY], update=COUNTERS, merge=add)
+    for model, column in ((ReportPdd, "slot"), (ReportPddHour, "hour"), (ReportPddDay, "day")):
+        rows = pdd_rows if column == "slot" else _coarser(pdd_rows, column, ("n",))
+        bulk_upsert(model, rows, conflict=[column, *_PDD_KEY], update=["n"], merge={"n": _ADD})
 
 
 def rollups_refresh(*, call_ids: Iterable[str]) -> int:

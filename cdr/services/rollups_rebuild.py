@@ -5,7 +5,18 @@ from __future__ import annotations
 from django.db import connection, transaction
 
 from cdr.fields import UInt64Field
-from cdr.models import Call, Recording, ReportDay, ReportPdd, ReportPddDay, ReportShare, ReportSlot, Transfer
+from cdr.models import (
+    Call,
+    Recording,
+    ReportDay,
+    ReportHour,
+    ReportPdd,
+    ReportPddDay,
+    ReportPddHour,
+    ReportShare,
+    ReportSlot,
+    Transfer,
+)
 from cdr.reports.metrics import COUNTERS, PDD_BINS, PDD_STEP_MS
 
 
@@ -53,8 +64,15 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
     if tenant_id is not None:
         where, params = "WHERE c.tenant_id = %s", [UInt64Field().get_prep_value(tenant_id)]
     share_table, slot_table, pdd_table = (q(m._meta.db_table) for m in (ReportShare, ReportSlot, ReportPdd))
-    day_table, pdd_day_table = (q(m._meta.db_table) for m in (ReportDay, ReportPddDay))
-    day = "(slot AT TIME ZONE 'UTC')::date" if connection.vendor == "postgresql" else "date(slot)"
+    pg = connection.vendor == "postgresql"
+    coarser = {
+        "hour": (
+            ReportHour,
+            ReportPddHour,
+            "date_trunc('hour', slot, 'UTC')" if pg else "strftime('%%Y-%%m-%%d %%H:00:00', slot)",
+        ),
+        "day": (ReportDay, ReportPddDay, "(slot AT TIME ZONE 'UTC')::date" if pg else "date(slot)"),
+    }
     sums = ", ".join(
         {
             "attempts": "count(*)",
@@ -72,7 +90,7 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
     share_sql, least, greatest = _share_sql(where)
     share_where = "WHERE tenant_id = %s" if tenant_id is not None else ""
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (ReportSlot, ReportPdd, ReportDay, ReportPddDay, ReportShare):
+        for model in (ReportSlot, ReportPdd, ReportHour, ReportPddHour, ReportDay, ReportPddDay, ReportShare):
             qs = model._default_manager.all()
             (qs.filter(tenant_id=tenant_id) if tenant_id is not None else qs)._raw_delete(qs.db)
         cursor.execute(share_sql, params)
@@ -90,16 +108,17 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
             params,
         )
         dims = "tenant_id, direction, status, sip_code, initiator"
-        cursor.execute(
-            f"""INSERT INTO {day_table} ({dims}, day, {columns})
-            SELECT {dims}, {day}, {", ".join(f"sum({c})" for c in COUNTERS)}
-            FROM {slot_table} {share_where} GROUP BY {dims}, {day}""",
-            params,
-        )
-        cursor.execute(
-            f"""INSERT INTO {pdd_day_table} (tenant_id, direction, bin, day, n)
-            SELECT tenant_id, direction, bin, {day}, sum(n) FROM {pdd_table} {share_where}
-            GROUP BY tenant_id, direction, bin, {day}""",
-            params,
-        )
+        for column, (model, pdd_model, at) in coarser.items():
+            cursor.execute(
+                f"""INSERT INTO {q(model._meta.db_table)} ({dims}, {column}, {columns})
+                SELECT {dims}, {at}, {", ".join(f"sum({c})" for c in COUNTERS)}
+                FROM {slot_table} {share_where} GROUP BY {dims}, {at}""",
+                params,
+            )
+            cursor.execute(
+                f"""INSERT INTO {q(pdd_model._meta.db_table)} (tenant_id, direction, bin, {column}, n)
+                SELECT tenant_id, direction, bin, {at}, sum(n) FROM {pdd_table} {share_where}
+                GROUP BY tenant_id, direction, bin, {at}""",
+                params,
+            )
         return ReportShare.objects.filter(**({"tenant_id": tenant_id} if tenant_id is not None else {})).count()

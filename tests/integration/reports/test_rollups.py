@@ -8,7 +8,16 @@ import pytest
 from django.core.management import call_command
 
 from cdr import simulator
-from cdr.models import Call, ReportDay, ReportPdd, ReportPddDay, ReportShare, ReportSlot
+from cdr.models import (
+    Call,
+    ReportDay,
+    ReportHour,
+    ReportPdd,
+    ReportPddDay,
+    ReportPddHour,
+    ReportShare,
+    ReportSlot,
+)
 from cdr.reports.metrics import COUNTERS
 from cdr.selectors_reports import ReportQuery, report_summary
 from cdr.services import events_ingest
@@ -26,8 +35,10 @@ def _rollup_state():
     state = {}
     for model, time_col, counters in (
         (ReportSlot, "slot", COUNTERS),
+        (ReportHour, "hour", COUNTERS),
         (ReportDay, "day", COUNTERS),
         (ReportPdd, "slot", ("n",)),
+        (ReportPddHour, "hour", ("n",)),
         (ReportPddDay, "day", ("n",)),
     ):
         rest = ("bin",) if "n" in counters else ("status", "sip_code", "initiator")
@@ -37,7 +48,7 @@ def _rollup_state():
             for r in model.objects.values()
             if any(r[c] for c in counters)
         }
-    assert state["ReportSlot"] and state["ReportDay"]
+    assert state["ReportSlot"] and state["ReportHour"] and state["ReportDay"] and state["ReportPddHour"]
     return state
 
 

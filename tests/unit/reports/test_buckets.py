@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cdr.reports.buckets import MAX_BUCKETS, BucketError, bucket_edges, bucket_index, slot_of, split_days
+from cdr.reports.buckets import MAX_BUCKETS, BucketError, bucket_edges, bucket_index, slot_of, split_levels
 
 BERLIN, NEW_YORK, KOLKATA = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")
 
@@ -117,19 +117,21 @@ def test_slot_and_bucket_index():
         (BERLIN, "hour", date(2026, 10, 24), date(2026, 10, 26)),
     ],
 )
-def test_whole_days_and_leftover_slot_ranges_cover_the_range_exactly_once(tz, bucket, start, end):
+def test_day_hour_and_slot_pieces_cover_the_range_exactly_once(tz, bucket, start, end):
     edges = [at for _, at in bucket_edges(start=start, end=end, bucket=bucket, tz=tz)]
-    days, ranges = split_days(edges)
-    spans = [(datetime.combine(a, datetime.min.time(), UTC), datetime.combine(b, datetime.min.time(), UTC), i)
-             for a, b, i in days]  # fmt: skip
-    spans += [(a, b, None) for a, b in ranges]
-    spans.sort()
+    levels = split_levels(edges)
+    spans = sorted(piece for pieces in levels.values() for piece in pieces)
     assert spans[0][0] == edges[0] and spans[-1][1] == edges[-1]
     assert all(x[1] == y[0] for x, y in itertools.pairwise(spans))
-    for a, b, i in spans:
-        if i is not None:  # whole days lie inside the bucket they are counted in
-            assert edges[i] <= a and b <= edges[i + 1]
+    assert all(edges[i] <= a < b <= edges[i + 1] for a, b, i in spans)
+    for a, b, _ in levels["day"]:
+        assert a.hour == a.minute == b.hour == b.minute == 0
+    for a, b, _ in levels["hour"]:
+        assert a.minute == b.minute == 0
+    assert all(b - a < timedelta(hours=1) for a, b, _ in levels["slot"])
     if tz.key == "UTC":
-        assert ranges == [] and len(days) == 31
-    if bucket == "hour":
-        assert days == []
+        assert len(levels["day"]) == 31 and not levels["hour"] and not levels["slot"]
+    if tz.key == "Asia/Kolkata":  # local midnight is :30 UTC: two slots at each edge
+        assert levels["slot"]
+    if tz.key == "Europe/Berlin" and bucket == "hour":
+        assert not levels["day"] and len(levels["hour"]) == 24 + 25 + 24 and not levels["slot"]
