@@ -13,9 +13,10 @@ from django.db import connection
 from django.db.models import Model, Q, Sum
 
 from cdr.fields import UInt64Field
-from cdr.models import ReportDay, ReportHour, ReportPdd, ReportPddDay, ReportPddHour, ReportSlot
+from cdr.models import ReportDay, ReportHour, ReportPdd, ReportPddDay, ReportPddHour, ReportPeak, ReportSlot
 from cdr.reports.buckets import bucket_edges, split_levels
 from cdr.reports.metrics import COUNTERS, Totals
+from cdr.services.peaks import report_peaks_refresh
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,22 @@ def _grouped(q: ReportQuery, src: _Source, group: tuple[str, ...], sums: tuple[s
     return [(src.index[bisect_right(src.starts, r[0]) - 1], *r[1:]) for r in rows]
 
 
+def _peaks(q: ReportQuery, edges: list[datetime]) -> list[tuple[int, int]]:
+    """(bucket index, peak concurrent legs) after recomputing the range's dirty slots."""
+    report_peaks_refresh(tenant_id=q.tenant_id, lo=edges[0], hi=edges[-1])
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(ReportPeak._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT width_bucket(slot, %s::timestamptz[]) - 1, max(peak) FROM {table}
+                WHERE tenant_id = %s AND slot >= %s AND slot < %s GROUP BY 1""",
+                [edges[:-1], UInt64Field().get_prep_value(q.tenant_id), edges[0], edges[-1]],
+            )
+            return list(cursor.fetchall())
+    rows = ReportPeak.objects.filter(tenant_id=q.tenant_id, slot__gte=edges[0], slot__lt=edges[-1])
+    return [(bisect_right(edges, slot) - 1, peak) for slot, peak in rows.values_list("slot", "peak")]
+
+
 def report_summary(q: ReportQuery) -> dict[str, Any]:
     """Figures per bucket, for the whole range, and hangup causes by SIP code and by initiator.
 
@@ -121,6 +138,9 @@ def report_summary(q: ReportQuery) -> dict[str, Any]:
     for i, b, n in (r for src in _sources(edges, pdd=True) for r in _grouped(q, src, ("bin",), ("n",))):
         buckets[i].add_pdd(b, int(n))
         total.add_pdd(b, int(n))
+    for i, peak in _peaks(q, edges):
+        for t in (buckets[i], total):
+            t.peak_concurrent = max(t.peak_concurrent, int(peak))
     return {
         "tenant": q.tenant_id,
         "from": q.start.isoformat(),

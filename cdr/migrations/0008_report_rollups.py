@@ -28,6 +28,8 @@ class Migration(migrations.Migration):
                 ('transfers', models.PositiveIntegerField()),
                 ('bridged', models.PositiveIntegerField()),
                 ('recorded', models.BooleanField()),
+                ('started_at', models.DateTimeField()),
+                ('ended_at', models.DateTimeField(null=True)),
             ],
         ),
         migrations.CreateModel(
@@ -152,6 +154,20 @@ class Migration(migrations.Migration):
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'hour', 'direction', 'bin'), name='cdr_report_pdd_hour_key')],
+            },
+        ),
+        migrations.CreateModel(
+            name='ReportPeak',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slot', models.DateTimeField()),
+                ('peak', models.IntegerField(default=0)),
+                ('dirty', models.IntegerField(default=0)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
+            ],
+            options={
+                'indexes': [models.Index(condition=models.Q(('dirty__gt', 0)), fields=['tenant', 'slot'], name='cdr_report_peak_dirty')],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'slot'), name='cdr_report_peak_key')],
             },
         ),
     ]

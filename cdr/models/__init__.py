@@ -32,6 +32,7 @@ from cdr.models.reports import (
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
+    ReportPeak,
     ReportShare,
     ReportSlot,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "ReportPdd",
     "ReportPddDay",
     "ReportPddHour",
+    "ReportPeak",
     "ReportShare",
     "ReportSlot",
     "Tenant",

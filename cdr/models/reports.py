@@ -8,6 +8,7 @@ late or reordered event recomputes the call and changes the rollups only by what
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 from cdr.fields import UInt64Field
 from cdr.models.calls import Call, Tenant
@@ -161,9 +162,33 @@ class ReportShare(models.Model):
     transfers = models.PositiveIntegerField()
     bridged = models.PositiveIntegerField()
     recorded = models.BooleanField()
+    # The span the leg was last counted over for peak concurrency (see ReportPeak).
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return f"share of call {self.call_id}"
+
+
+class ReportPeak(models.Model):
+    """Peak concurrent legs of a tenant within one 15-minute UTC slot (``cdr.reports.peaks``).
+
+    A max, not a sum: the write path only bumps ``dirty`` on the slots a changed leg spans;
+    readers recompute dirty slots from the raw rows before use, and clear ``dirty`` only if no
+    writer bumped it meanwhile (compare-and-set on the value they read).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    slot = models.DateTimeField()
+    peak = models.IntegerField(default=0)
+    dirty = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "slot"], name="cdr_report_peak_key")]
+        indexes = [models.Index(fields=["tenant", "slot"], name="cdr_report_peak_dirty", condition=Q(dirty__gt=0))]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.slot:%Y-%m-%d %H:%M}: {self.peak}{' (dirty)' if self.dirty else ''}"
 
 
 class Report(ReportSlot):

@@ -13,7 +13,10 @@ Definitions (also shown on the page and in the API docs):
   in one overflow bucket reported as the cap).
 - transfers attempted / bridged: transfer attempts of inbound legs started in the bucket, and
   those whose outcome is ``bridged``.
-- recording coverage = answered legs with at least one recording / answered.
+- recording coverage = answered legs with at least one recording / answered (a recording
+  removed by retention still counts: the leg was recorded).
+- peak concurrent: the most legs of the tenant (both directions, whatever the filter) in
+  progress at one instant of the bucket; see ``cdr.reports.peaks`` for the exact rule.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ class Share:
     transfers: int
     bridged: int
     recorded: bool
+    started_at: Any = None  # datetime: the span counted for peak concurrency
+    ended_at: Any = None
 
     def key(self) -> tuple[Any, ...]:
         return (self.tenant_id, self.slot, self.direction, self.status, self.sip_code, self.initiator)
@@ -120,6 +125,7 @@ class Totals:
     inbound: int = 0
     outbound: int = 0
     pdd_hist: dict[int, int] = field(default_factory=dict)
+    peak_concurrent: int = 0
 
     def add_row(self, *, direction: str, status: str, sip_code: int, counters: Mapping[str, int]) -> None:
         for name in COUNTERS:
@@ -156,6 +162,7 @@ class Totals:
             "transfers_attempted": self.transfers,
             "transfers_bridged": self.bridged,
             "recording_coverage": ratio(self.recorded, self.answered),
+            "peak_concurrent": self.peak_concurrent,
         }
 
 

@@ -32,6 +32,7 @@ from cdr.reports.buckets import slot_of
 from cdr.reports.metrics import COUNTERS, Share, pdd_bin
 from cdr.services.bulk import bulk_upsert
 from cdr.services.locks import calls_lock
+from cdr.services.peaks import peaks_mark
 
 _SHARE_FIELDS = [f.name for f in fields(Share)]
 _ADD = "{old} + {new}"
@@ -51,6 +52,7 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
             "established_at",
             "billable_ms",
             "pdd_ms",
+            "ended_at",
         )
     )
     pks = [c[0] for c in calls]
@@ -64,7 +66,7 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
     }
     recorded = set(Recording.objects.filter(call_id__in=call_ids).values_list("call_id", flat=True).distinct())
     shares = {}
-    for pk, call_id, tenant, started, direction, status, code, initiator, established, billable, pdd in calls:
+    for pk, call_id, tenant, started, direction, status, code, initiator, established, billable, pdd, ended in calls:
         n, b = transfers.get(pk, (0, 0))
         shares[pk] = Share(
             tenant_id=tenant,
@@ -79,6 +81,8 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
             transfers=n,
             bridged=b,
             recorded=call_id in recorded,
+            started_at=started,
+            ended_at=ended,
         )
     return shares
 
@@ -134,6 +138,10 @@ def rollups_apply(slot_rows: list[dict[str, Any]], pdd_rows: list[dict[str, Any]
         bulk_upsert(model, rows, conflict=[column, *_PDD_KEY], update=["n"], merge={"n": _ADD})
 
 
+def _span(share: Share) -> tuple[int, Any, Any]:
+    return share.tenant_id, share.started_at, share.ended_at
+
+
 def rollups_refresh(*, call_ids: Iterable[str]) -> int:
     """Bring the rollups up to date with these legs' current rows; returns how many legs changed.
 
@@ -154,6 +162,8 @@ def rollups_refresh(*, call_ids: Iterable[str]) -> int:
     if not changed:
         return 0
     rollups_apply(*_deltas((o, n) for _, o, n in changed))
+    moved = [(o, n) for _, o, n in changed if o is None or _span(o) != _span(n)]
+    peaks_mark(spans=[_span(s) for pair in moved for s in pair if s is not None and s.started_at is not None])
     bulk_upsert(
         ReportShare,
         [{"call_id": pk, **asdict(share)} for pk, _, share in sorted(changed, key=lambda c: c[0])],

@@ -39,12 +39,13 @@ def _share_sql(where: str) -> str:
     return (
         f"""
         INSERT INTO {q(ReportShare._meta.db_table)} (call_id, tenant_id, slot, direction, status, sip_code,
-            initiator, answered, billable_ms, pdd_ms, transfers, bridged, recorded)
+            initiator, answered, billable_ms, pdd_ms, transfers, bridged, recorded, started_at, ended_at)
         SELECT c.id, c.tenant_id, {_slot_sql("c.started_at")}, c.direction, c.status, COALESCE(c.sip_code, 0),
             c.hangup_initiator, c.established_at IS NOT NULL, COALESCE(c.billable_ms, 0), c.pdd_ms,
             (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id),
             (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id AND t.outcome = 'bridged'),
-            CASE WHEN EXISTS (SELECT 1 FROM {recording} r WHERE r.call_id = c.call_id) THEN {true} ELSE {false} END
+            CASE WHEN EXISTS (SELECT 1 FROM {recording} r WHERE r.call_id = c.call_id) THEN {true} ELSE {false} END,
+            c.started_at, c.ended_at
         FROM {call} c {where}
     """,
         least,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from cdr.services.peaks import peaks_rebuild
 from cdr.services.rollups_rebuild import rollups_rebuild
 
 
@@ -17,4 +18,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, tenant: int | None, **options: Any) -> None:
         legs = rollups_rebuild(tenant_id=tenant)
-        self.stdout.write(f"rebuilt report rollups from {legs} call legs")
+        slots = peaks_rebuild(tenant_id=tenant)
+        self.stdout.write(f"rebuilt report rollups from {legs} call legs; {slots} slots with a peak")

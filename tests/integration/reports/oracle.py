@@ -9,6 +9,7 @@ from collections import defaultdict
 from cdr.models import Call, Recording, Transfer
 from cdr.reports.buckets import bucket_edges, bucket_index
 from cdr.reports.metrics import NER_USER_CODES, p95_exact_bin
+from cdr.reports.peaks import leg_stop
 
 
 def raw_summary(q):
@@ -22,11 +23,21 @@ def raw_summary(q):
     transfers = defaultdict(list)
     for t in Transfer.objects.all():
         transfers[t.inbound_id].append(t.outcome)
+    spans = [
+        (s, leg_stop(s, e)) for s, e in Call.objects.filter(tenant_id=q.tenant_id).values_list("started_at", "ended_at")
+    ]
+    spans = [(s, e) for s, e in spans if e > s]
+
+    def peak(lo, hi):
+        # The count can only rise at a start: the bucket's first instant and its starts are the candidates.
+        points = [lo] + [s for s, _ in spans if lo < s < hi]
+        return max((sum(s <= p < e for s, e in spans) for p in points), default=0)
+
     groups = defaultdict(list)
     for c in calls:
         groups[bucket_index(edges, c.started_at)].append(c)
 
-    def figures(legs):
+    def figures(legs, lo, hi):
         answered = [c for c in legs if c.established_at is not None]
         failed = [c for c in legs if c.status == "failed"]
         ner_ok = [c for c in failed if c.sip_code in NER_USER_CODES]
@@ -51,6 +62,7 @@ def raw_summary(q):
             "transfers_attempted": sum(len(transfers[c.id]) for c in legs),
             "transfers_bridged": sum(transfers[c.id].count("bridged") for c in legs),
             "recording_coverage": ratio(sum(c.call_id in recorded for c in answered), len(answered)),
+            "peak_concurrent": peak(lo, hi),
         }
 
     by_code, by_initiator = defaultdict(int), defaultdict(int)
@@ -58,8 +70,8 @@ def raw_summary(q):
         by_code[c.sip_code or 0] += 1
         by_initiator[c.hangup_initiator or ""] += 1
     return {
-        "buckets": [figures(groups[i]) for i in range(len(edges) - 1)],
-        "total": figures(calls),
+        "buckets": [figures(groups[i], edges[i], edges[i + 1]) for i in range(len(edges) - 1)],
+        "total": figures(calls, edges[0], edges[-1]),
         "sip_codes": [{"sip_code": c or None, "legs": n} for c, n in sorted(by_code.items())],
         "initiators": [{"initiator": k or "none", "legs": n} for k, n in sorted(by_initiator.items())],
     }

@@ -22,7 +22,7 @@ def api(db, local_recordings):
 
 
 def test_figures_of_the_callers_tenant_in_its_time_zone(api, django_assert_max_num_queries):
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         r = api.get(URL, {"tenant": TENANT_A, **RANGE})
     assert r.status_code == 200, r.content
     body = r.json()

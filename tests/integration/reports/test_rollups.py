@@ -15,6 +15,7 @@ from cdr.models import (
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
+    ReportPeak,
     ReportShare,
     ReportSlot,
 )
@@ -22,8 +23,9 @@ from cdr.reports.metrics import COUNTERS
 from cdr.selectors_reports import ReportQuery, report_summary
 from cdr.services import events_ingest
 from cdr.services.calls import calls_expire
+from cdr.services.peaks import report_peaks_refresh
 from cdr.services.recordings import recording_store
-from tests.factories import bye, call, event, failed
+from tests.factories import T0, bye, call, event, failed
 from tests.integration.reports.conftest import EventCollector, ingest_messily
 from tests.integration.reports.oracle import comparable, raw_summary
 
@@ -48,7 +50,10 @@ def _rollup_state():
             for r in model.objects.values()
             if any(r[c] for c in counters)
         }
-    assert state["ReportSlot"] and state["ReportHour"] and state["ReportDay"] and state["ReportPddHour"]
+    assert state["ReportSlot"] and state["ReportHour"] and state["ReportDay"]
+    report_peaks_refresh()
+    assert not ReportPeak.objects.filter(dirty__gt=0).exists()
+    state["ReportPeak"] = {(r.tenant_id, r.slot): r.peak for r in ReportPeak.objects.filter(peak__gt=0)}
     return state
 
 
@@ -177,3 +182,16 @@ def test_random_event_sequences_property(base_time):
             events += steps
         ingest_messily(events, seed=round_, batch=rng.choice([1, 7, 30]))
         _assert_rollups_match_raw()
+
+
+def test_peak_concurrency_follows_ends_arriving_late():
+    at = [(T0 + timedelta(seconds=20 * i)).isoformat() for i in range(10)]
+    metas = [call(call_id=f"o{i}", tenant_id=3, started_at=at[i]) for i in range(10)]
+    events_ingest(events=[event("established", 1, m) for m in metas])
+    q = ReportQuery(3, date(2026, 3, 28), date(2026, 3, 29), "day", ZoneInfo("UTC"))
+    # Not ended yet: all ten are in progress at once.
+    assert [b["peak_concurrent"] for b in report_summary(q)["buckets"]] == [0, 10]
+    # Each ends 30 s after it started: never more than two at once.
+    events_ingest(events=[bye(400, 20 * i + 30, m) for i, m in enumerate(metas)])
+    assert [b["peak_concurrent"] for b in report_summary(q)["buckets"]] == [0, 2]
+    _assert_rollups_match_raw()
