@@ -14,6 +14,7 @@ from cdr.tasks_recordings import (  # noqa: F401  (registers the recording tasks
     recordings_purge,
     recordings_resume,
 )
+from cdr.tasks_reports import report_peaks_refresh  # noqa: F401  (registers the report tasks)
 
 # Only errors that another attempt can fix; a bad event is rejected by the service, not retried.
 TRANSIENT = (OperationalError, InterfaceError)

@@ -181,6 +181,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULE = {
     "cdr-calls-expire": {"task": "cdr.calls_expire", "schedule": 60.0},
     "cdr-batches-purge": {"task": "cdr.batches_purge", "schedule": 3600.0},
+    "cdr-report-peaks-refresh": {"task": "cdr.report_peaks_refresh", "schedule": 60.0},
 }
 
 # --- cdr -----------------------------------------------------------------------------------

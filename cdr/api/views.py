@@ -42,7 +42,8 @@ class _JsonErrors:
         try:
             return super().perform_content_negotiation(request, force)  # type: ignore[misc]
         except Http404:  # DRF's answer to an unknown ?format=
-            raise ValidationError({"format": "unsupported format: json, csv or ndjson"}) from None
+            formats = ", ".join(r.format for r in self.renderer_classes)  # type: ignore[attr-defined]
+            raise ValidationError({"format": f"unsupported format: {formats}"}) from None
 
     def handle_exception(self, exc: Exception) -> Response:
         response: Response = super().handle_exception(exc)  # type: ignore[misc]

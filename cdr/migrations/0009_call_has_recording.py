@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cdr', '0007_ingest_gateways'),
+        ('cdr', '0008_report_rollups'),
     ]
 
     operations = [

@@ -26,6 +26,17 @@ from cdr.models.recordings import (
     RecordingPolicy,
     WavStatus,
 )
+from cdr.models.reports import (
+    Report,
+    ReportDay,
+    ReportHour,
+    ReportPdd,
+    ReportPddDay,
+    ReportPddHour,
+    ReportPeak,
+    ReportShare,
+    ReportSlot,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -46,6 +57,15 @@ __all__ = [
     "Recording",
     "RecordingAccess",
     "RecordingPolicy",
+    "Report",
+    "ReportDay",
+    "ReportHour",
+    "ReportPdd",
+    "ReportPddDay",
+    "ReportPddHour",
+    "ReportPeak",
+    "ReportShare",
+    "ReportSlot",
     "Tenant",
     "TenantMembership",
     "Transfer",

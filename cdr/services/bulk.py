@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from django.db import connection, models
@@ -24,8 +24,8 @@ def _json_value(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     target = field.target_field if field.is_relation else field
     if isinstance(target, UInt64Field):
         return target.get_prep_value
-    if isinstance(target, models.DateTimeField):
-        return lambda v: v.isoformat() if isinstance(v, datetime) else v
+    if isinstance(target, models.DateField):  # DateTimeField too
+        return lambda v: v.isoformat() if isinstance(v, date) else v
     return lambda v: v
 
 

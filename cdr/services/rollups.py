@@ -1,0 +1,173 @@
+"""Keep report rollups current as call rows change: apply each leg's new share minus its old one.
+
+Called in the transaction that changed the legs (``calls_refresh``, ``recording_store``). The
+old share is the leg's ``ReportShare`` ledger row, so however often a leg is recomputed (a
+duplicated, late or reordered event, expiry, a recording arriving later) the rollups hold its
+current contribution exactly once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, fields
+from typing import Any
+
+from django.db.models import Count, Q
+
+from cdr.models import (
+    Call,
+    Recording,
+    ReportDay,
+    ReportHour,
+    ReportPdd,
+    ReportPddDay,
+    ReportPddHour,
+    ReportShare,
+    ReportSlot,
+    Transfer,
+    TransferOutcome,
+)
+from cdr.reports.buckets import slot_of
+from cdr.reports.metrics import COUNTERS, Share, pdd_bin
+from cdr.services.bulk import bulk_upsert
+from cdr.services.locks import calls_lock
+from cdr.services.peaks import peaks_mark
+
+_SHARE_FIELDS = [f.name for f in fields(Share)]
+_ADD = "{old} + {new}"
+
+
+def _current(call_ids: set[str]) -> dict[int, Share]:
+    calls = list(
+        Call.objects.filter(call_id__in=call_ids).values_list(
+            "id",
+            "call_id",
+            "tenant_id",
+            "started_at",
+            "direction",
+            "status",
+            "sip_code",
+            "hangup_initiator",
+            "established_at",
+            "billable_ms",
+            "pdd_ms",
+            "ended_at",
+        )
+    )
+    pks = [c[0] for c in calls]
+    transfers = {
+        pk: (n, b)
+        for pk, n, b in Transfer.objects.filter(inbound_id__in=pks)
+        .values("inbound_id")
+        .annotate(n=Count("id"), b=Count("id", filter=Q(outcome=TransferOutcome.BRIDGED)))
+        .values_list("inbound_id", "n", "b")
+        .order_by()
+    }
+    recorded = set(Recording.objects.filter(call_id__in=call_ids).values_list("call_id", flat=True).distinct())
+    shares = {}
+    for pk, call_id, tenant, started, direction, status, code, initiator, established, billable, pdd, ended in calls:
+        n, b = transfers.get(pk, (0, 0))
+        shares[pk] = Share(
+            tenant_id=tenant,
+            slot=slot_of(started),
+            direction=direction,
+            status=status,
+            sip_code=code or 0,
+            initiator=initiator or "",
+            answered=established is not None,
+            billable_ms=billable or 0,
+            pdd_ms=pdd,
+            transfers=n,
+            bridged=b,
+            recorded=call_id in recorded,
+            started_at=started,
+            ended_at=ended,
+        )
+    return shares
+
+
+def _deltas(pairs: Iterable[tuple[Share | None, Share | None]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    slots: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    pdds: dict[tuple[Any, ...], int] = defaultdict(int)
+    for old, new in pairs:
+        for share, sign in ((old, -1), (new, 1)):
+            if share is None:
+                continue
+            counters = slots[share.key()]
+            for name, value in share.counters().items():
+                counters[name] += sign * value
+            if share.pdd_ms is not None:
+                pdds[(share.tenant_id, share.slot, share.direction, pdd_bin(share.pdd_ms))] += sign
+    dims = ("tenant_id", "slot", "direction", "status", "sip_code", "initiator")
+    # Sorted: two transactions touching the same rollup rows lock them in the same order.
+    slot_rows = [{**dict(zip(dims, k, strict=True)), **c} for k, c in sorted(slots.items()) if any(c.values())]
+    pdd_rows = [
+        {"tenant_id": k[0], "slot": k[1], "direction": k[2], "bin": k[3], "n": n} for k, n in sorted(pdds.items()) if n
+    ]
+    return slot_rows, pdd_rows
+
+
+def _coarser(rows: list[dict[str, Any]], column: str, counters: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Slot rows summed per UTC hour (``column="hour"``) or day (``"day"``)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        at = row["slot"].replace(minute=0) if column == "hour" else row["slot"].date()
+        coarse = {k: v for k, v in row.items() if k != "slot"} | {column: at}
+        key = tuple(v for k, v in coarse.items() if k not in counters)
+        if key in out:
+            for c in counters:
+                out[key][c] += row[c]
+        else:
+            out[key] = coarse
+    return [r for _, r in sorted(out.items()) if any(r[c] for c in counters)]
+
+
+_SLOT_KEY = ["tenant_id", "direction", "status", "sip_code", "initiator"]
+_PDD_KEY = ["tenant_id", "direction", "bin"]
+
+
+def rollups_apply(slot_rows: list[dict[str, Any]], pdd_rows: list[dict[str, Any]]) -> None:
+    """Add counter deltas to the slot rollups and their hour and day sums (one statement per table)."""
+    add = dict.fromkeys(COUNTERS, _ADD)
+    for model, column in ((ReportSlot, "slot"), (ReportHour, "hour"), (ReportDay, "day")):
+        rows = slot_rows if column == "slot" else _coarser(slot_rows, column, COUNTERS)
+        bulk_upsert(model, rows, conflict=[column, *_SLOT_KEY], update=COUNTERS, merge=add)
+    for model, column in ((ReportPdd, "slot"), (ReportPddHour, "hour"), (ReportPddDay, "day")):
+        rows = pdd_rows if column == "slot" else _coarser(pdd_rows, column, ("n",))
+        bulk_upsert(model, rows, conflict=[column, *_PDD_KEY], update=["n"], merge={"n": _ADD})
+
+
+def _span(share: Share) -> tuple[int, Any, Any]:
+    return share.tenant_id, share.started_at, share.ended_at
+
+
+def rollups_refresh(*, call_ids: Iterable[str]) -> int:
+    """Bring the rollups up to date with these legs' current rows; returns how many legs changed.
+
+    Must run inside the transaction that changed the legs. The per-call locks (reentrant: the
+    ingest path already holds most of them) make the ledger read-modify-write safe against a
+    concurrent batch refreshing the same leg.
+    """
+    call_ids = {c for c in call_ids if c}
+    if not call_ids:
+        return 0
+    calls_lock(call_ids)
+    new = _current(call_ids)
+    old = {
+        row["call_id"]: Share(**{f: row[f] for f in _SHARE_FIELDS})
+        for row in ReportShare.objects.filter(call_id__in=list(new)).values("call_id", *_SHARE_FIELDS)
+    }
+    changed = [(pk, old.get(pk), share) for pk, share in new.items() if old.get(pk) != share]
+    if not changed:
+        return 0
+    rollups_apply(*_deltas((o, n) for _, o, n in changed))
+    moved = [(o, n) for _, o, n in changed if o is None or _span(o) != _span(n)]
+    peaks_mark(spans=[_span(s) for pair in moved for s in pair if s is not None and s.started_at is not None])
+    bulk_upsert(
+        ReportShare,
+        [{"call_id": pk, **asdict(share)} for pk, _, share in sorted(changed, key=lambda c: c[0])],
+        conflict=["call_id"],
+        update=_SHARE_FIELDS,
+    )
+    return len(changed)

@@ -1,0 +1,125 @@
+"""Recompute report rollups from the raw rows with SQL GROUP BY (existing data, repairs, the oracle)."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+from cdr.fields import UInt64Field
+from cdr.models import (
+    Call,
+    Recording,
+    ReportDay,
+    ReportHour,
+    ReportPdd,
+    ReportPddDay,
+    ReportPddHour,
+    ReportShare,
+    ReportSlot,
+    Transfer,
+)
+from cdr.reports.metrics import COUNTERS, PDD_BINS, PDD_STEP_MS
+
+
+def _slot_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"date_bin('15 minutes', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+    # SQLite keeps UTC datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]' text.
+    return (
+        f"strftime('%%Y-%%m-%%d %%H:', {column}) || "
+        f"printf('%%02d', (CAST(strftime('%%M', {column}) AS INTEGER) / 15) * 15) || ':00'"
+    )
+
+
+def _share_sql(where: str) -> str:
+    q = connection.ops.quote_name
+    call, transfer, recording = (q(m._meta.db_table) for m in (Call, Transfer, Recording))
+    least = "LEAST" if connection.vendor == "postgresql" else "MIN"
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    true, false = ("TRUE", "FALSE") if connection.vendor == "postgresql" else ("1", "0")
+    return (
+        f"""
+        INSERT INTO {q(ReportShare._meta.db_table)} (call_id, tenant_id, slot, direction, status, sip_code,
+            initiator, answered, billable_ms, pdd_ms, transfers, bridged, recorded, started_at, ended_at)
+        SELECT c.id, c.tenant_id, {_slot_sql("c.started_at")}, c.direction, c.status, COALESCE(c.sip_code, 0),
+            c.hangup_initiator, c.established_at IS NOT NULL, COALESCE(c.billable_ms, 0), c.pdd_ms,
+            (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id),
+            (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id AND t.outcome = 'bridged'),
+            CASE WHEN EXISTS (SELECT 1 FROM {recording} r WHERE r.call_id = c.call_id) THEN {true} ELSE {false} END,
+            c.started_at, c.ended_at
+        FROM {call} c {where}
+    """,
+        least,
+        greatest,
+    )
+
+
+def rollups_rebuild(*, tenant_id: int | None = None) -> int:
+    """Replace the rollups (of one tenant, or all) with a fresh aggregate of the raw rows.
+
+    Writers of the same tenant block on the rollup rows until this commits; run it off-peak.
+    Returns the number of legs counted.
+    """
+    q = connection.ops.quote_name
+    params: list[object] = []
+    where = ""
+    if tenant_id is not None:
+        where, params = "WHERE c.tenant_id = %s", [UInt64Field().get_prep_value(tenant_id)]
+    share_table, slot_table, pdd_table = (q(m._meta.db_table) for m in (ReportShare, ReportSlot, ReportPdd))
+    pg = connection.vendor == "postgresql"
+    coarser = {
+        "hour": (
+            ReportHour,
+            ReportPddHour,
+            "date_trunc('hour', slot, 'UTC')" if pg else "strftime('%%Y-%%m-%%d %%H:00:00', slot)",
+        ),
+        "day": (ReportDay, ReportPddDay, "(slot AT TIME ZONE 'UTC')::date" if pg else "date(slot)"),
+    }
+    sums = ", ".join(
+        {
+            "attempts": "count(*)",
+            "answered": "sum(CASE WHEN answered THEN 1 ELSE 0 END)",
+            "billable_ms": "sum(CASE WHEN answered THEN billable_ms ELSE 0 END)",
+            "pdd_n": "count(pdd_ms)",
+            "pdd_ms": "COALESCE(sum(pdd_ms), 0)",
+            "transfers": "sum(transfers)",
+            "bridged": "sum(bridged)",
+            "recorded": "sum(CASE WHEN answered AND recorded THEN 1 ELSE 0 END)",
+        }[c]
+        for c in COUNTERS
+    )
+    columns = ", ".join(COUNTERS)
+    share_sql, least, greatest = _share_sql(where)
+    share_where = "WHERE tenant_id = %s" if tenant_id is not None else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for model in (ReportSlot, ReportPdd, ReportHour, ReportPddHour, ReportDay, ReportPddDay, ReportShare):
+            qs = model._default_manager.all()
+            (qs.filter(tenant_id=tenant_id) if tenant_id is not None else qs)._raw_delete(qs.db)
+        cursor.execute(share_sql, params)
+        cursor.execute(
+            f"""INSERT INTO {slot_table} (tenant_id, slot, direction, status, sip_code, initiator, {columns})
+            SELECT tenant_id, slot, direction, status, sip_code, initiator, {sums}
+            FROM {share_table} {share_where} GROUP BY tenant_id, slot, direction, status, sip_code, initiator""",
+            params,
+        )
+        cursor.execute(
+            f"""INSERT INTO {pdd_table} (tenant_id, slot, direction, bin, n)
+            SELECT tenant_id, slot, direction, {least}({greatest}(pdd_ms, 0) / {PDD_STEP_MS}, {PDD_BINS}) AS b, count(*)
+            FROM {share_table} WHERE pdd_ms IS NOT NULL {share_where.replace("WHERE", "AND")}
+            GROUP BY tenant_id, slot, direction, b""",
+            params,
+        )
+        dims = "tenant_id, direction, status, sip_code, initiator"
+        for column, (model, pdd_model, at) in coarser.items():
+            cursor.execute(
+                f"""INSERT INTO {q(model._meta.db_table)} ({dims}, {column}, {columns})
+                SELECT {dims}, {at}, {", ".join(f"sum({c})" for c in COUNTERS)}
+                FROM {slot_table} {share_where} GROUP BY {dims}, {at}""",
+                params,
+            )
+            cursor.execute(
+                f"""INSERT INTO {q(pdd_model._meta.db_table)} (tenant_id, direction, bin, {column}, n)
+                SELECT tenant_id, direction, bin, {at}, sum(n) FROM {pdd_table} {share_where}
+                GROUP BY tenant_id, direction, bin, {at}""",
+                params,
+            )
+        return ReportShare.objects.filter(**({"tenant_id": tenant_id} if tenant_id is not None else {})).count()

@@ -1,0 +1,13 @@
+"""Report upkeep tasks: thin wrappers over ``cdr.services.peaks``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from cdr.services.peaks import report_peaks_refresh as _refresh
+
+
+@shared_task(name="cdr.report_peaks_refresh", acks_late=True, soft_time_limit=120, time_limit=150)
+def report_peaks_refresh() -> int:
+    """Recompute a bounded number of dirty peak slots, so readers rarely find many. Idempotent."""
+    return _refresh()
