@@ -3,7 +3,7 @@
     .venv/bin/python bench/ingest_http.py [--calls 20000] [--batch 500] [--connections 4]
 
 Starts its own Redis (loopback, free port), one Celery worker (prefork, 2 processes) and gunicorn
-serving the project (2 sync workers), on the scratch PostgreSQL database `cdr_wt_ingest`
+serving the project (2 sync workers), on the scratch PostgreSQL database `cdr_bench_http`
 (dropped and re-created). A second process plays the gateway: it encodes the simulator's calls
 as the wire events and posts them in signed batches on keep-alive connections. Prints events/s
 accepted, p50/p99 response times, the end-to-end committed rate, and the in-process sink's
@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DB = "cdr_wt_ingest"
+DB = "cdr_bench_http"
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 
 
