@@ -182,6 +182,8 @@ CELERY_BEAT_SCHEDULE = {
     "cdr-calls-expire": {"task": "cdr.calls_expire", "schedule": 60.0},
     "cdr-batches-purge": {"task": "cdr.batches_purge", "schedule": 3600.0},
     "cdr-report-peaks-refresh": {"task": "cdr.report_peaks_refresh", "schedule": 60.0},
+    # Report rollups trail the call rows by at most this (reports also catch up before reading).
+    "cdr-rollups-catch-up": {"task": "cdr.rollups_catch_up", "schedule": 5.0},
 }
 
 # --- cdr -----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from cdr.models.reports import (
     ReportPddDay,
     ReportPddHour,
     ReportPeak,
+    ReportPending,
     ReportShare,
     ReportSlot,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "ReportPddDay",
     "ReportPddHour",
     "ReportPeak",
+    "ReportPending",
     "ReportShare",
     "ReportSlot",
     "Tenant",

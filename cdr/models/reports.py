@@ -170,6 +170,21 @@ class ReportShare(models.Model):
         return f"share of call {self.call_id}"
 
 
+class ReportPending(models.Model):
+    """A call leg whose share may have changed since the rollups last counted it.
+
+    The ingest transaction only inserts these (one cheap statement per batch); ``rollups_catch_up``
+    applies them in large batches off the ingest path, so recording CDR rows never waits on the
+    rollup rows every writer of a tenant would otherwise contend for.
+    """
+
+    call_id = models.CharField(max_length=255, primary_key=True)
+    marked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"pending {self.call_id}"
+
+
 class ReportPeak(models.Model):
     """Peak concurrent legs of a tenant within one 15-minute UTC slot (``cdr.reports.peaks``).
 

@@ -18,7 +18,7 @@ from cdr.lifecycle.fold import CallRecord, HangupRecord, derive_call
 from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, derive_transfers
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Recording, Transfer
 from cdr.services.bulk import bulk_upsert
-from cdr.services.rollups import rollups_refresh
+from cdr.services.rollups import rollups_mark
 from cdr.services.tenants import tenants_ensure
 
 _CALL_FIELDS = [f.name for f in fields(CallRecord) if f.name not in ("call_id", "hangup")]
@@ -159,7 +159,7 @@ def calls_refresh(
     if transfer_ids:
         _refresh_transfers(transfer_ids, events)
     # Transfers count toward their inbound leg, so those legs' shares may change too.
-    rollups_refresh(call_ids={r.call_id for r in records} | transfer_ids)
+    rollups_mark(call_ids={r.call_id for r in records} | transfer_ids)
     return len(records)
 
 

@@ -37,7 +37,7 @@ from cdr.selectors_recordings import (
     recordings_storage,
     storage_is_s3,
 )
-from cdr.services.rollups import rollups_refresh
+from cdr.services.rollups import rollups_mark
 from cdr.services.tenants import tenants_ensure
 from cdr.sinks.recording_spool import RecordingSpool
 
@@ -122,7 +122,7 @@ def recording_store(
             Call.objects.filter(pk=call_pk, has_recording=False).update(has_recording=True, updated_at=timezone.now())
         if created:
             # Recording coverage counts this leg from now on (a no-op until the call row exists).
-            rollups_refresh(call_ids=[call_id])
+            rollups_mark(call_ids=[call_id])
         if created and not wav_ready:
             from cdr.tasks_recordings import recording_transcode
 

@@ -1,9 +1,11 @@
 """Keep report rollups current as call rows change: apply each leg's new share minus its old one.
 
-Called in the transaction that changed the legs (``calls_refresh``, ``recording_store``). The
-old share is the leg's ``ReportShare`` ledger row, so however often a leg is recomputed (a
-duplicated, late or reordered event, expiry, a recording arriving later) the rollups hold its
-current contribution exactly once.
+The transaction that changes legs (``calls_refresh``, ``recording_store``) only marks them
+pending (``rollups_mark``); ``rollups_catch_up`` (a periodic task, and every report before it
+reads) applies pending legs in large batches. The old share is the leg's ``ReportShare`` ledger
+row, so however often a leg is recomputed (a duplicated, late or reordered event, expiry, a
+recording arriving later) or applied (two catch-ups racing) the rollups hold its current
+contribution exactly once.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, fields
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from cdr.models import (
     Call,
@@ -23,6 +27,7 @@ from cdr.models import (
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
+    ReportPending,
     ReportShare,
     ReportSlot,
     Transfer,
@@ -171,3 +176,43 @@ def rollups_refresh(*, call_ids: Iterable[str]) -> int:
         update=_SHARE_FIELDS,
     )
     return len(changed)
+
+
+def rollups_mark(*, call_ids: Iterable[str]) -> None:
+    """Queue these legs for the rollups, in the caller's transaction (one statement).
+
+    The per-call locks order this against a catch-up applying the same legs: it reads a leg only
+    while holding its lock, so a change committed after that read is marked after it deletes
+    the mark, never swallowed by it.
+    """
+    call_ids = sorted({c for c in call_ids if c})
+    if not call_ids:
+        return
+    calls_lock(call_ids)
+    now = timezone.now()
+    bulk_upsert(ReportPending, [{"call_id": c, "marked_at": now} for c in call_ids], conflict=["call_id"])
+
+
+def rollups_pending() -> int:
+    return ReportPending.objects.count()
+
+
+def rollups_catch_up(*, limit: int = 5000, max_rounds: int = 20) -> int:
+    """Apply pending legs to the rollups, ``limit`` per transaction; returns how many were applied.
+
+    Safe to run concurrently with ingestion and with itself (legs are locked, the ledger makes a
+    second application a no-op).
+    """
+    applied = 0
+    for _ in range(max_rounds):
+        # Read outside the transaction: nothing pending (the common case) costs one query.
+        ids = list(ReportPending.objects.order_by("call_id").values_list("call_id", flat=True)[:limit])
+        if not ids:
+            break
+        with transaction.atomic():
+            rollups_refresh(call_ids=ids)
+            ReportPending.objects.filter(call_id__in=ids).delete()
+        applied += len(ids)
+        if len(ids) < limit:
+            break
+    return applied

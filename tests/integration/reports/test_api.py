@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from cdr.api.tokens import api_token_create
+from cdr.services.rollups import rollups_catch_up
 from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user, two_tenants
 
 URL = "/api/v1/reports/summary"
@@ -16,13 +17,14 @@ RANGE = {"from": "2026-03-28", "to": "2026-03-30", "bucket": "day"}
 @pytest.fixture
 def api(db, local_recordings):
     two_tenants()
+    rollups_catch_up()  # as the periodic task would have: the pinned query count is the steady state
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=staff_user('alice', TENANT_A)).key}")
     return client
 
 
 def test_figures_of_the_callers_tenant_in_its_time_zone(api, django_assert_max_num_queries):
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(12):  # +2: pending legs to catch up (none), their count
         r = api.get(URL, {"tenant": TENANT_A, **RANGE})
     assert r.status_code == 200, r.content
     body = r.json()

@@ -1,4 +1,5 @@
-"""Workers ingesting batches of the same calls at once leave rollups equal to the raw aggregate."""
+"""Workers ingesting batches of the same calls at once, while catch-ups apply them, leave rollups
+equal to the raw aggregate."""
 
 import random
 import threading
@@ -9,6 +10,7 @@ from django.db import connection
 
 from cdr.models import Call
 from cdr.services import events_ingest
+from cdr.services.rollups import rollups_catch_up
 from tests.factories import bye, call, event, failed
 from tests.integration.reports.test_rollups import _assert_rollups_match_raw
 
@@ -45,10 +47,27 @@ def test_concurrent_batches_keep_rollups_exact(base_time):
         finally:
             connection.close()
 
+    writing = threading.Event()
+    writing.set()
+
+    def catching_up():
+        # Two catch-ups racing the writers and each other, as the periodic task and a report do.
+        try:
+            while writing.is_set():
+                rollups_catch_up(limit=7)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
     threads = [threading.Thread(target=worker, args=(batches[k::4],)) for k in range(4)]
-    for t in threads:
+    helpers = [threading.Thread(target=catching_up) for _ in range(2)]
+    for t in threads + helpers:
         t.start()
     for t in threads:
+        t.join()
+    writing.clear()
+    for t in helpers:
         t.join()
     assert errors == []
     assert Call.objects.count() == 120
