@@ -7,10 +7,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.template.response import TemplateResponse
-from django.utils.cache import add_never_cache_headers
 
 from cdr.admin.scoping import SuperuserOnlyAdmin
+from cdr.admin.secret_once import secret_once_response
 from cdr.api.tokens import api_token_create, api_tokens_revoke
 from cdr.models import ApiToken
 
@@ -43,22 +42,14 @@ class ApiTokenAdmin(SuperuserOnlyAdmin):
         request._cdr_issued_key = issued.key
 
     def response_add(self, request: Any, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
-        # The key is rendered into this one response, never into a redirect's message cookie
-        # (signed, not encrypted) or a cacheable page.
-        response = TemplateResponse(
+        return secret_once_response(
+            self,
             request,
-            "admin/cdr/secret_once.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "API key created",
-                "opts": self.opts,
-                "subject": f"Token {obj.prefix} for {obj.user}",
-                "secret": request._cdr_issued_key,
-                "usage": "Authorization: Bearer <key>",
-            },
+            title="API key created",
+            subject=f"Token {obj.prefix} for {obj.user}",
+            secret=request._cdr_issued_key,
+            usage="Authorization: Bearer <key>",
         )
-        add_never_cache_headers(response)
-        return response
 
     @admin.action(description="Revoke selected tokens", permissions=["view"])
     def revoke(self, request: Any, queryset: QuerySet[ApiToken]) -> None:

@@ -8,10 +8,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.template.response import TemplateResponse
-from django.utils.cache import add_never_cache_headers
 
 from cdr.admin.scoping import SuperuserOnlyAdmin
+from cdr.admin.secret_once import secret_once_response
 from cdr.ingest.gateways import gateway_create, gateways_revoke, tenant_ids_clean
 from cdr.models import Gateway
 
@@ -59,21 +58,14 @@ class GatewayAdmin(SuperuserOnlyAdmin):
         request._cdr_issued_secret = issued.secret
 
     def response_add(self, request: Any, obj: Gateway, post_url_continue: str | None = None) -> HttpResponse:
-        # The secret is rendered into this one response, never into a redirect's message cookie.
-        response = TemplateResponse(
+        return secret_once_response(
+            self,
             request,
-            "admin/cdr/secret_once.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Gateway created",
-                "opts": self.opts,
-                "subject": f"Gateway {obj.name}: key id {obj.key_id}",
-                "secret": request._cdr_issued_secret,
-                "usage": "the HMAC-SHA256 key of X-CDR-Signature (README, HTTP ingestion)",
-            },
+            title="Gateway created",
+            subject=f"Gateway {obj.name}: key id {obj.key_id}",
+            secret=request._cdr_issued_secret,
+            usage="the HMAC-SHA256 key of X-CDR-Signature (README, HTTP ingestion)",
         )
-        add_never_cache_headers(response)
-        return response
 
     @admin.action(description="Revoke selected gateways", permissions=["view"])
     def revoke(self, request: Any, queryset: QuerySet[Gateway]) -> None:
