@@ -6,7 +6,7 @@ the last 365 days when it holds fewer calls than asked, rebuilds the rollups wit
 ``cdr_reports_rebuild`` when they do not cover every call (or with ``--rebuild``), then times
 ``report_summary`` for the largest tenant: one month by day and one year by month, in the
 tenant's zone and in Asia/Kolkata (a +05:30 zone), medians of ``--runs`` after one warm-up.
-Also times the write path: rollup upkeep of a batch of re-derived calls.
+Also times the catch-up path: rollup upkeep of a batch of re-derived calls.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def main() -> None:
         n, attempts = len(summary["buckets"]), summary["total"]["attempts"]
         print(f"{label:<16} {zone:<20} {n:>7} {attempts:>10,} {median:>9.1f} {max(times):>8.1f}  {verdict}")
 
-    # Write path: the rollup upkeep of re-deriving 1,000 existing calls whose share changed.
+    # Catch-up path (off the ingest transaction): the rollup upkeep of 1,000 existing calls whose share changed.
     ids = list(Call.objects.filter(tenant_id=tenant.id).order_by("-id").values_list("call_id", flat=True)[:1000])
     times = []
     for _ in range(args.runs):
@@ -119,7 +119,7 @@ def main() -> None:
             changed = rollups_refresh(call_ids=ids)
             times.append((time.perf_counter() - began) * 1000)
             transaction.set_rollback(True)
-    print(f"\nwrite path: rollups_refresh of {changed:,} changed calls: median {statistics.median(times):.1f} ms")
+    print(f"\ncatch-up path: rollups_refresh of {changed:,} changed calls: median {statistics.median(times):.1f} ms")
 
 
 if __name__ == "__main__":
