@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,8 @@ RECORD_FIELDS = (
     "sip_code",
     "hangup_reason",
 )
-_TIME_FIELDS = frozenset({"started_at", "ringing_at", "established_at", "ended_at"})
+# Call timestamps, written as RFC 3339 UTC in every export.
+TIME_FIELDS = frozenset({"started_at", "ringing_at", "established_at", "ended_at", "updated_at"})
 
 
 def rfc3339(value: datetime | None) -> str | None:
@@ -55,11 +56,14 @@ def calls_filter(
     return qs
 
 
-def call_records_iter(qs: QuerySet[Call], *, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+def call_records_iter(
+    qs: QuerySet[Call], *, fields: Sequence[str] = RECORD_FIELDS, chunk_size: int = 2000
+) -> Iterator[dict[str, Any]]:
     """Stream records in (started_at, id) order with a server-side cursor: constant memory."""
-    rows = qs.order_by("started_at", "id").values_list(*RECORD_FIELDS).iterator(chunk_size=chunk_size)
+    times = [name for name in fields if name in TIME_FIELDS]
+    rows = qs.order_by("started_at", "id").values_list(*fields).iterator(chunk_size=chunk_size)
     for row in rows:
-        record = dict(zip(RECORD_FIELDS, row, strict=True))
-        for name in _TIME_FIELDS:
+        record = dict(zip(fields, row, strict=True))
+        for name in times:
             record[name] = rfc3339(record[name])
         yield record

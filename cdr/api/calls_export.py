@@ -19,12 +19,11 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from cdr.models import Call
-from cdr.selectors import RECORD_FIELDS, rfc3339
+from cdr.selectors import RECORD_FIELDS, TIME_FIELDS, call_records_iter
 
 # Column order of every CSV/NDJSON body of the API (export and list pages).
 EXPORT_FIELDS = (*RECORD_FIELDS, "transferred", "has_recording", "updated_at")
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
-_TIME_FIELDS = frozenset({"started_at", "ringing_at", "established_at", "ended_at", "updated_at"})
 _CHUNK = 64 * 1024
 
 
@@ -75,16 +74,6 @@ def ndjson_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
 PY_STREAMS = {"csv": csv_chunks, "ndjson": ndjson_chunks}
 
 
-def export_records_iter(qs: QuerySet[Call], *, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
-    """Records in (started_at, id) order over a server-side cursor: constant memory."""
-    rows = qs.order_by("started_at", "id").values_list(*EXPORT_FIELDS).iterator(chunk_size=chunk_size)
-    for row in rows:
-        record = dict(zip(EXPORT_FIELDS, row, strict=True))
-        for name in _TIME_FIELDS:
-            record[name] = rfc3339(record[name])
-        yield record
-
-
 # --- formatting in PostgreSQL ---------------------------------------------------------------
 def _col(name: str) -> str:
     return f'"{Call._meta.db_table}"."{name}"'
@@ -94,7 +83,7 @@ def _sql_text(name: str) -> str:
     """SQL giving the field as the text of its JSON value's content, NULL for None/""."""
     col = _col(name)
     field = Call._meta.get_field(name)
-    if name in _TIME_FIELDS:
+    if name in TIME_FIELDS:
         # isoformat(): microseconds only when there are any (one to_char per value: it is the cost).
         return f"""replace(to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '.000000Z', 'Z')"""
     if name == "tenant_id":
@@ -107,7 +96,7 @@ def _sql_text(name: str) -> str:
 
 def _sql_json(name: str) -> str:
     col = _col(name)
-    if name in _TIME_FIELDS:
+    if name in TIME_FIELDS:
         return f"""COALESCE('"' || {_sql_text(name)} || '"', 'null')"""
     if Call._meta.get_field(name).get_internal_type() in ("CharField", "TextField"):
         return f"to_json({col})::text"
@@ -159,4 +148,4 @@ def calls_export_chunks(qs: QuerySet[Call], fmt: str, *, fast: bool | None = Non
         fast = connections[qs.db].vendor == "postgresql"
     if fast:
         return pg_chunks(qs, fmt)
-    return PY_STREAMS[fmt](export_records_iter(qs))
+    return PY_STREAMS[fmt](call_records_iter(qs, fields=EXPORT_FIELDS))

@@ -23,12 +23,7 @@ class _RequestPublisher(CeleryPublisher):
     def close(self) -> None:
         # Unlike the sink's thread, a request thread is inside the transaction that remembers
         # the event ids: only the broker connection is dropped, never the database's.
-        connection, self._connection, self._producer = self._connection, None, None
-        if connection is not None:
-            try:
-                connection.release()
-            except Exception:
-                pass
+        self.release_broker()
 
 
 def events_publish(*, events: list[dict[str, Any]], batch_id: str) -> None:

@@ -90,13 +90,16 @@ class CeleryPublisher:
     def confirmed(self, batch_ids: list[str]) -> set[str]:
         return committed_batches(batch_ids)
 
-    def close(self) -> None:
+    def release_broker(self) -> None:
         connection, self._connection, self._producer = self._connection, None, None
         if connection is not None:
             try:
                 connection.release()
             except Exception:
                 pass
+
+    def close(self) -> None:
+        self.release_broker()
         _close_db_connections()
 
 
