@@ -22,12 +22,18 @@ from cdr.ingest.validate import wire_event_parse
 from cdr.lifecycle.events import Event, Rejected
 from cdr.models import Call, Gateway, GatewayEvent
 
+_U64 = 1 << 64
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     status: str  # accepted | duplicate | rejected
     reason: str = ""
     code: int = 200  # for a rejected event: 400 (invalid), 403 (tenant not allowed), 409 (event_id reused)
+
+
+ACCEPTED = Outcome("accepted")
+DUPLICATE = Outcome("duplicate")
 
 
 @dataclass
@@ -57,8 +63,16 @@ def _named_calls(event: Event) -> list[tuple[str, str]]:
 
 def _owners(events: list[Event]) -> dict[str, int]:
     """Tenants of the stored calls these events name (one query per batch)."""
-    ids = {call_id for event in events for _, call_id in _named_calls(event) if call_id}
-    return dict(Call.objects.filter(call_id__in=ids).values_list("call_id", "tenant_id")) if ids else {}
+    ids = list({call_id for event in events for _, call_id in _named_calls(event) if call_id})
+    if not ids:
+        return {}
+    if connection.vendor != "postgresql":
+        return dict(Call.objects.filter(call_id__in=ids).values_list("call_id", "tenant_id"))
+    # One array parameter instead of an IN list of hundreds: a third of the time for a batch.
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT call_id, tenant_id FROM {Call._meta.db_table} WHERE call_id = ANY(%s)", [ids])
+        # tenant_id is an unsigned 64-bit value kept in a signed BIGINT (cdr.fields.UInt64Field).
+        return {call_id: tenant % _U64 for call_id, tenant in cur.fetchall()}
 
 
 def _tenant_refusal(event: Event, gateway: Gateway, allowed: frozenset[int], owners: dict[str, int]) -> Outcome | None:
@@ -76,6 +90,22 @@ def _tenant_refusal(event: Event, gateway: Gateway, allowed: frozenset[int], own
                 "rejected", f"{name}: {call_id[:80]!r} belongs to a tenant {gateway.name!r} may not report", 403
             )
     return None
+
+
+def _ledger_commit_async() -> None:
+    """Let this transaction's commit return before its WAL is flushed (PostgreSQL, broker mode).
+
+    It writes only the duplicate ledger: the events themselves are durable in the broker once the
+    publish returns. If the database crashed in the next few hundred milliseconds, the ledger
+    rows would be lost and a re-post answered "accepted" instead of "duplicate", and the store,
+    idempotent by content, would still keep each event once. In eager mode (no broker) the same
+    transaction writes the CDR rows, so it commits synchronously.
+    """
+    from celery import current_app
+
+    if connection.vendor == "postgresql" and not current_app.conf.task_always_eager:
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit = off")
 
 
 def _remember(gateway: Gateway, pending: dict[str, _Pending], now: datetime) -> set[str]:
@@ -133,6 +163,7 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
         else:
             pending[key] = _Pending(index, parsed.fingerprint, wire)
     with transaction.atomic():
+        _ledger_commit_async()
         new = _remember(gateway, pending, received_at)
         seen = dict(
             GatewayEvent.objects.filter(gateway=gateway, event_id__in=[k for k in pending if k not in new]).values_list(
@@ -141,9 +172,9 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
         )
         for key, item in pending.items():
             if key in new:
-                outcomes[item.index] = Outcome("accepted")
+                outcomes[item.index] = ACCEPTED
             elif seen.get(key) == item.fingerprint:
-                outcomes[item.index] = Outcome("duplicate")
+                outcomes[item.index] = DUPLICATE
             else:
                 outcomes[item.index] = Outcome("rejected", "event_id: already delivered with different content", 409)
         publish = [item.event for key, item in pending.items() if key in new]
@@ -157,7 +188,7 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
         elif first.status == "rejected":
             outcomes[index] = first
         else:
-            outcomes[index] = Outcome("duplicate")
+            outcomes[index] = DUPLICATE
     result.outcomes = [o for o in outcomes if o is not None]
     return result
 

@@ -82,6 +82,10 @@ class CeleryPublisher:
                 queue=self.queue,
                 producer=producer,
                 retry=False,
+                # What logs and monitors show of the task; left to Celery, it is a saferepr walk of
+                # the whole batch on every publish (a quarter of a publish's time).
+                argsrepr=f"[<{len(events)} events>]",
+                kwargsrepr=f"{{'source': {source!r}, 'batch_id': {batch_id!r}}}",
             )
         except BaseException:
             self.close()  # a half-broken connection is not reused

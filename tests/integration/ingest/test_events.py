@@ -104,6 +104,23 @@ def test_calls_stored_under_another_tenant_cannot_be_written_bridged_or_inherite
     assert Call.objects.get(call_id="theirs@gw").status == "ringing"
 
 
+def test_the_owner_check_reads_tenant_ids_above_2_63_as_unsigned():
+    """The stored BIGINT of tenant 2**64-2 is negative; its own gateway may still write to the call."""
+    from cdr.ingest.gateways import gateway_create
+    from tests.integration.ingest.conftest import GatewayClient
+
+    big = 2**64 - 2
+    mine = GatewayClient(gateway_create(name="edge-big", tenant_ids=[big]))
+    other = GatewayClient(gateway_create(name="edge-7", tenant_ids=[7]))
+    leg = call("big@gw", tenant_id=big)
+    assert mine.events(with_ids([event("ringing", 0, leg)])).json()["accepted"] == 1
+    later = mine.events(with_ids([event("established", 1, leg)], prefix="b")).json()
+    assert later["accepted"] == 1, later
+    refused = other.events(with_ids([bye(5, 5, call("big@gw", tenant_id=0))], prefix="c")).json()
+    assert refused["results"][0]["code"] == 403, refused
+    assert Call.objects.get(call_id="big@gw").tenant_id == big
+
+
 def test_invalid_events_are_rejected_with_a_reason_naming_the_field_and_never_stored(gw):
     naive = event("ringing", 0, call("n@gw", started_at="2026-03-29T00:30:00"))
     events = with_ids(
