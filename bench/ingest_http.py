@@ -208,9 +208,13 @@ def main(args: argparse.Namespace) -> None:
         env=env,
         start_new_session=True,
     )
-    worker = Worker(env, concurrency=2)
+    worker = Worker(env, concurrency=2, nice=args.worker_nice)
     worker.start()
-    print(f"# cdr HTTP ingestion benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores (shared)")
+    print(
+        f"# cdr HTTP ingestion benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores (shared); "
+        f"gunicorn {args.server_workers}x{args.server_threads}, worker nice {args.worker_nice}, "
+        f"load average before {os.getloadavg()[0]:.2f}"
+    )
     try:
         wait_port(port)
         time.sleep(3)  # worker ready
@@ -297,6 +301,9 @@ if __name__ == "__main__":
     parser.add_argument("--server-workers", type=int, default=2)
     parser.add_argument("--server-threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="run the Celery worker at this nice level (the web server at 0)"
+    )
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--key-id", help=argparse.SUPPRESS)

@@ -93,10 +93,11 @@ class RedisServer:
 class Worker:
     """`celery -A project worker` in its own process group, killable with SIGKILL."""
 
-    def __init__(self, env: dict[str, str], *, queues: str = "cdr", concurrency: int = 2) -> None:
+    def __init__(self, env: dict[str, str], *, queues: str = "cdr", concurrency: int = 2, nice: int = 0) -> None:
         self.env = env
         self.queues = queues
         self.concurrency = concurrency
+        self.nice = nice  # CPU priority below the web server's, as on a shared host (README)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = env.get("CDR_VAR_DIR", "/tmp") + "/worker.log"
 
@@ -120,6 +121,8 @@ class Worker:
             "-l",
             "INFO",
         ]
+        if self.nice:
+            cmd = ["nice", "-n", str(self.nice), *cmd]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
