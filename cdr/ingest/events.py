@@ -21,8 +21,7 @@ from cdr.ingest.publish import events_publish
 from cdr.ingest.validate import wire_event_parse
 from cdr.lifecycle.events import Event, Rejected
 from cdr.models import Call, Gateway, GatewayEvent
-
-_U64 = 1 << 64
+from cdr.queries import one_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +62,8 @@ def _named_calls(event: Event) -> list[tuple[str, str]]:
 
 def _owners(events: list[Event]) -> dict[str, int]:
     """Tenants of the stored calls these events name (one query per batch)."""
-    ids = list({call_id for event in events for _, call_id in _named_calls(event) if call_id})
-    if not ids:
-        return {}
-    if connection.vendor != "postgresql":
-        return dict(Call.objects.filter(call_id__in=ids).values_list("call_id", "tenant_id"))
-    # One array parameter instead of an IN list of hundreds: a third of the time for a batch.
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT call_id, tenant_id FROM {Call._meta.db_table} WHERE call_id = ANY(%s)", [ids])
-        # tenant_id is an unsigned 64-bit value kept in a signed BIGINT (cdr.fields.UInt64Field).
-        return {call_id: tenant % _U64 for call_id, tenant in cur.fetchall()}
+    ids = {call_id for event in events for _, call_id in _named_calls(event) if call_id}
+    return dict(Call.objects.filter(one_of("call_id", ids)).values_list("call_id", "tenant_id")) if ids else {}
 
 
 def _tenant_refusal(event: Event, gateway: Gateway, allowed: frozenset[int], owners: dict[str, int]) -> Outcome | None:
@@ -166,9 +157,9 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
         _ledger_commit_async()
         new = _remember(gateway, pending, received_at)
         seen = dict(
-            GatewayEvent.objects.filter(gateway=gateway, event_id__in=[k for k in pending if k not in new]).values_list(
-                "event_id", "fingerprint"
-            )
+            GatewayEvent.objects.filter(
+                one_of("event_id", [k for k in pending if k not in new]), gateway=gateway
+            ).values_list("event_id", "fingerprint")
         )
         for key, item in pending.items():
             if key in new:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from cdr.lifecycle.events import Event, Rejected, parse_event
 from cdr.models import CallEvent, EventStatus, IngestedBatch
+from cdr.queries import one_of
 from cdr.services.bulk import bulk_upsert
 from cdr.services.calls import calls_refresh
 from cdr.services.locks import calls_lock
@@ -57,7 +58,7 @@ def _write_log(items: list[Event | Rejected], source: str) -> None:
 
 
 def _existing(fingerprints: list[str]) -> set[str]:
-    return set(CallEvent.objects.filter(fingerprint__in=fingerprints).values_list("fingerprint", flat=True))
+    return set(CallEvent.objects.filter(one_of("fingerprint", fingerprints)).values_list("fingerprint", flat=True))
 
 
 def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str | None = None) -> IngestResult:

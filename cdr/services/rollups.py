@@ -33,6 +33,7 @@ from cdr.models import (
     Transfer,
     TransferOutcome,
 )
+from cdr.queries import one_of
 from cdr.reports.buckets import slot_of
 from cdr.reports.metrics import COUNTERS, Share, pdd_bin
 from cdr.services.bulk import bulk_upsert
@@ -45,7 +46,7 @@ _ADD = "{old} + {new}"
 
 def _current(call_ids: set[str]) -> dict[int, Share]:
     calls = list(
-        Call.objects.filter(call_id__in=call_ids).values_list(
+        Call.objects.filter(one_of("call_id", call_ids)).values_list(
             "id",
             "call_id",
             "tenant_id",
@@ -63,13 +64,13 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
     pks = [c[0] for c in calls]
     transfers = {
         pk: (n, b)
-        for pk, n, b in Transfer.objects.filter(inbound_id__in=pks)
+        for pk, n, b in Transfer.objects.filter(one_of("inbound_id", pks))
         .values("inbound_id")
         .annotate(n=Count("id"), b=Count("id", filter=Q(outcome=TransferOutcome.BRIDGED)))
         .values_list("inbound_id", "n", "b")
         .order_by()
     }
-    recorded = set(Recording.objects.filter(call_id__in=call_ids).values_list("call_id", flat=True).distinct())
+    recorded = set(Recording.objects.filter(one_of("call_id", call_ids)).values_list("call_id", flat=True).distinct())
     shares = {}
     for pk, call_id, tenant, started, direction, status, code, initiator, established, billable, pdd, ended in calls:
         n, b = transfers.get(pk, (0, 0))
@@ -161,7 +162,7 @@ def rollups_refresh(*, call_ids: Iterable[str]) -> int:
     new = _current(call_ids)
     old = {
         row["call_id"]: Share(**{f: row[f] for f in _SHARE_FIELDS})
-        for row in ReportShare.objects.filter(call_id__in=list(new)).values("call_id", *_SHARE_FIELDS)
+        for row in ReportShare.objects.filter(one_of("call_id", new)).values("call_id", *_SHARE_FIELDS)
     }
     changed = [(pk, old.get(pk), share) for pk, share in new.items() if old.get(pk) != share]
     if not changed:
@@ -211,7 +212,7 @@ def rollups_catch_up(*, limit: int = 5000, max_rounds: int = 20) -> int:
             break
         with transaction.atomic():
             rollups_refresh(call_ids=ids)
-            ReportPending.objects.filter(call_id__in=ids).delete()
+            ReportPending.objects.filter(one_of("call_id", ids)).delete()
         applied += len(ids)
         if len(ids) < limit:
             break
