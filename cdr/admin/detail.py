@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from cdr.access import tenant_ids_for
 from cdr.admin.display import local_time
-from cdr.models import Call, CallEvent, Hangup, Transfer
+from cdr.models import Call, CallEvent, Gateway, Hangup, Transfer
 
 
 def _summary(event: CallEvent) -> str:
@@ -30,6 +30,17 @@ def _summary(event: CallEvent) -> str:
     return ""
 
 
+def _delivered_by(events: list[CallEvent]) -> list[str]:
+    """Who delivered each event: the in-process sink, the sweeper, or a named gateway over HTTP."""
+    ids = [e.payload.get("gateway_id") if isinstance(e.payload, dict) else None for e in events]
+    wanted = {i for i in ids if isinstance(i, int)}
+    names = dict(Gateway.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
+    return [
+        f"gateway {names.get(i, f'#{i} (deleted)')}" if isinstance(i, int) else e.source
+        for e, i in zip(events, ids, strict=True)
+    ]
+
+
 def _link(call: Call | None, ids: set[int] | None) -> dict[str, Any] | None:
     if call is None or (ids is not None and call.tenant_id not in ids):
         return None
@@ -41,6 +52,7 @@ def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
     ids = tenant_ids_for(user)
     tz = call.tenant.time_zone
     events = list(CallEvent.objects.filter(call_id=call.call_id).order_by("observed_at", "id"))
+    delivered_by = _delivered_by(events)
     timeline = [
         {
             "at": local_time(e.observed_at, tz),
@@ -49,9 +61,9 @@ def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
             "status": e.status,
             "reason": e.reason,
             "summary": _summary(e),
-            "source": e.source,
+            "delivered_by": by,
         }
-        for e in events
+        for e, by in zip(events, delivered_by, strict=True)
     ]
     raw = [
         {"type": e.type, "status": e.status, "json": json.dumps(e.payload, indent=2, sort_keys=True)} for e in events

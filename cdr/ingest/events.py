@@ -168,7 +168,8 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
                 outcomes[item.index] = DUPLICATE
             else:
                 outcomes[item.index] = Outcome("rejected", "event_id: already delivered with different content", 409)
-        publish = [item.event for key, item in pending.items() if key in new]
+        # Provenance for the store (tenant inheritance): always ours, never what the client sent.
+        publish = [{**item.event, "gateway_id": gateway.pk} for key, item in pending.items() if key in new]
         if publish:
             events_publish(events=publish, batch_id=result.batch_id)
     for index, key, fp in repeats:

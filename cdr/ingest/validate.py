@@ -32,6 +32,8 @@ def wire_event_parse(raw: Any, *, received_at: datetime) -> tuple[dict[str, Any]
             return raw, _rejected(raw, "occurred_at: give observed_at or occurred_at, not both", received_at)
         raw = dict(raw)
         raw["observed_at"] = raw.pop(ALIAS)
+    if "gateway_id" in raw:  # the server's to set (gateway_events_accept stamps it): whatever was sent is ignored
+        raw = {k: v for k, v in raw.items() if k != "gateway_id"}
     event_id = raw.get("event_id")
     if event_id is not None and not (isinstance(event_id, str) and _EVENT_ID.match(event_id)):
         return raw, _rejected(raw, "event_id: expected 1..128 printable ASCII characters without spaces", received_at)

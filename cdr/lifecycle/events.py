@@ -296,6 +296,8 @@ def _parse(raw: Any) -> Event:
         payload["recording"] = raw["recording"]
     if isinstance(raw.get("event_id"), str):
         payload["event_id"] = raw["event_id"][:128]
+    if "gateway_id" in raw:  # who delivered it (set by the HTTP edge), not what happened: not in the fingerprint
+        payload["gateway_id"] = _int(raw, "gateway_id", "gateway_id", 1, (1 << 63) - 1)
     return Event(
         type=kind,
         call_id=call_id,

@@ -18,6 +18,7 @@ from cdr.lifecycle.fold import CallRecord, HangupRecord, derive_call
 from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, derive_transfers
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Recording, Transfer
 from cdr.services.bulk import bulk_upsert
+from cdr.services.provenance import GatewayTenants
 from cdr.services.rollups import rollups_mark
 from cdr.services.tenants import tenants_ensure
 
@@ -48,8 +49,20 @@ def _events_by_call(call_ids: set[str], known: dict[str, Event] | None = None) -
     return grouped
 
 
-def _derive(call_ids: set[str], events: dict[str, list[Event]]) -> list[CallRecord]:
-    records = {c: r for c in call_ids if (r := derive_call(c, events.get(c, ()))) is not None}
+def _derive(call_ids: set[str], events: dict[str, list[Event]], gateways: GatewayTenants) -> list[CallRecord]:
+    records = {}
+    for call_id in call_ids:
+        mine = events.get(call_id, [])
+        record = derive_call(call_id, mine)
+        # Events may precede the call they attach to (the edge could not refuse them then): those
+        # of a gateway that may not report the call's tenant stay in the log but do not count.
+        if record is not None and record.tenant_id:
+            counted = gateways.counted(call_id, mine, record.tenant_id)
+            if len(counted) < len(mine):
+                mine = events[call_id] = list(counted)
+                record = derive_call(call_id, mine)
+        if record is not None:
+            records[call_id] = record
     # Agent legs often come with tenant 0: the tenant is the inbound leg's (via CorrelationID).
     orphans = {r.correlation_id for r in records.values() if r.tenant_id == 0 and r.correlation_id}
     if orphans:
@@ -57,7 +70,7 @@ def _derive(call_ids: set[str], events: dict[str, list[Event]]) -> list[CallReco
         parents.update(Call.objects.filter(call_id__in=orphans - parents.keys()).values_list("call_id", "tenant_id"))
         for call_id, r in list(records.items()):
             inherited = parents.get(r.correlation_id, 0) if r.tenant_id == 0 else 0
-            if inherited:
+            if inherited and gateways.may_inherit(call_id, events[call_id], inherited, r.correlation_id):
                 records[call_id] = derive_call(call_id, events[call_id], inherited)  # type: ignore[assignment]
     return list(records.values())
 
@@ -89,25 +102,39 @@ def _upsert_hangups(records: list[CallRecord], ids: dict[str, int]) -> None:
     )
 
 
-def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]]) -> None:
-    inbound_rows = dict(Call.objects.filter(call_id__in=inbound_ids).values_list("call_id", "id"))
+def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]], gateways: GatewayTenants) -> None:
+    inbound_rows = {
+        call_id: (pk, tenant_id)
+        for call_id, pk, tenant_id in Call.objects.filter(call_id__in=inbound_ids).values_list(
+            "call_id", "id", "tenant_id"
+        )
+    }
     if not inbound_rows:
         return
     legs: dict[str, list[Leg]] = defaultdict(list)
     leg_pks: dict[str, int] = {}
-    for call_id, pk, corr, started, status, established in Call.objects.filter(
+    for call_id, pk, corr, started, status, established, tenant_id in Call.objects.filter(
         correlation_id__in=inbound_rows.keys(), scenario=TRANSFER_AGENT
-    ).values_list("call_id", "id", "correlation_id", "started_at", "status", "established_at"):
+    ).values_list("call_id", "id", "correlation_id", "started_at", "status", "established_at", "tenant_id"):
+        if tenant_id == 0 and inbound_rows[corr][1]:
+            continue  # refused its parent's tenant (see _derive): not this call's agent leg
         legs[corr].append(Leg(call_id, started, status, established is not None))
         leg_pks[call_id] = pk
     missing = inbound_rows.keys() - events.keys()
     if missing:
-        events.update(_events_by_call(set(missing)))
-    objs, stale = [], Q()
-    for inbound_id, pk in inbound_rows.items():
-        records = derive_transfers(events.get(inbound_id, ()), legs.get(inbound_id, ()))
+        loaded = _events_by_call(set(missing))
+        gateways.load(loaded.values())
+        events.update(loaded)
+    objs, stale, untransferred = [], Q(), []
+    for inbound_id, (pk, tenant_id) in inbound_rows.items():
+        mine = events.get(inbound_id, [])
+        if tenant_id:
+            mine = gateways.counted(inbound_id, mine, tenant_id)
+        records = derive_transfers(mine, legs.get(inbound_id, ()))
         objs += [Transfer(inbound_id=pk, outbound_id=leg_pks.get(t.outbound_call_id), **asdict(t)) for t in records]
         stale |= Q(inbound_id=pk, attempt__gt=len(records))
+        if not records:
+            untransferred.append(pk)
     if objs:
         Transfer.objects.bulk_create(
             objs,
@@ -128,6 +155,9 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]]) ->
         Call.objects.filter(pk__in={o.inbound_id for o in objs}, transferred=False).update(
             transferred=True, updated_at=timezone.now()
         )
+    if untransferred:
+        # Only when events or legs that made it a transfer no longer count (see GatewayTenants).
+        Call.objects.filter(pk__in=untransferred, transferred=True).update(transferred=False, updated_at=timezone.now())
 
 
 def calls_refresh(
@@ -142,8 +172,16 @@ def calls_refresh(
     transfer_ids = {c for c in transfer_ids if c}
     if call_ids:
         call_ids |= set(Call.objects.filter(correlation_id__in=call_ids, tenant_id=0).values_list("call_id", flat=True))
-    events = _events_by_call(call_ids | transfer_ids, known)
-    records = _derive(call_ids, events)
+    # The inbound legs of agent legs get their transfers derived below: their events are read with
+    # the rest (one query, and the gateways of all of them are known in one more).
+    parents = {
+        e.call.correlation_id for e in (known or {}).values() if e.call and e.call.scenario == TRANSFER_AGENT
+    } - {""}
+    events = _events_by_call(call_ids | transfer_ids | parents, known)
+    gateways = GatewayTenants()
+    gateways.load(events.values())
+    records = _derive(call_ids, events, gateways)
+    transfer_ids |= gateways.refused_calls
     if records:
         ids = _upsert_calls(records)
         _upsert_hangups(records, ids)
@@ -157,7 +195,7 @@ def calls_refresh(
                 )
             )
     if transfer_ids:
-        _refresh_transfers(transfer_ids, events)
+        _refresh_transfers(transfer_ids, events, gateways)
     # Transfers count toward their inbound leg, so those legs' shares may change too.
     rollups_mark(call_ids={r.call_id for r in records} | transfer_ids)
     return len(records)

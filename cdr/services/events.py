@@ -85,7 +85,9 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
         existing = _existing(list(unique))
         _write_log(list(unique.values()), source)
         calls_refresh(
-            known={e.fingerprint: e for e in accepted},
+            # A copy already in the log is read back from it: the first delivery's gateway_id is the
+            # one that counts, so a record never depends on which copy was seen last.
+            known={e.fingerprint: e for e in accepted if e.fingerprint not in existing},
             call_ids={e.call_id for e in accepted if e.type != "bridge_started"},
             transfer_ids={e.call_id for e in accepted if e.type in ("transfer_started", "bridge_started")},
         )

@@ -92,3 +92,21 @@ def test_detail_query_count_is_pinned(staff_client, calls, django_assert_max_num
     # correlated parent and children, recordings and their access log, permissions (2).
     with django_assert_max_num_queries(14):
         page(staff_client, a.inbound)
+
+
+def test_timeline_says_who_delivered_each_event(superuser_client, calls):
+    from cdr.ingest.gateways import gateway_create
+    from cdr.services import events_ingest
+    from tests.factories import bye, call, event
+
+    edge = gateway_create(name="edge-paris", tenant_ids=[7]).gateway
+    gone = gateway_create(name="edge-old", tenant_ids=[7]).gateway
+    meta = call("gw-delivered@gw", tenant_id=7)
+    events_ingest(events=[dict(event("ringing", 0, meta), gateway_id=edge.pk)], source="http")
+    events_ingest(events=[dict(event("established", 1, meta), gateway_id=gone.pk)], source="http")
+    events_ingest(events=[bye(5, 5, meta)])
+    gone_pk = gone.pk
+    gone.delete()
+    timeline = section(page(superuser_client, "gw-delivered@gw"), "timeline")
+    by = re.findall(r'<td class="cdr-delivered-by">([^<]*)</td>', timeline)
+    assert by == ["gateway edge-paris", f"gateway #{gone_pk} (deleted)", "sink"]

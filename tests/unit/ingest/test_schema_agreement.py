@@ -92,6 +92,15 @@ INVALID = [
 ]
 
 
+@pytest.mark.parametrize("claim", [1, 0, None, "edge-2", {"id": 1}])
+def test_a_gateway_id_sent_by_a_client_is_allowed_by_the_schema_and_ignored(claim):
+    raw = dict(event("ringing", 0), gateway_id=claim)
+    assert list(VALIDATOR.iter_errors(raw)) == []
+    wire, parsed = wire_event_parse(raw, received_at=NOW)
+    assert isinstance(parsed, Event) and "gateway_id" not in parsed.payload
+    assert "gateway_id" not in wire  # the edge stamps its own when it publishes
+
+
 @pytest.mark.parametrize("raw", INVALID)
 def test_what_the_schema_forbids_is_rejected(raw):
     assert list(VALIDATOR.iter_errors(raw)) != []

@@ -110,3 +110,18 @@ def test_observation_stamps_one_microsecond_apart_stay_distinct_and_ordered():
     stamps = [encode_time_ns(base + 1000 * i) for i in range(1000)]
     assert len(set(stamps)) == 1000 and stamps == sorted(stamps)
     assert encode_time_ns(base) == "2025-11-24T16:00:00.123456+00:00"
+
+
+def test_the_delivering_gateway_is_kept_but_is_not_part_of_the_events_identity():
+    plain = parse(bye(3, 60))
+    delivered = parse(dict(bye(3, 60), gateway_id=4))
+    assert isinstance(delivered, Event) and delivered.payload["gateway_id"] == 4
+    assert "gateway_id" not in plain.payload
+    assert delivered.fingerprint == plain.fingerprint  # the same event from two paths is one event
+    assert event_from_row(delivered.payload, delivered.observed_at) == delivered
+
+
+@pytest.mark.parametrize("value", [0, -1, 2**63, "4", 4.0, True, None, [4]])
+def test_a_gateway_id_that_is_not_a_positive_integer_is_rejected(value):
+    result = parse(dict(event("ringing"), gateway_id=value))
+    assert isinstance(result, Rejected) and result.reason.startswith("gateway_id: ")

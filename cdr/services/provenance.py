@@ -1,0 +1,105 @@
+"""Which gateway delivered an event, and whether that lets the event count for a call's tenant.
+
+The HTTP edge stamps each event it publishes with ``gateway_id``; events of the in-process sink
+and the sweeper carry none and are trusted. The edge refuses what it can see (a tenant the
+gateway may not report, a call already stored under one); events can arrive before the call
+they attach to, so the store applies the same rule when it derives records: an event delivered
+by a gateway counts only for calls whose tenant that gateway may report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from cdr.lifecycle.events import Event
+from cdr.models import Gateway
+
+log = logging.getLogger("cdr.ingest")
+
+
+class GatewayTenants:
+    """The tenants the gateways of one batch may report: one query per batch, none without gateways.
+
+    A gateway's current ``tenant_ids`` decide (a deleted gateway may report nothing), so editing
+    them takes effect the next time a call is refreshed.
+    """
+
+    def __init__(self) -> None:
+        self._gateways: dict[int, tuple[str, frozenset[int]]] = {}
+        self._warned: set[tuple[int, str, int]] = set()
+        # Calls some of whose events did not count: their transfers are derived again too.
+        self.refused_calls: set[str] = set()
+
+    def load(self, events: Iterable[Sequence[Event]]) -> None:
+        ids = {g for evs in events for e in evs if (g := e.payload.get("gateway_id")) is not None}
+        ids -= self._gateways.keys()
+        if not ids:
+            return
+        rows = Gateway.objects.filter(pk__in=ids).order_by().values_list("pk", "name", "tenant_ids")
+        self._gateways.update((pk, (name, frozenset(tenant_ids))) for pk, name, tenant_ids in rows)
+        for pk in ids - self._gateways.keys():
+            self._gateways[pk] = (f"#{pk} (deleted)", frozenset())
+
+    def _refusing(self, events: Sequence[Event], tenant_id: int) -> list[tuple[Event, int]]:
+        """(event, gateway id) of the tenant-0 events whose gateway may not report ``tenant_id``.
+
+        An event naming a tenant was checked against it at the edge, and is what gives the call
+        its tenant: it always counts.
+        """
+        out: list[tuple[Event, int]] = []
+        if not self._gateways:  # a batch of the in-process sink or the sweeper: nothing to check
+            return out
+        for e in events:
+            gateway_id = e.payload.get("gateway_id")
+            if gateway_id is None or (e.call is not None and e.call.tenant_id):
+                continue
+            if tenant_id not in self._gateways[gateway_id][1]:
+                out.append((e, gateway_id))
+        return out
+
+    def _warn(self, gateway_id: int, call_id: str, tenant_id: int, message: str, *args: object) -> None:
+        # Once per batch: a call is refreshed again for each of its events and transfers.
+        if (gateway_id, call_id, tenant_id) not in self._warned:
+            self._warned.add((gateway_id, call_id, tenant_id))
+            log.warning(message, self._gateways[gateway_id][0], tenant_id, call_id, *args)
+
+    def may_inherit(self, call_id: str, events: Sequence[Event], tenant_id: int, parent_id: str) -> bool:
+        """Whether a tenant-0 leg may take its correlation parent's tenant.
+
+        Only if every gateway that delivered one of its events may report that tenant.
+        """
+        refusing = self._refusing(events, tenant_id)
+        for _, gateway_id in refusing:
+            self._warn(
+                gateway_id,
+                call_id,
+                tenant_id,
+                "gateway %r may not report tenant %d: leg %s keeps tenant 0 instead of inheriting it from %s",
+                parent_id,
+            )
+        return not refusing
+
+    def counted(self, call_id: str, events: Sequence[Event], tenant_id: int) -> Sequence[Event]:
+        """The events of a call of ``tenant_id`` that count for it; the others stay in the log only.
+
+        Only tenant-0 events (and bridges, which name no tenant) can be left out, so the call keeps
+        the tenant its own events give it.
+        """
+        refusing = self._refusing(events, tenant_id)
+        if not refusing:
+            return events
+        kinds: dict[int, set[str]] = {}
+        for e, gateway_id in refusing:
+            kinds.setdefault(gateway_id, set()).add(e.type)
+        for gateway_id, types in kinds.items():
+            self._warn(
+                gateway_id,
+                call_id,
+                tenant_id,
+                "gateway %r may not report tenant %d: its tenant-0 events of call %s (%s) stay in the log, not counted",
+                ", ".join(sorted(types)),
+            )
+        self.refused_calls.add(call_id)
+        dropped = {id(e) for e, _ in refusing}
+        return [e for e in events if id(e) not in dropped]

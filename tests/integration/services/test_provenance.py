@@ -1,0 +1,54 @@
+"""events_ingest with the gateway the HTTP edge stamped on each event: what the record depends on."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdr.ingest.gateways import gateway_create
+from cdr.models import Call, Gateway
+from cdr.services import events_ingest
+from tests.factories import bye, call, event
+
+pytestmark = pytest.mark.django_db
+
+INBOUND = call("in@gw", tenant_id=9)
+LEG = call("leg@gw", tenant_id=0, direction="outbound", scenario="transfer_agent", correlation_id="in@gw")
+
+
+def from_gateway(gateway: Gateway, *events: dict) -> list[dict]:
+    """A batch as the edge publishes it."""
+    return [dict(e, gateway_id=gateway.pk) for e in events]
+
+
+def leg_tenant() -> int:
+    return Call.objects.get(call_id="leg@gw").tenant_id
+
+
+def test_the_first_delivery_of_an_event_says_who_delivered_it_whichever_copy_comes_later():
+    a = gateway_create(name="edge-a", tenant_ids=[7]).gateway
+    both = gateway_create(name="edge-79", tenant_ids=[7, 9]).gateway
+    leg = [event("ringing", 5, LEG), bye(9, 9, LEG)]
+    events_ingest(events=from_gateway(a, *leg), source="http")
+    events_ingest(events=[event("ringing", 0, INBOUND)])
+    assert leg_tenant() == 0
+    # The same events again from a gateway that may report tenant 9: one event each, still a's.
+    result = events_ingest(events=from_gateway(both, *leg), source="http")
+    assert result.duplicate == 2
+    assert leg_tenant() == 0
+    events_ingest(events=[event("established", 1, INBOUND)])  # refreshes the leg from the log
+    assert leg_tenant() == 0
+
+
+def test_the_gateways_current_tenants_decide_and_a_deleted_gateway_may_report_none(caplog):
+    a = gateway_create(name="edge-a", tenant_ids=[7]).gateway
+    events_ingest(events=from_gateway(a, event("ringing", 5, LEG)), source="http")
+    events_ingest(events=[event("ringing", 0, INBOUND)])
+    assert leg_tenant() == 0
+    Gateway.objects.filter(pk=a.pk).update(tenant_ids=[7, 9])
+    events_ingest(events=[event("established", 1, INBOUND)])
+    assert leg_tenant() == 9
+    Gateway.objects.filter(pk=a.pk).delete()  # revoking keeps the row (and its tenants); deleting does not
+    with caplog.at_level("WARNING", logger="cdr.ingest"):
+        events_ingest(events=[bye(20, 20, LEG)])  # the leg is derived again
+    assert leg_tenant() == 0
+    assert f"gateway '#{a.pk} (deleted)' may not report tenant 9: leg leg@gw keeps tenant 0" in caplog.text
