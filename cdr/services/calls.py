@@ -17,6 +17,7 @@ from cdr.lifecycle.events import Event, event_from_row
 from cdr.lifecycle.fold import CallRecord, HangupRecord, derive_call
 from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, derive_transfers
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Recording, Transfer
+from cdr.queries import one_of
 from cdr.services.bulk import bulk_upsert
 from cdr.services.provenance import GatewayTenants
 from cdr.services.rollups import rollups_mark
@@ -29,7 +30,7 @@ _HANGUP_FIELDS = [f.name for f in fields(HangupRecord)]
 def _events_by_call(call_ids: set[str], known: dict[str, Event] | None = None) -> dict[str, list[Event]]:
     """Accepted events of these calls; events of the batch at hand are reused, not re-parsed."""
     known = known or {}
-    rows = CallEvent.objects.filter(call_id__in=call_ids, status=EventStatus.ACCEPTED).values_list(
+    rows = CallEvent.objects.filter(one_of("call_id", call_ids), status=EventStatus.ACCEPTED).values_list(
         "call_id", "fingerprint", "observed_at"
     )
     grouped: dict[str, list[Event]] = defaultdict(list)
@@ -43,7 +44,9 @@ def _events_by_call(call_ids: set[str], known: dict[str, Event] | None = None) -
                 event if event.observed_at == observed_at else replace(event, observed_at=observed_at)
             )
     if unknown:
-        payloads = CallEvent.objects.filter(fingerprint__in=unknown).values_list("call_id", "payload", "observed_at")
+        payloads = CallEvent.objects.filter(one_of("fingerprint", unknown)).values_list(
+            "call_id", "payload", "observed_at"
+        )
         for call_id, payload, observed_at in payloads.iterator(chunk_size=2000):
             grouped[call_id].append(event_from_row(payload, observed_at))
     return grouped
@@ -67,7 +70,9 @@ def _derive(call_ids: set[str], events: dict[str, list[Event]], gateways: Gatewa
     orphans = {r.correlation_id for r in records.values() if r.tenant_id == 0 and r.correlation_id}
     if orphans:
         parents = {c: r.tenant_id for c, r in records.items() if c in orphans}
-        parents.update(Call.objects.filter(call_id__in=orphans - parents.keys()).values_list("call_id", "tenant_id"))
+        parents.update(
+            Call.objects.filter(one_of("call_id", orphans - parents.keys())).values_list("call_id", "tenant_id")
+        )
         for call_id, r in list(records.items()):
             inherited = parents.get(r.correlation_id, 0) if r.tenant_id == 0 else 0
             if inherited and gateways.may_inherit(call_id, events[call_id], inherited, r.correlation_id):
@@ -84,7 +89,7 @@ def _upsert_calls(records: list[CallRecord]) -> dict[str, int]:
     )
     ids = dict(written)
     # A recording may be stored before its call row exists: the new row learns it here.
-    Call.objects.filter(pk__in=ids.values(), has_recording=False).filter(
+    Call.objects.filter(one_of("pk", ids.values()), has_recording=False).filter(
         Exists(Recording.objects.filter(call_id=OuterRef("call_id")))
     ).update(has_recording=True, updated_at=now)
     return ids
@@ -105,7 +110,7 @@ def _upsert_hangups(records: list[CallRecord], ids: dict[str, int]) -> None:
 def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]], gateways: GatewayTenants) -> None:
     inbound_rows = {
         call_id: (pk, tenant_id)
-        for call_id, pk, tenant_id in Call.objects.filter(call_id__in=inbound_ids).values_list(
+        for call_id, pk, tenant_id in Call.objects.filter(one_of("call_id", inbound_ids)).values_list(
             "call_id", "id", "tenant_id"
         )
     }
@@ -114,7 +119,7 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]], ga
     legs: dict[str, list[Leg]] = defaultdict(list)
     leg_pks: dict[str, int] = {}
     for call_id, pk, corr, started, status, established, tenant_id in Call.objects.filter(
-        correlation_id__in=inbound_rows.keys(), scenario=TRANSFER_AGENT
+        one_of("correlation_id", inbound_rows.keys()), scenario=TRANSFER_AGENT
     ).values_list("call_id", "id", "correlation_id", "started_at", "status", "established_at", "tenant_id"):
         if tenant_id == 0 and inbound_rows[corr][1]:
             continue  # refused its parent's tenant (see _derive): not this call's agent leg
@@ -171,7 +176,9 @@ def calls_refresh(
     call_ids = {c for c in call_ids if c}
     transfer_ids = {c for c in transfer_ids if c}
     if call_ids:
-        call_ids |= set(Call.objects.filter(correlation_id__in=call_ids, tenant_id=0).values_list("call_id", flat=True))
+        call_ids |= set(
+            Call.objects.filter(one_of("correlation_id", call_ids), tenant_id=0).values_list("call_id", flat=True)
+        )
     # The inbound legs of agent legs get their transfers derived below: their events are read with
     # the rest (one query, and the gateways of all of them are known in one more).
     parents = {
@@ -190,7 +197,7 @@ def calls_refresh(
         inbound = {r.call_id for r in records if r.direction == "inbound"} - transfer_ids
         if inbound:
             transfer_ids |= set(
-                Call.objects.filter(correlation_id__in=inbound, scenario=TRANSFER_AGENT).values_list(
+                Call.objects.filter(one_of("correlation_id", inbound), scenario=TRANSFER_AGENT).values_list(
                     "correlation_id", flat=True
                 )
             )
