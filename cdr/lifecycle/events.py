@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,13 @@ _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 # exactly json.dumps(sort_keys=True, separators=(",", ":"), default=repr)'s settings: the bytes (and
 # so every stored fingerprint) are the same; only the per-call construction is saved.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=repr)
+# What PostgreSQL's text and jsonb cannot hold: NUL, and UTF-16 surrogates without their pair
+# (JSON's "\ud800" escape gives Python such a string); nor can json hold NaN or infinities. One
+# such value fails the whole batch's transaction, so a valid event never carries one and a
+# rejected event is stored with them replaced (_storable_copy).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_UNSTORABLE_REASON = "contains NUL or an unpaired surrogate, which cannot be stored"
+_MAX_DEPTH = 32  # of free-form JSON kept in an event (the sink's recording summary; rejected payloads)
 _DIRECTIONS = {str(d): d for d in Direction}
 _INITIATORS = {str(i): i for i in HangupInitiator}
 _MS = timedelta(milliseconds=1)
@@ -121,8 +129,9 @@ def parse_time(value: Any, name: str, *, required: bool) -> datetime | None:
 
 def _text(obj: dict[str, Any], key: str, name: str, limit: int, *, required: bool = False) -> str:
     value = obj.get(key, "")
-    if type(value) is str and len(value) <= limit and (value or not required):
-        return value
+    if type(value) is str and len(value) <= limit and (value or not required) and value.isascii():
+        if "\x00" not in value:
+            return value
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -131,7 +140,67 @@ def _text(obj: dict[str, Any], key: str, name: str, limit: int, *, required: boo
         raise Invalid(f"{name}: required (empty)")
     if len(value) > limit:
         raise Invalid(f"{name}: longer than {limit} characters")
+    if _UNSTORABLE.search(value):
+        raise Invalid(f"{name}: {_UNSTORABLE_REASON}")
     return value
+
+
+def _storable(value: Any, name: str) -> Any:
+    """Free-form JSON kept as it is in a valid event, checked: Invalid names what cannot be stored."""
+    stack = [(value, name, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                raise Invalid(f"{path}: {_UNSTORABLE_REASON}")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise Invalid(f"{path}: {item!r} is not a JSON number")
+        elif isinstance(item, dict | list):
+            if depth >= _MAX_DEPTH:
+                raise Invalid(f"{path}: nested deeper than {_MAX_DEPTH} levels")
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for k, v in pairs:
+                if isinstance(k, str) and _UNSTORABLE.search(k):
+                    raise Invalid(f"{path}: a key {_UNSTORABLE_REASON}")
+                stack.append((v, f"{path}.{k}" if isinstance(item, dict) else f"{path}[{k}]", depth + 1))
+    return value
+
+
+def _storable_copy(value: Any) -> Any:
+    """A copy of any JSON value that PostgreSQL can store: NUL and unpaired surrogates become
+    U+FFFD, NaN and infinities null, objects nested past the depth limit a note."""
+
+    def scalar(v: Any) -> Any:
+        if isinstance(v, str):
+            return _UNSTORABLE.sub("\ufffd", v)
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v
+
+    def container(v: Any) -> Any:
+        return {} if isinstance(v, dict) else []
+
+    if not isinstance(value, dict | list):
+        return scalar(value)
+    root = container(value)
+    stack = [(value, root, 0)]
+    while stack:
+        src, dst, depth = stack.pop()
+        pairs = src.items() if isinstance(src, dict) else enumerate(src)
+        for k, v in pairs:
+            if not isinstance(v, dict | list):
+                child = scalar(v)
+            elif depth + 1 >= _MAX_DEPTH:
+                child = f"(nested deeper than {_MAX_DEPTH} levels)"
+            else:
+                child = container(v)
+                stack.append((v, child, depth + 1))
+            if isinstance(dst, dict):
+                dst[scalar(k)] = child
+            else:
+                dst.append(child)
+    return root
 
 
 def _int(obj: dict[str, Any], key: str, name: str, lo: int, hi: int) -> int:
@@ -232,7 +301,11 @@ def parse_event(raw: Any, *, received_at: datetime) -> Event | Rejected:
     except Exception as exc:  # a validator bug must not lose the event either
         reason = f"unprocessable event: {type(exc).__name__}: {exc}"[:500]
     safe = raw if isinstance(raw, dict) else {"value": raw}
-    safe = json.loads(json.dumps(safe, default=repr))
+    try:
+        safe = json.loads(json.dumps(_storable_copy(safe), default=repr))
+    except (ValueError, RecursionError):  # e.g. a key json cannot write
+        safe = {"value": repr(raw)[:2000]}
+    reason = _storable_copy(reason)
     observed = received_at
     try:
         observed = parse_time(safe.get("observed_at"), "observed_at", required=True) or received_at
@@ -293,9 +366,9 @@ def _parse(raw: Any) -> Event:
         content["observed_at"] = observed.isoformat()
     fp = content_fingerprint(content)
     if isinstance(raw.get("recording"), dict):
-        payload["recording"] = raw["recording"]
+        payload["recording"] = _storable(raw["recording"], "recording")
     if isinstance(raw.get("event_id"), str):
-        payload["event_id"] = raw["event_id"][:128]
+        payload["event_id"] = _text({"e": raw["event_id"][:128]}, "e", "event_id", 128)
     if "gateway_id" in raw:  # who delivered it (set by the HTTP edge), not what happened: not in the fingerprint
         payload["gateway_id"] = _int(raw, "gateway_id", "gateway_id", 1, (1 << 63) - 1)
     return Event(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cdr.models import Call, CallEvent, GatewayEvent, IngestedBatch, Transfer
@@ -197,3 +199,24 @@ def test_old_event_ids_are_purged_and_a_late_repost_is_still_harmless(gw, settin
     assert gateway_events_purge.apply().get() == 8
     assert gw.events(batch).json()["accepted"] == 8  # no longer known as delivered...
     assert snapshot() == before  # ...and still stored once
+
+
+def test_text_postgresql_cannot_store_is_rejected_per_event_and_the_batch_goes_on(gw):
+    """NUL and unpaired surrogates are valid JSON escapes but not storable text: accepting them would
+    fail the worker's whole batch on every retry."""
+    events = with_ids(
+        [
+            event("ringing", 0, call("fine@gw", tenant_id=7)),
+            event("ringing", 0, call("nul@gw", tenant_id=7)),
+            event("ringing", 0, call("surrogate@gw", tenant_id=7)),
+        ]
+    )
+    body = json.dumps(events).replace("nul@gw", "nul\\u0000@gw").replace("surrogate@gw", "s\\ud800@gw").encode()
+    answer = gw.events(body).json()
+    outcomes = [(r["status"], r.get("code"), r.get("reason", "")[:40]) for r in answer["results"]]
+    assert outcomes == [
+        ("accepted", None, ""),
+        ("rejected", 400, "call.call_id: contains NUL or an unpaire"),
+        ("rejected", 400, "call.call_id: contains NUL or an unpaire"),
+    ]
+    assert list(Call.objects.values_list("call_id", flat=True)) == ["fine@gw"]

@@ -154,3 +154,75 @@ def test_rejections_are_logged(caplog):
     with caplog.at_level("WARNING", logger="cdr.ingest"):
         events_ingest(events=[event("ringing", meta=call(call_id="bad", started_at="2026-01-01T00:00:00"))])
     assert "rejected 1 of 1 lifecycle events, e.g. bad: call.started_at: naive timestamp" in caplog.text
+
+
+# Values PostgreSQL's text and jsonb refuse (NUL, unpaired surrogates; NaN and infinities in json),
+# anywhere in an event: one of them must never fail the batch it arrives in.
+_HOSTILE_TEXT = st.text(
+    alphabet=st.sampled_from(["a", "\x00", "\ud800", "\udfff", "\U0001f600", "é", "\\", '"']), max_size=6
+)
+_HOSTILE = st.recursive(
+    st.one_of(_HOSTILE_TEXT, st.floats(), st.integers(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_HOSTILE_TEXT, inner, max_size=3)),
+    max_leaves=8,
+)
+_FIELDS = [
+    "type",
+    "observed_at",
+    "event_id",
+    "recording",
+    "target_uri",
+    "call.call_id",
+    "call.scenario",
+    "call.codec",
+    "call.remote_addr",
+    "hangup.reason",
+    "hangup.initiator",
+    "extra",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(_FIELDS), value=_HOSTILE, kind=st.sampled_from(["bye", "transfer_started"]))
+def test_a_value_postgresql_cannot_store_is_rejected_and_never_fails_the_batch(field, value, kind):
+    tag = uuid.uuid4().hex[:8]
+    good = event("ringing", 0, call(call_id=f"good-{tag}@gw", tenant_id=7))
+    bad = (
+        bye(5, 5, call(call_id=f"bad-{tag}@gw", tenant_id=7))
+        if kind == "bye"
+        else event("transfer_started", 5, call(call_id=f"bad-{tag}@gw", tenant_id=7), target_uri="sip:x@y")
+    )
+    target = bad
+    *parents, leaf = field.split(".")
+    for name in parents:
+        target = target.setdefault(name, {})
+    target[leaf] = value
+    result = events_ingest(events=[good, bad])  # must not raise (a DataError here is a poison batch)
+    assert result.outcomes[0] == ("accepted", "")
+    assert Call.objects.filter(call_id=f"good-{tag}@gw").exists()
+    assert CallEvent.objects.filter(call_id__in=[f"good-{tag}@gw", f"bad-{tag}@gw"]).count() >= 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("call.call_id", "a\x00b", "call.call_id: contains NUL or an unpaired surrogate"),
+        ("call.scenario", "\ud800", "call.scenario: contains NUL or an unpaired surrogate"),
+        ("hangup.reason", "x\udc00", "hangup.reason: contains NUL or an unpaired surrogate"),
+        ("recording", {"peaks": [1.0, float("nan")]}, "recording.peaks[1]: nan is not a JSON number"),
+        ("recording", {"k\x00": 1}, "recording: a key contains NUL"),
+    ],
+)
+def test_unstorable_values_are_rejected_with_a_reason_and_the_rest_is_stored(field, value, reason):
+    tag = uuid.uuid4().hex[:8]
+    bad = bye(5, 5, call(call_id=f"bad-{tag}@gw", tenant_id=7))
+    target = bad
+    *parents, leaf = field.split(".")
+    for name in parents:
+        target = target[name]
+    target[leaf] = value
+    result = events_ingest(events=[event("ringing", 0, call(call_id=f"ok-{tag}@gw", tenant_id=7)), bad])
+    assert result.outcomes[0] == ("accepted", "")
+    assert result.outcomes[1][0] == "rejected" and result.outcomes[1][1].startswith(reason), result.outcomes
+    stored = CallEvent.objects.get(status="rejected", reason__startswith=reason.split(":")[0])
+    assert "\x00" not in str(stored.payload)

@@ -75,6 +75,8 @@ INVALID = [
     bye(3, 3, initiator="nobody"),
     event("bridge_started", 2, inbound_call_id="c1@gw"),
     dict(event("ringing", 0), event_id="has space"),
+    event("ringing", 0, call(call_id="nul\x00@gw")),
+    bye(3, 3, reason="a\x00b"),
     dict(event("ringing", 0), event_id=""),
     dict(event("ringing", 0), occurred_at="2026-03-29T00:30:00Z"),
     *(
@@ -110,7 +112,8 @@ def test_what_the_schema_forbids_is_rejected(raw):
 stamps = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)).map(
     lambda t: t.isoformat()
 )
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+# Any text the schema allows: no NUL, no unpaired surrogates (which the schema's prose forbids).
+text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=30)
 calls = st.fixed_dictionaries(
     {
         "call_id": text.filter(bool),
