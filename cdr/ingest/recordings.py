@@ -57,6 +57,8 @@ def _int_header(headers: Any, name: str, lo: int, hi: int, default: int | None =
 def recording_upload_parse(*, call_id: str, headers: Any) -> RecordingUpload:
     if not 0 < len(call_id) <= 255:
         raise RecordingRefused(400, "call_id", "call_id: 1..255 characters")
+    if "\x00" in call_id:  # %00 in the URL: no PostgreSQL text can hold it
+        raise RecordingRefused(400, "call_id", "call_id: contains NUL, which cannot be stored")
     fmt = headers.get("X-CDR-Format", "sn3").lower()
     if fmt not in FORMATS:
         raise RecordingRefused(400, "X-CDR-Format", f"X-CDR-Format: expected one of {', '.join(FORMATS)}")
