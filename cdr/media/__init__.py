@@ -3,6 +3,7 @@
 Nothing in this package imports Django. Public API::
 
     decode_to_wav(blob, codec, out, *, snap_ms=80) -> DecodeReport
+    mapped_file(path) -> read-only view of a file, to decode it without reading it into memory
     parse_blob(blob) -> FrameTable
     Sn3Writer / build_sn3(frames) -> bytes
     encode_ulaw / encode_alaw / decode_ulaw / decode_alaw
@@ -20,6 +21,7 @@ from cdr.media.errors import (
 )
 from cdr.media.frames import FrameTable, parse_blob
 from cdr.media.g711 import decode_alaw, decode_ulaw, encode_alaw, encode_ulaw
+from cdr.media.mapped import mapped_file
 from cdr.media.sn3 import Frame, build_sn1, build_sn2, build_sn3
 from cdr.media.taps import TapRecorder
 from cdr.media.wav import WavWriter
@@ -44,5 +46,6 @@ __all__ = [
     "decode_ulaw",
     "encode_alaw",
     "encode_ulaw",
+    "mapped_file",
     "parse_blob",
 ]

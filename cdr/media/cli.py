@@ -13,20 +13,22 @@ from typing import TextIO
 from cdr.media.codecs import CODECS
 from cdr.media.decode import DecodeReport, decode_to_wav
 from cdr.media.errors import DecodeError
+from cdr.media.mapped import mapped_file
 
 
 def decode_file(src: Path, dst: Path, codec: str, *, snap_ms: int = 80) -> DecodeReport:
-    """Decode ``src`` into ``dst`` atomically (temp file in the same folder, then rename)."""
-    blob = src.read_bytes()
+    """Decode ``src`` (mapped, never read into memory) into ``dst`` atomically (temp file in the
+    same folder, then rename)."""
     folder = dst.parent if str(dst.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=".cdr_decode-", suffix=".wav.part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            report = decode_to_wav(blob, codec, out, snap_ms=snap_ms)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with mapped_file(src) as blob:
+        fd, tmp = tempfile.mkstemp(prefix=".cdr_decode-", suffix=".wav.part", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                report = decode_to_wav(blob, codec, out, snap_ms=snap_ms)
+            os.replace(tmp, dst)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return report
 
 

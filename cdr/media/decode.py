@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import mmap
+import tempfile
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -20,6 +24,7 @@ SNAP_MIN_MS = 10
 SNAP_MAX_MS = 500
 DEFAULT_MAX_DURATION_S = 12 * 3600
 MAX_PLC_PACKETS = 10
+_BLOCK = 4096  # frames whose numbers are turned into Python ints at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,56 +54,137 @@ def _counts(spec: CodecSpec, table: FrameTable, idx: NDArray[np.int64]) -> NDArr
     if spec.name == "opus":
         from cdr.media.opus import packet_samples
 
-        return np.array([packet_samples(table.payload(int(i))) for i in idx], dtype=np.int64)
+        blocks = (idx[lo : lo + _BLOCK].tolist() for lo in range(0, idx.size, _BLOCK))
+        return np.fromiter((packet_samples(table.payload(i)) for b in blocks for i in b), np.int64, count=idx.size)
     if spec.name == "g722":
         return table.length[idx] * 2
     return table.length[idx].copy()
 
 
+def _media_order(idx: NDArray[np.int64], place: Placement) -> Iterator[tuple[int, int, int, int]]:
+    """(table index, extended seq, spurt, position) of each frame in media order, as Python ints
+    converted a block at a time (not one list for the whole leg)."""
+    for lo in range(0, place.order.size, _BLOCK):
+        hi = lo + _BLOCK
+        yield from zip(
+            idx[place.order[lo:hi]].tolist(),
+            place.ext_seq[lo:hi].tolist(),
+            place.spurt[lo:hi].tolist(),
+            place.pos[lo:hi].tolist(),
+            strict=True,
+        )
+
+
 def _decode_stateful(
     spec: CodecSpec, table: FrameTable, idx: NDArray[np.int64], place: Placement
 ) -> tuple[LegAudio, int]:
-    """Decode a G.722/Opus leg in media order with a fresh decoder; returns audio and PLC count."""
+    """Decode a G.722/Opus leg in media order with a fresh decoder; returns audio and PLC count.
+
+    The decoded PCM (4x the payload for G.722, 10-20x for Opus) is written to an unlinked temp file
+    and rendered from a read-only map of it, so memory does not grow with the length of the call.
+    """
     from cdr.media.g722 import G722Decoder
     from cdr.media.opus import OpusDecoder
 
     dec_g722 = G722Decoder() if spec.name == "g722" else None
     dec_opus = OpusDecoder() if spec.name == "opus" else None
-    chunks: list[NDArray[np.int16]] = []
-    pos_out: list[int] = []
+    pos_out = array("q")
+    count_out = array("q")
     concealed = 0
     prev_seq: int | None = None
     prev_spurt = -1
     prev_end = 0
     prev_len = 960
-    for k, frame in enumerate(place.order.tolist()):
-        payload = table.payload(int(idx[frame]))
-        seq = int(place.ext_seq[k])
-        spurt = int(place.spurt[k])
-        pos = int(place.pos[k])
-        if dec_opus is not None:
-            if prev_seq is not None and spurt == prev_spurt and 1 < seq - prev_seq <= MAX_PLC_PACKETS + 1:
-                for _ in range(seq - prev_seq - 1):
-                    if prev_end + prev_len > pos:
-                        break
-                    pcm = dec_opus.decode(None, prev_len)
-                    chunks.append(pcm)
-                    pos_out.append(prev_end)
-                    prev_end += pcm.size
-                    concealed += 1
-            pcm = dec_opus.decode(payload)
-        else:
-            assert dec_g722 is not None
-            pcm = dec_g722.decode(payload)
-        chunks.append(pcm)
-        pos_out.append(pos)
-        prev_seq, prev_spurt, prev_end = seq, spurt, pos + pcm.size
-        if pcm.size:
-            prev_len = pcm.size
-    counts = np.array([c.size for c in chunks], dtype=np.int64)
-    source = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
-    src = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if chunks else counts
-    return LegAudio(pos=np.array(pos_out, dtype=np.int64), count=counts, src=src, source=source, lut=None), concealed
+    with tempfile.TemporaryFile(prefix="cdr-pcm-") as spill:
+        for frame, seq, spurt, pos in _media_order(idx, place):
+            payload = table.payload(frame)
+            if dec_opus is not None:
+                if prev_seq is not None and spurt == prev_spurt and 1 < seq - prev_seq <= MAX_PLC_PACKETS + 1:
+                    for _ in range(seq - prev_seq - 1):
+                        if prev_end + prev_len > pos:
+                            break
+                        pcm = dec_opus.decode(None, prev_len)
+                        spill.write(pcm.tobytes())
+                        pos_out.append(prev_end)
+                        count_out.append(pcm.size)
+                        prev_end += pcm.size
+                        concealed += 1
+                pcm = dec_opus.decode(payload)
+            else:
+                assert dec_g722 is not None
+                pcm = dec_g722.decode(payload)
+            spill.write(pcm.tobytes())
+            pos_out.append(pos)
+            count_out.append(pcm.size)
+            prev_seq, prev_spurt, prev_end = seq, spurt, pos + pcm.size
+            if pcm.size:
+                prev_len = pcm.size
+        spill.flush()
+        # The map outlives the file object (POSIX keeps an unlinked, mapped file until unmapped).
+        source = (
+            np.frombuffer(mmap.mmap(spill.fileno(), 0, access=mmap.ACCESS_READ), dtype=np.int16)
+            if spill.tell()
+            else np.zeros(0, dtype=np.int16)
+        )
+    counts = np.frombuffer(count_out, dtype=np.int64)
+    src = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if counts.size else counts
+    pos_arr = np.frombuffer(pos_out, dtype=np.int64)
+    return LegAudio(pos=pos_arr, count=counts, src=src, source=source, lut=None), concealed
+
+
+def _leg(
+    spec: CodecSpec,
+    table: FrameTable,
+    audio: NDArray[np.bool_],
+    channel: int,
+    origin: float | None,
+    *,
+    snap_ms: int,
+    max_s: float,
+) -> tuple[LegAudio | None, int, int, int]:
+    """Place one leg (decoding it first for G.722/Opus): (audio, duplicates, undecodable, concealed).
+
+    A function of its own so the placement's temporaries are freed before the other leg is placed.
+    """
+    idx = np.flatnonzero(audio & (table.direction == channel))
+    if idx.size == 0:
+        return None, 0, 0, 0
+    counts = _counts(spec, table, idx)
+    undecodable = 0
+    bad = counts == 0
+    if bad.any():
+        undecodable = int(bad.sum())
+        idx, counts = idx[~bad], counts[~bad]
+        if idx.size == 0:
+            return None, 0, undecodable, 0
+    del bad
+    rate = spec.sample_rate
+    limit = max_s * rate
+    wall: NDArray[np.float64] | None = None
+    if table.wall_ns is not None and origin is not None:
+        wall = table.wall_ns[idx].astype(np.float64)
+        wall -= origin
+        wall *= rate / 1e9
+    place = place_leg(
+        counts,
+        None if table.seq is None else table.seq[idx],
+        None if table.rtp_ts is None else table.rtp_ts[idx],
+        wall,
+        clock_rate=spec.clock_rate,
+        audio_per_tick=spec.audio_per_tick,
+        snap_samples=snap_ms * rate // 1000,
+    )
+    del wall
+    duplicates = idx.size - place.order.size
+    if place.order.size and int((place.pos + counts[place.order]).max()) > limit:
+        raise CorruptTimelineError(f"RTP timestamps span more than {max_s / 3600:g} h; recording looks corrupt")
+    if spec.name in ("pcmu", "pcma"):
+        chosen = idx[place.order]
+        lut = ULAW_TABLE if spec.name == "pcmu" else ALAW_TABLE
+        leg = LegAudio(pos=place.pos, count=table.length[chosen], src=table.offset[chosen], source=table.blob, lut=lut)
+        return leg, duplicates, undecodable, 0
+    leg, concealed = _decode_stateful(spec, table, idx, place)
+    return leg, duplicates, undecodable, concealed
 
 
 def decode_to_wav(
@@ -137,61 +223,32 @@ def decode_to_wav(
         raise EmptyRecordingError(f"recording holds no audio frame ({table.count} frames, none caller/agent audio)")
 
     rate = spec.sample_rate
-    wall_all: NDArray[np.float64] | None = None
     limit = max_duration_s * rate
+    origin: float | None = None
     if table.wall_ns is not None:
-        wall = table.wall_ns[audio]
-        origin = wall.min()
-        wall_all = (table.wall_ns.astype(np.float64) - float(origin)) * (rate / 1e9)
-        if float(wall_all[audio].max()) > limit:
+        # min/max over the audio frames without a masked copy; the span is checked on the latest
+        # frame alone (the conversion to output samples is monotonic).
+        first = table.wall_ns.min(where=audio, initial=np.iinfo(np.uint64).max)
+        latest = table.wall_ns.max(where=audio, initial=0)
+        origin = float(first)
+        if float((np.float64(latest) - origin) * (rate / 1e9)) > limit:
             hours = max_duration_s / 3600
             raise CorruptTimelineError(f"wall clock spans more than {hours:g} h; recording looks corrupt")
     elif table.format == "sn2":
         warnings.append("SN2 recording has no wall clock: each leg starts at its first frame")
 
+    n_dtmf = int(np.count_nonzero(dtmf & valid_dir))
+    n_cn = int(np.count_nonzero(cn & valid_dir & ~dtmf))
+    del valid_dir, dtmf, cn
     legs: list[LegAudio | None] = []
     duplicates = concealed = undecodable = 0
-    lut = ULAW_TABLE if spec.name == "pcmu" else ALAW_TABLE
     for channel in (0, 1):
-        idx = np.flatnonzero(audio & (table.direction == channel)).astype(np.int64)
-        if idx.size == 0:
-            legs.append(None)
-            continue
-        counts = _counts(spec, table, idx)
-        bad = counts == 0
-        if bad.any():
-            undecodable += int(bad.sum())
-            idx, counts = idx[~bad], counts[~bad]
-            if idx.size == 0:
-                legs.append(None)
-                continue
-        place = place_leg(
-            counts,
-            None if table.seq is None else table.seq[idx],
-            None if table.rtp_ts is None else table.rtp_ts[idx],
-            None if wall_all is None else wall_all[idx],
-            clock_rate=spec.clock_rate,
-            audio_per_tick=spec.audio_per_tick,
-            snap_samples=snap_ms * rate // 1000,
-        )
-        duplicates += idx.size - place.order.size
-        if place.order.size and int((place.pos + counts[place.order]).max()) > limit:
-            raise CorruptTimelineError(
-                f"RTP timestamps span more than {max_duration_s / 3600:g} h; recording looks corrupt"
-            )
-        if spec.name in ("pcmu", "pcma"):
-            chosen = idx[place.order]
-            count, src = table.length[chosen], table.offset[chosen]
-            legs.append(LegAudio(pos=place.pos, count=count, src=src, source=table.blob, lut=lut))
-        else:
-            leg, plc = _decode_stateful(spec, table, idx, place)
-            concealed += plc
-            legs.append(leg)
+        leg, dup, undec, plc = _leg(spec, table, audio, channel, origin, snap_ms=snap_ms, max_s=max_duration_s)
+        legs.append(leg)
+        duplicates, undecodable, concealed = duplicates + dup, undecodable + undec, concealed + plc
     total = max((int((leg.pos + leg.count).max()) for leg in legs if leg is not None and leg.pos.size), default=0)
     with WavWriter(out, rate, channels=2, n_frames=total) as writer:
         render(legs, total, writer)
-    n_dtmf = int(np.count_nonzero(dtmf & valid_dir))
-    n_cn = int(np.count_nonzero(cn & valid_dir & ~dtmf))
     audio_frames = int(audio.sum()) - duplicates - undecodable
     return DecodeReport(
         format=table.format,

@@ -79,7 +79,8 @@ def _walk(buf: NDArray[np.uint8], start: int, header: int, len_at: int) -> tuple
             if singles:
                 chunks.append(np.asarray(singles, dtype=np.int64))
                 singles = []
-            chunks.append(cand[:run])
+            # a copy: a view would keep the whole probe alive for a run of one or two frames
+            chunks.append(cand[:run].copy() if run < cand.size else cand)
             pos += stride * run
         else:
             singles.append(pos)

@@ -27,7 +27,18 @@ class Placement:
 
 def _wrapped_diff(values: NDArray[np.int64], modulus: int) -> NDArray[np.int64]:
     half = modulus // 2
-    return ((np.diff(values) + half) % modulus) - half
+    out = np.diff(values)
+    out += half
+    out %= modulus
+    out -= half
+    return out
+
+
+def _running_sum(steps: NDArray[np.int64] | NDArray[np.bool_]) -> NDArray[np.int64]:
+    """``[0, steps[0], steps[0] + steps[1], ...]`` (one longer than ``steps``), without a copy."""
+    out = np.zeros(steps.size + 1, dtype=np.int64)
+    np.cumsum(steps, out=out[1:])
+    return out
 
 
 def _sequential(counts: NDArray[np.int64]) -> Placement:
@@ -56,44 +67,67 @@ def place_leg(
     n = int(counts.size)
     if n == 0 or seq is None or rtp_ts is None:
         return _sequential(counts)
+    # Arrays of n int64s are most of a long recording's decoding memory: each is dropped as soon
+    # as it is used and the running sums are taken in place.
     dseq = _wrapped_diff(seq.astype(np.int64), 1 << 16)
     dts = _wrapped_diff(rtp_ts.astype(np.int64), 1 << 32)
     brk = np.abs(dseq) > SEQ_BREAK
     limit = STREAM_BREAK_S * clock_rate
     if wall_samples is not None:
         dwall = np.diff(wall_samples) / audio_per_tick
-        brk |= np.abs(dts - dwall) > limit
+        dwall -= dts
+        brk |= np.abs(dwall) > limit
+        del dwall
     else:
         brk |= np.abs(dts) > limit
-    segment = np.concatenate([[0], np.cumsum(brk)]).astype(np.int64)
-    ext_seq = np.concatenate([[0], np.cumsum(np.where(brk, 0, dseq))]) + segment * _SEGMENT_STRIDE
-    ext_ts = np.concatenate([[0], np.cumsum(np.where(brk, 0, dts))]).astype(np.int64)
+    segment = _running_sum(brk)
+    dseq[brk] = 0
+    ext_seq = _running_sum(dseq)
+    del dseq
+    ext_seq += segment * _SEGMENT_STRIDE
+    dts[brk] = 0
+    del brk
+    ext_ts = _running_sum(dts)
+    del dts
 
     order = np.argsort(ext_seq, kind="stable")
     sorted_seq = ext_seq[order]
+    del ext_seq
     keep = np.concatenate([[True], np.diff(sorted_seq) != 0])
-    order = order[keep]
-    sorted_seq = sorted_seq[keep]
+    if not keep.all():
+        order = order[keep]
+        sorted_seq = sorted_seq[keep]
+    del keep
     seg = segment[order]
-    rel = ext_ts[order] * audio_per_tick
-    cnt = counts[order]
+    del segment
+    rel = ext_ts[order]
+    del ext_ts
+    rel *= audio_per_tick
     m = order.size
 
-    new_seg = np.concatenate([[True], seg[1:] != seg[:-1]])
+    boundary = np.concatenate([[True], seg[1:] != seg[:-1]])
+    del seg
     if wall_samples is None:
-        boundary = new_seg
         base_d = np.zeros(m, dtype=np.float64)
     else:
-        d = wall_samples[order] - rel
-        padded = np.concatenate([d, np.full(_LATE_WINDOW - 1, np.inf)])
-        local = np.lib.stride_tricks.sliding_window_view(padded, _LATE_WINDOW).min(axis=1)
-        boundary = new_seg | np.concatenate([[True], np.diff(local) > snap_samples])
-        base_d = d
+        base_d = wall_samples[order].astype(np.float64, copy=False)
+        base_d -= rel
+        local = base_d.copy()  # min over each frame and the next _LATE_WINDOW - 1 (fewer at the end)
+        for k in range(1, _LATE_WINDOW):
+            np.minimum(local[:-k], base_d[k:], out=local[:-k])
+        boundary[1:] |= np.diff(local) > snap_samples
+        del local
     starts = np.flatnonzero(boundary)
-    spurt = np.cumsum(boundary) - 1
+    spurt = np.cumsum(boundary)
+    del boundary
+    spurt -= 1
     first_rel = rel[starts]
     wall_start = np.minimum.reduceat(base_d, starts) + first_rel if wall_samples is not None else None
-    extent = np.maximum.reduceat(rel + cnt, starts) - first_rel
+    del base_d
+    cnt = counts[order].astype(np.int64, copy=False)
+    cnt += rel
+    extent = np.maximum.reduceat(cnt, starts) - first_rel
+    del cnt
     min_rel = np.minimum.reduceat(rel, starts) - first_rel
 
     bases = np.empty(starts.size, dtype=np.int64)
@@ -111,5 +145,6 @@ def place_leg(
                 base = prev_end + head
         bases[s] = base
         prev_end = base + int(ext_list[s])
-    pos = bases[spurt] + (rel - first_rel[spurt])
-    return Placement(order=order.astype(np.int64), pos=pos.astype(np.int64), ext_seq=sorted_seq, spurt=spurt)
+    rel -= first_rel[spurt]
+    rel += bases[spurt]
+    return Placement(order=order.astype(np.int64, copy=False), pos=rel, ext_seq=sorted_seq, spurt=spurt)

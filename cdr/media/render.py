@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from cdr.media.wav import WavWriter
 
-WINDOW = 1 << 20  # output frames rendered at once
+WINDOW = 1 << 16  # output frames rendered at once: about 1.5 MiB of buffers and indices
 
 
 @dataclass(frozen=True, slots=True)

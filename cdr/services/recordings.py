@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -14,12 +18,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
-from cdr.media import DecodeError, RecordingFormatError, WavWriter, decode_to_wav
+from cdr.media import DecodeError, RecordingFormatError, WavWriter, decode_to_wav, mapped_file
 from cdr.media.waveform import WaveformError, waveform_peaks, waveform_svg
 from cdr.models import (
     AccessPurpose,
@@ -177,39 +182,93 @@ def recordings_attach_calls(*, call_ids: list[str] | None = None, limit: int = 1
 
 
 # --- transcode -----------------------------------------------------------------------------------
-def _stereo_pcm_to_wav(blob: bytes, recording: Recording, out: BinaryIO) -> float:
-    """The app-defined stereo PCM artifact: a WAV already, or interleaved PCM16 LE stereo."""
-    if blob[:4] == b"RIFF":
-        out.write(blob)
+_CHUNK = 1 << 20  # bytes read or downloaded at once: what a transcode holds of its original
+
+
+@contextmanager
+def _original_path(storage: Storage, key: str) -> Iterator[str]:
+    """A local file holding the stored original, which is never read into memory as a whole.
+
+    Local files are used where they are (``path()`` alone is no proof of a file: InMemoryStorage
+    has one too). S3 objects are streamed to a temp file in chunks: reading through S3File would
+    first download the whole object into memory (django-storages spools it to disk only past
+    AWS_S3_MAX_MEMORY_SIZE, which defaults to 0: never). Any other storage is copied through its
+    File in chunks.
+    """
+    if isinstance(storage, FileSystemStorage):
+        yield storage.path(key)
+        return
+    with tempfile.NamedTemporaryFile(prefix="cdr-original-") as tmp, storage.open(key, "rb") as f:
+        if storage_is_s3(storage) and not (getattr(storage, "gzip", False) and f.obj.content_encoding == "gzip"):
+            from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS
+
+            # The GET parameters S3File would use (SSE-C keys, for instance).
+            wanted = storage.get_object_parameters(f.name).items()
+            params = {k: v for k, v in wanted if k in ALLOWED_DOWNLOAD_ARGS}
+            body = f.obj.get(**params)["Body"]
+            try:
+                for chunk in body.iter_chunks(_CHUNK):
+                    tmp.write(chunk)
+            finally:
+                body.close()
+        else:
+            for chunk in f.chunks(_CHUNK):
+                tmp.write(chunk)
+        tmp.flush()
+        yield tmp.name
+
+
+def _stereo_pcm_to_wav(src: BinaryIO, recording: Recording, out: BinaryIO) -> float:
+    """The app-defined stereo PCM artifact: a WAV already, or interleaved PCM16 LE stereo.
+
+    Copied in chunks of _CHUNK bytes (a multiple of the 4-byte stereo frame).
+    """
+    if src.read(4) == b"RIFF":
+        src.seek(0)
+        shutil.copyfileobj(src, out, _CHUNK)
         return 0.0
     if recording.channels != 2 or recording.sample_rate <= 0:
         raise RecordingFormatError(
             f"stereo_pcm needs 2 channels and a sample rate, got {recording.channels} ch at {recording.sample_rate} Hz"
         )
-    frames = len(blob) // 4
+    src.seek(0, os.SEEK_END)
+    frames = src.tell() // 4
+    src.seek(0)
     import numpy as np
 
     with WavWriter(out, recording.sample_rate, channels=2, n_frames=frames) as writer:
-        writer.write(np.frombuffer(blob[: frames * 4], dtype="<i2"))
+        left = frames * 4
+        while left and (chunk := src.read(min(_CHUNK, left))):
+            writer.write(np.frombuffer(chunk, dtype="<i2"))
+            left -= len(chunk)
     return frames / recording.sample_rate
 
 
+def _wav_from_original(path: str, recording: Recording, out: BinaryIO) -> tuple[float, tuple[str, ...]]:
+    """Write the WAV of the original at ``path`` to ``out``: (duration in s, warnings)."""
+    if recording.format == "stereo_pcm":
+        with open(path, "rb") as src:
+            return _stereo_pcm_to_wav(src, recording, out), ()
+    # Mapped read-only: the decoder reads frames from the page cache, not from a copy in memory.
+    with mapped_file(path) as blob:
+        report = decode_to_wav(blob, recording.codec, out, snap_ms=settings.CDR_RECORDINGS["SNAP_MS"])
+    return report.duration_s, report.warnings
+
+
 def recording_transcode(*, recording_id: int) -> Recording | None:
-    """Decode the stored original into a 16-bit stereo WAV stored next to it (idempotent)."""
+    """Decode the stored original into a 16-bit stereo WAV stored next to it (idempotent).
+
+    Memory stays bounded whatever the recording's length: the original is decoded from a local
+    file (the stored one, or a chunked download) and the WAV goes to a temp file before storage.
+    """
     recording = Recording.objects.filter(pk=recording_id).first()
     if recording is None or recording.deleted_at is not None or recording.wav_status != WavStatus.PENDING:
         return recording
     storage = recordings_storage()
-    with storage.open(recording.storage_key, "rb") as f:
-        blob = f.read()
-    warnings: tuple[str, ...] = ()
     with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
         try:
-            if recording.format == "stereo_pcm":
-                duration_s = _stereo_pcm_to_wav(blob, recording, tmp)
-            else:
-                report = decode_to_wav(blob, recording.codec, tmp, snap_ms=settings.CDR_RECORDINGS["SNAP_MS"])
-                duration_s, warnings = report.duration_s, report.warnings
+            with _original_path(storage, recording.storage_key) as path:
+                duration_s, warnings = _wav_from_original(path, recording, tmp)
         except DecodeError as exc:
             log.info("recording %s has no WAV: %s", recording.pk, exc)
             Recording.objects.filter(pk=recording.pk, wav_status=WavStatus.PENDING).update(
@@ -217,7 +276,6 @@ def recording_transcode(*, recording_id: int) -> Recording | None:
             )
             recording.refresh_from_db()
             return recording
-        del blob
         size = tmp.tell()
         tmp.seek(0)
         wav_key = recording.storage_key.rsplit(".", 1)[0] + ".wav"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
+import tracemalloc
+
 import numpy as np
 import pytest
 
-from cdr.media import Frame, build_sn3
+from cdr.media import Frame, build_sn3, decode_to_wav
 from cdr.media.g722 import G722Decoder, encode_g722
 from cdr.media.opus import available, encode_opus
 
@@ -54,3 +57,39 @@ def test_opus_legs_placed_with_concealment() -> None:
     assert rms(right[: 28800 - 960]) < 50  # agent starts at 600 ms
     assert rms(right[30000:50000]) > 2500
     assert np.abs(data).max() <= 12000  # never louder than the source (8000 peak + codec ripple)
+
+
+def long_call(codec: str, seconds: float) -> bytes:
+    """Two legs talking for ``seconds``, 20 ms packets, captured 10 ms apart."""
+    rate = 16000 if codec == "g722" else 48000
+    frames = []
+    for channel in (0, 1):
+        pcm = tone(300 + 400 * channel, seconds, rate)
+        if codec == "g722":
+            code = encode_g722(pcm)
+            pays = [code[i : i + 160] for i in range(0, len(code), 160)]
+        else:
+            pays = encode_opus(pcm)
+        ticks = 160 if codec == "g722" else 960
+        frames += [Frame(channel, i, ticks * i, (20 * i + 10 * channel) * MS, p) for i, p in enumerate(pays)]
+    return build_sn3(sorted(frames, key=lambda f: f.wall_ns))
+
+
+@pytest.mark.parametrize(
+    ("codec", "seconds"),
+    [("g722", 180), pytest.param("opus", 60, marks=pytest.mark.skipif(not available(), reason="libopus not found"))],
+)
+def test_decoded_pcm_of_a_long_call_is_not_held_in_memory(codec: str, seconds: float) -> None:
+    blob = long_call(codec, seconds)
+    with tempfile.TemporaryFile() as out:
+        tracemalloc.start()
+        try:
+            report = decode_to_wav(blob, codec, out)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        wav_bytes = out.tell()
+    assert report.duration_s == pytest.approx(seconds + 0.01)
+    # The decoded legs are half the WAV; kept in memory they would be all of it, twice (the
+    # packets' arrays, then one array per leg). What is left is the frame index and window buffers.
+    assert peak < wav_bytes // 2, f"peak {peak / 2**20:.1f} MiB for a {wav_bytes / 2**20:.1f} MiB WAV"

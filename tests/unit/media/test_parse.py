@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import struct
+import tracemalloc
 
 import numpy as np
 from hypothesis import given, settings
@@ -44,3 +45,17 @@ def test_vectorised_walk_matches_struct_reference(lengths: list[int], cut: int) 
         assert got.payload(i) == payload
     consumed = 3 + sum(17 + len(w[4]) for w in want)
     assert got.trailing_bytes == len(blob) - consumed
+
+
+def test_frames_of_changing_length_keep_no_run_probe_alive() -> None:
+    # Opus-like: every frame a different length, so every run probe (4,096 offsets) finds a run of 1.
+    frames = [Frame(i % 2, i, 960 * i, 20_000_000 * i, bytes(60 + i % 7)) for i in range(1000)]
+    blob = build_sn3(frames)
+    tracemalloc.start()
+    try:
+        table = parse_blob(blob)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert table.count == 1000 and table.length.tolist() == [60 + i % 7 for i in range(1000)]
+    assert peak < 1 << 20  # columns of ~31 bytes per frame, not a 32 KiB probe per frame until the end
