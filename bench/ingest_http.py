@@ -203,16 +203,19 @@ def main(args: argparse.Namespace) -> None:
             str(args.server_threads),
             "--log-level",
             "warning",
+            *(["-c", args.gunicorn_config] if args.gunicorn_config else []),
         ],
         cwd=ROOT,
         env=env,
         start_new_session=True,
     )
-    worker = Worker(env, concurrency=2, nice=args.worker_nice)
-    worker.start()
+    worker = Worker(env, concurrency=args.worker_concurrency, nice=args.worker_nice)
+    if not args.no_worker:
+        worker.start()
     print(
         f"# cdr HTTP ingestion benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores (shared); "
-        f"gunicorn {args.server_workers}x{args.server_threads}, worker nice {args.worker_nice}, "
+        f"gunicorn {args.server_workers}x{args.server_threads}, "
+        f"worker {'none' if args.no_worker else f'{args.worker_concurrency} processes at nice {args.worker_nice}'}, "
         f"load average before {os.getloadavg()[0]:.2f}"
     )
     try:
@@ -249,7 +252,6 @@ def main(args: argparse.Namespace) -> None:
         r = json.loads(out.stdout)
         if r["accepted"] != r["events"] - invalid:
             raise SystemExit(f"accepted {r['accepted']} of {r['events']} events: {r['statuses']} {r['not_accepted']}")
-        done = wait_committed(want)
         print(
             f"HTTP: {r['events']:,} events ({want:,} distinct) in {r['requests']} batches of {args.batch} on "
             f"{args.connections} connections ({invalid} invalid ones rejected): accepted {r['accepted']:,} "
@@ -260,6 +262,10 @@ def main(args: argparse.Namespace) -> None:
             f"HTTP response time: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms "
             f"(goal p99 < 100 ms)"
         )
+        if args.no_worker:
+            print("no worker: the accepted events stay queued in the broker (the edge alone was measured)")
+            return
+        done = wait_committed(want)
         print(f"HTTP end to end: all committed after {done - t0:.2f}s = {want / (done - t0):,.0f} distinct events/s")
 
         CallEvent.objects.all().delete()
@@ -304,6 +310,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--worker-nice", type=int, default=0, help="run the Celery worker at this nice level (the web server at 0)"
     )
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument(
+        "--no-worker", action="store_true", help="no Celery worker: measure the edge alone (nothing is committed)"
+    )
+    parser.add_argument("--gunicorn-config", help="a gunicorn config file (e.g. profiling hooks)")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--key-id", help=argparse.SUPPRESS)

@@ -146,10 +146,14 @@ def recording_upload_spooled(*, name: str, spool_dir: str | Path | None = None) 
         return None
     m = entry.meta
     storage = recordings_storage()
-    with open(entry.blob_path, "rb") as f:
-        saved = storage.save(m["key"], File(f, name=m["key"]))
-    if saved != m["key"]:
-        raise RuntimeError(f"storage saved {m['key']!r} as {saved!r}: the recordings storage must allow overwrites")
+    # A retry of an upload already recorded (the key holds the SHA-256) is not written again: an
+    # in-place overwrite would pull the file from under a transcode reading it (cdr.media.mapped_file).
+    done = Recording.objects.filter(call_id=m["call_id"], sha256=m["sha256"], storage_key=m["key"]).exists()
+    if not (done and storage.exists(m["key"])):
+        with open(entry.blob_path, "rb") as f:
+            saved = storage.save(m["key"], File(f, name=m["key"]))
+        if saved != m["key"]:
+            raise RuntimeError(f"storage saved {m['key']!r} as {saved!r}: the recordings storage must allow overwrites")
     recording, _ = recording_store(
         tenant_id=m["tenant_id"],
         call_id=m["call_id"],

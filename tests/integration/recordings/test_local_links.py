@@ -36,6 +36,40 @@ def test_local_recording_is_stored_as_files_with_a_wav(stored, local_storage):
     assert read_wav(Path(local_storage.path(stored.wav_key)).read_bytes())[:3] == (2, 2, 8000)
 
 
+def test_a_spooled_upload_already_recorded_does_not_rewrite_the_original(stored, local_storage, recordings_conf):
+    """A crash between recording an upload and removing its spool entry uploads it again on restart:
+    rewriting the file in place would truncate it under a transcode that maps it (SIGBUS)."""
+    from cdr.services.recordings import recording_upload_spooled, spool_name
+    from cdr.sinks.recording_spool import RecordingSpool
+
+    path = Path(local_storage.path(stored.storage_key))
+    blob = path.read_bytes()
+    meta = {
+        "key": stored.storage_key,
+        "tenant_id": stored.tenant_id,
+        "call_id": stored.call_id,
+        "format": stored.format,
+        "codec": stored.codec,
+        "sample_rate": stored.sample_rate,
+        "channels": stored.channels,
+        "bytes": stored.bytes,
+        "sha256": stored.sha256,
+    }
+    spool = RecordingSpool(recordings_conf["SPOOL_DIR"])
+    name = spool_name(call_id=stored.call_id, sha256=stored.sha256)
+    before = path.stat()
+    spool.put(name, meta=meta, data=blob)
+    assert recording_upload_spooled(name=name, spool_dir=recordings_conf["SPOOL_DIR"]) == stored
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert spool.get(name) is None and Recording.objects.filter(call_id=stored.call_id).count() == 1
+    # Gone from storage (a restore without it): the same retry writes it again.
+    path.unlink()
+    spool.put(name, meta=meta, data=blob)
+    recording_upload_spooled(name=name, spool_dir=recordings_conf["SPOOL_DIR"])
+    assert path.read_bytes() == blob
+
+
 def test_signed_view_serves_whole_file_and_ranges(stored, staff, client, local_storage):
     url = services.recording_link(user=staff, recording=stored, purpose="playback")
     assert url.startswith("/recordings/file/")
