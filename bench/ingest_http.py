@@ -1,13 +1,14 @@
 """HTTP ingestion benchmark: a gateway process posting signed batches over loopback.
 
-    .venv/bin/python bench/ingest_http.py [--calls 20000] [--batch 500] [--connections 4]
+    .venv/bin/python bench/ingest_http.py [--calls 20000] [--batch 100] [--connections 2]
+        [--no-worker | --worker-concurrency 2 --worker-nice 0] [--gunicorn-config FILE]
 
-Starts its own Redis (loopback, free port), one Celery worker (prefork, 2 processes) and gunicorn
-serving the project (2 sync workers), on the scratch PostgreSQL database `cdr_bench_http`
-(dropped and re-created). A second process plays the gateway: it encodes the simulator's calls
-as the wire events and posts them in signed batches on keep-alive connections. Prints events/s
-accepted, p50/p99 response times, the end-to-end committed rate, and the in-process sink's
-end-to-end rate on the same calls. Asserts nothing.
+Starts its own Redis (loopback, free port, AOF), one Celery worker (prefork, 2 processes; none with
+--no-worker, which measures the edge alone while the broker absorbs the burst) and gunicorn serving
+the project (2 sync workers), on the scratch PostgreSQL database `cdr_bench_http` (dropped and
+re-created). A second process plays the gateway: it encodes the simulator's calls as the wire events
+and posts them in signed batches. Prints events/s accepted, p50/p99 response times, the end-to-end
+committed rate, and the in-process sink's end-to-end rate on the same calls. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -301,7 +302,7 @@ def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=500, help="events per POST (at most 1,000)")
+    parser.add_argument("--batch", type=int, default=100, help="events per POST (at most 1,000)")
     parser.add_argument("--connections", type=int, default=2, help="concurrent keep-alive connections")
     # Processes rather than threads: request handling is CPU-bound Python (per-event validation).
     parser.add_argument("--server-workers", type=int, default=2)

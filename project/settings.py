@@ -216,7 +216,12 @@ CDR_API_CHANGES_SETTLE_SECONDS = env_int("CDR_API_CHANGES_SETTLE_SECONDS", 10)
 # https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html#settings
 CDR_S3_BUCKET = env("CDR_S3_BUCKET")
 if CDR_S3_BUCKET:
+    from boto3.s3.transfer import TransferConfig as _TransferConfig
     from botocore.config import Config as _BotoConfig
+
+    _s3_transfer = _TransferConfig(max_concurrency=2)
+    # Read by s3transfer's upload manager, not a keyword of boto3's TransferConfig.
+    _s3_transfer.max_in_memory_upload_chunks = 2
 
     _s3_missing = [name for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if env(name) is None]
     if _s3_missing:
@@ -245,6 +250,9 @@ if CDR_S3_BUCKET:
                 read_timeout=env_int("CDR_S3_READ_TIMEOUT", 30),
                 retries={"max_attempts": 2, "mode": "standard"},
             ),
+            # A WAV upload buffers at most 2 parts of 8 MiB (boto3's default: 10, i.e. 80 MiB per
+            # transcode); the transcode itself stays within about half the original's size.
+            "transfer_config": _s3_transfer,
         },
     }
 else:

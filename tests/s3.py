@@ -161,7 +161,11 @@ class SeaweedS3:
 
     def storage_options(self, bucket: str) -> dict[str, Any]:
         """OPTIONS for storages.backends.s3.S3Storage, as project/settings.py builds them."""
+        from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
+
+        transfer = TransferConfig(max_concurrency=2)
+        transfer.max_in_memory_upload_chunks = 2
 
         return {
             "bucket_name": bucket,
@@ -180,6 +184,7 @@ class SeaweedS3:
                 read_timeout=5,
                 retries={"max_attempts": 1},
             ),
+            "transfer_config": transfer,
         }
 
     def close(self) -> None:

@@ -126,11 +126,15 @@ def test_a_long_recording_is_transcoded_without_holding_the_original_in_memory(l
 def test_a_long_recording_on_s3_is_downloaded_in_chunks_and_transcoded(s3_storage, long_call):
     path, per_leg = long_call
     recording = store(s3_storage, path)
+    size = path.stat().st_size
 
-    done = services.recording_transcode(recording_id=recording.pk)
+    done, peak = transcode_traced(recording)
 
     assert done.wav_status == WavStatus.READY, done.wav_error
     assert done.duration_ms == MINUTES * 60_000 + 10
+    # The download is streamed, and the WAV (1.8x the original) is uploaded in at most 2 parts held
+    # at once (boto3's default holds 10 parts of 8 MiB).
+    assert peak < size * 0.8, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.1f} MiB original"
     assert_wav_is_the_call(s3_storage, done.wav_key, per_leg)
 
 
