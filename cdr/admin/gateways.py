@@ -17,7 +17,10 @@ from cdr.models import Gateway
 
 class GatewayForm(forms.ModelForm):
     tenant_ids = forms.CharField(
-        help_text="Tenant ids this gateway may report, separated by commas (tenant 0, unresolved, is always allowed)."
+        help_text=(
+            "Tenant ids this gateway may report, separated by commas. Tenant 0 (unresolved) is always allowed; "
+            "such legs inherit only a tenant listed here."
+        )
     )
 
     class Meta:
@@ -48,6 +51,11 @@ class GatewayAdmin(SuperuserOnlyAdmin):
         return self.get_readonly_fields(request, obj) if obj else ("name", "tenant_ids")
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        # Revoke instead: the row says which gateway delivered each stored event (provenance), and
+        # a deleted gateway's tenant-0 legs would lose the tenant they inherited.
         return False
 
     def save_model(self, request: Any, obj: Gateway, form: Any, change: bool) -> None:

@@ -120,6 +120,10 @@ def test_admin_creates_shows_the_secret_once_and_revokes(db, client, django_user
     assert row.key_id in listing and secret not in listing
     client.post("/admin/cdr/gateway/", {"action": "revoke", "_selected_action": [row.pk]})
     assert not Gateway.objects.get().active
+    # Revoked, never deleted: its events keep saying who delivered them.
+    assert client.post(f"/admin/cdr/gateway/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert "delete_selected" not in client.get("/admin/cdr/gateway/").content.decode()
+    assert Gateway.objects.filter(pk=row.pk).exists()
 
 
 def test_staff_cannot_reach_the_gateway_admin(db, client, django_user_model):
