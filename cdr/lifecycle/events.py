@@ -303,7 +303,7 @@ def parse_event(raw: Any, *, received_at: datetime) -> Event | Rejected:
     safe = raw if isinstance(raw, dict) else {"value": raw}
     try:
         safe = json.loads(json.dumps(_storable_copy(safe), default=repr))
-    except (ValueError, RecursionError):  # e.g. a key json cannot write
+    except (TypeError, ValueError, RecursionError):  # e.g. a key json cannot write
         safe = {"value": repr(raw)[:2000]}
     reason = _storable_copy(reason)
     observed = received_at

@@ -125,3 +125,10 @@ def test_the_delivering_gateway_is_kept_but_is_not_part_of_the_events_identity()
 def test_a_gateway_id_that_is_not_a_positive_integer_is_rejected(value):
     result = parse(dict(event("ringing"), gateway_id=value))
     assert isinstance(result, Rejected) and result.reason.startswith("gateway_id: ")
+
+
+def test_an_event_json_cannot_write_is_rejected_not_raised():
+    """A sink handed a dict with a tuple key (any Python value reaches the hooks): an answer, not an error."""
+    parsed = parse_event({"type": "bogus", (1, 2): 3}, received_at=T0)
+    assert isinstance(parsed, Rejected) and parsed.reason == "type: unknown event type 'bogus'"
+    assert parsed.payload == {"value": "{'type': 'bogus', (1, 2): 3}"}
