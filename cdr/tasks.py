@@ -37,6 +37,25 @@ def events_ingest(events: list[dict[str, Any]], source: str = "sink", batch_id: 
     return {"accepted": result.accepted, "duplicate": result.duplicate, "rejected": result.rejected}
 
 
+@shared_task(
+    name="cdr.gateway_batches_drain",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=20,
+    soft_time_limit=240,
+    time_limit=270,
+)
+def gateway_batches_drain() -> int:
+    """Nudged by each accepted HTTP request, and on a schedule; idempotent (an empty queue is one query)."""
+    from cdr.ingest.drain import gateway_batches_drain as drain
+
+    return drain()
+
+
 @shared_task(name="cdr.calls_expire", acks_late=True, soft_time_limit=120, time_limit=150)
 def calls_expire() -> int:
     return services.calls_expire()

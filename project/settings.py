@@ -184,6 +184,9 @@ CELERY_BEAT_SCHEDULE = {
     "cdr-report-peaks-refresh": {"task": "cdr.report_peaks_refresh", "schedule": 60.0},
     # Report rollups trail the call rows by at most this (reports also catch up before reading).
     "cdr-rollups-catch-up": {"task": "cdr.rollups_catch_up", "schedule": 5.0},
+    # Events accepted over HTTP are queued in the database; each request nudges a drain, and this
+    # catches what a nudge missed (the broker was down when the request was answered).
+    "cdr-gateway-batches-drain": {"task": "cdr.gateway_batches_drain", "schedule": 2.0},
 }
 
 # --- cdr -----------------------------------------------------------------------------------

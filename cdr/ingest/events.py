@@ -1,8 +1,8 @@
-"""Accept a gateway's batch: check each event, answer re-posts as duplicates, publish the rest.
+"""Accept a gateway's batch: check each event, answer re-posts as duplicates, queue the rest.
 
 Duplicates are decided by (gateway, event_id) rows inserted with one ``INSERT ... ON CONFLICT DO
-NOTHING RETURNING`` in the transaction that publishes the batch: if the publish fails, the rows
-roll back with it and a re-post is accepted again. An event without ``event_id`` is keyed by its
+NOTHING RETURNING`` in the transaction that queues the accepted events (``GatewayBatch``): if it
+fails, the rows roll back with it and a re-post is accepted again. An event without ``event_id`` is keyed by its
 content fingerprint. Whatever happens here, the store itself stays idempotent by content.
 """
 
@@ -83,22 +83,6 @@ def _tenant_refusal(event: Event, gateway: Gateway, allowed: frozenset[int], own
     return None
 
 
-def _ledger_commit_async() -> None:
-    """Let this transaction's commit return before its WAL is flushed (PostgreSQL, broker mode).
-
-    It writes only the duplicate ledger: the events themselves are durable in the broker once the
-    publish returns. If the database crashed in the next few hundred milliseconds, the ledger
-    rows would be lost and a re-post answered "accepted" instead of "duplicate", and the store,
-    idempotent by content, would still keep each event once. In eager mode (no broker) the same
-    transaction writes the CDR rows, so it commits synchronously.
-    """
-    from celery import current_app
-
-    if connection.vendor == "postgresql" and not current_app.conf.task_always_eager:
-        with connection.cursor() as cur:
-            cur.execute("SET LOCAL synchronous_commit = off")
-
-
 def _remember(gateway: Gateway, pending: dict[str, _Pending], now: datetime) -> set[str]:
     """Insert the event ids in one statement; returns those that were new."""
     if not pending:
@@ -129,7 +113,7 @@ def _remember(gateway: Gateway, pending: dict[str, _Pending], now: datetime) -> 
 
 
 def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult:
-    """Check, deduplicate and publish one batch. Raises IngestUnavailable (nothing kept) if not durable."""
+    """Check, deduplicate and queue one batch. Raises IngestUnavailable (nothing kept) if not durable."""
     received_at = timezone.now()
     allowed = frozenset(gateway.tenant_ids)
     result = BatchResult(batch_id="http-" + uuid.uuid4().hex)
@@ -154,7 +138,6 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
         else:
             pending[key] = _Pending(index, parsed.fingerprint, wire)
     with transaction.atomic():
-        _ledger_commit_async()
         new = _remember(gateway, pending, received_at)
         seen = dict(
             GatewayEvent.objects.filter(
@@ -171,7 +154,7 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
         # Provenance for the store (tenant inheritance): always ours, never what the client sent.
         publish = [{**item.event, "gateway_id": gateway.pk} for key, item in pending.items() if key in new]
         if publish:
-            events_publish(events=publish, batch_id=result.batch_id)
+            events_publish(events=publish, batch_id=result.batch_id, gateway_id=gateway.pk)
     for index, key, fp in repeats:
         first = outcomes[pending[key].index]
         assert first is not None

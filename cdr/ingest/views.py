@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -28,7 +29,7 @@ RETRY_AFTER_SECONDS = 5
 def _unavailable(exc: Exception) -> Response:
     log.warning("ingestion unavailable: %s", exc)
     return Response(
-        {"detail": "broker or storage unavailable: nothing was accepted, post again", "accepted": 0},
+        {"detail": "database or storage unavailable: nothing was accepted, post again", "accepted": 0},
         status=503,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
@@ -69,7 +70,8 @@ class EventsIngestView(_IngestView):
         summary="Deliver up to 1,000 lifecycle events (accepted / duplicate / rejected per event)",
         description=(
             "The body is a JSON array of LifecycleEvent (also published as cdr/schemas/lifecycle-event.schema.json). "
-            "The answer comes once the accepted events are durable (in the broker, or stored). "
+            "The answer comes once the accepted events are durable (committed to the database queue "
+            "that workers drain, or stored). "
             "Re-posting a batch is harmless: events already delivered are answered 'duplicate'."
         ),
         request={"application/json": LifecycleEventSerializer(many=True)},
@@ -81,7 +83,7 @@ class EventsIngestView(_IngestView):
         events = events_body_parse(request._request.cdr_body)
         try:
             result = gateway_events_accept(gateway=request.auth, events=events)
-        except IngestUnavailable as exc:
+        except (IngestUnavailable, OperationalError, InterfaceError) as exc:  # nothing was kept
             return _unavailable(exc)
         results = []
         for index, (outcome, event_id) in enumerate(zip(result.outcomes, result.event_ids, strict=True)):

@@ -17,7 +17,7 @@ from cdr.models.calls import (
     Transfer,
     TransferOutcome,
 )
-from cdr.models.ingest import Gateway, GatewayEvent
+from cdr.models.ingest import Gateway, GatewayBatch, GatewayEvent
 from cdr.models.recordings import (
     AccessPurpose,
     LegalHold,
@@ -49,6 +49,7 @@ __all__ = [
     "Direction",
     "EventStatus",
     "Gateway",
+    "GatewayBatch",
     "GatewayEvent",
     "Hangup",
     "HangupInitiator",

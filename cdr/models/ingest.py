@@ -47,3 +47,22 @@ class GatewayEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway_id}:{self.event_id}"
+
+
+class GatewayBatch(models.Model):
+    """Accepted events of one request, waiting to be stored: the HTTP edge's durable outbox.
+
+    Inserted in the transaction that remembers the event ids, so the answer "accepted" means
+    committed here; ``cdr.gateway_batches_drain`` stores queued batches up to 1,000 events at a
+    time (a worker pays per task, so ten 100-event requests cost it as much as one) and deletes
+    them in the transaction that stores them: never lost, never stored twice.
+    """
+
+    batch_id = models.CharField(max_length=40, unique=True)
+    gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="batches")
+    events = models.TextField()  # the JSON array handed to events_ingest
+    event_count = models.PositiveIntegerField()
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} ({self.event_count} events)"

@@ -49,8 +49,10 @@ def edge_b(db) -> Gateway:
 
 @pytest.fixture
 def held(monkeypatch):
-    """The edge publishes to a real (in-memory) broker and no worker runs: the test hands the
-    published batches to the ``cdr.events_ingest`` task in the order it wants."""
+    """Broker mode and no worker: the edge queues each request's events (GatewayBatch), and the
+    test hands the queued batches to the ``cdr.events_ingest`` task in the order it wants."""
+    from cdr.ingest.publish import events_load
+    from cdr.models import GatewayBatch
     from cdr.tasks import events_ingest as task
     from project.celery import app
 
@@ -58,26 +60,17 @@ def held(monkeypatch):
     monkeypatch.setattr(app.conf, "broker_url", "memory://held/")
 
     def published() -> list[tuple[list[Any], dict[str, Any]]]:
-        batches = []
-        with app.connection_for_read() as conn:
-            queue = conn.SimpleQueue("cdr", no_ack=True)
-            try:
-                while True:
-                    try:
-                        message = queue.get(block=False)
-                    except queue.Empty:
-                        break
-                    args, kwargs, _ = message.decode()
-                    batches.append((args, kwargs))
-            finally:
-                queue.close()
-        return batches
+        rows = list(GatewayBatch.objects.order_by("id").values_list("id", "events"))
+        GatewayBatch.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+        return [([events_load(doc)], {"source": "http"}) for _, doc in rows]
 
     def run(batch: tuple[list[Any], dict[str, Any]]) -> None:
         task.apply(args=batch[0], kwargs=batch[1], throw=True)
 
     yield published, run
     published()  # nothing left for another test
+    with app.connection_for_read() as conn:  # nor the drain nudges
+        conn.SimpleQueue("cdr").clear()
 
 
 def test_a_leg_reported_before_its_parent_by_a_gateway_of_another_tenant_stays_tenant_0(edge_a, edge_b, caplog):
