@@ -7,22 +7,56 @@ take disjoint batches (``SKIP LOCKED``).
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+import logging
+
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from cdr.ingest.publish import SOURCE, events_load
 from cdr.models import GatewayBatch
 from cdr.services.events import events_ingest
 
+log = logging.getLogger("cdr.ingest")
 _LOOKAHEAD = 256  # queued batches looked at per round
 
 
+def _store(rows: list[tuple[int, int, str]]) -> None:
+    events_ingest(events=[e for _, _, doc in rows for e in events_load(doc)], source=SOURCE)
+    GatewayBatch.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
+
+
+def _store_one_by_one(rows: list[tuple[int, int, str]]) -> int:
+    """After a round failed for a non-transient reason: each batch alone, setting aside those that fail."""
+    stored = 0
+    for row in rows:
+        try:
+            with transaction.atomic():
+                _store([row])
+            stored += row[1]
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            log.error("HTTP batch %s set aside, not stored: %s: %s", row[0], type(exc).__name__, exc)
+            GatewayBatch.objects.filter(pk=row[0]).update(error=f"{type(exc).__name__}: {exc}"[:2000])
+    return stored
+
+
 def gateway_batches_drain(*, max_events: int = 1000, max_rounds: int = 100) -> int:
-    """Store queued batches until none is left (or ``max_rounds``); returns the events stored."""
+    """Store queued batches until none is left (or ``max_rounds``); returns the events stored.
+
+    Database outages propagate (the task retries; nothing was lost). Any other failure of a round
+    is retried batch by batch, and a batch that still fails is set aside with its ``error``: one
+    bad row never stops the queue.
+    """
     stored = 0
     busy: set[int] = set()  # batches another drain holds: left to it
     for _ in range(max_rounds):
         with transaction.atomic():
-            heads = GatewayBatch.objects.exclude(pk__in=busy).order_by("id").values_list("id", "event_count")
+            heads = (
+                GatewayBatch.objects.filter(error="")
+                .exclude(pk__in=busy)
+                .order_by("id")
+                .values_list("id", "event_count")
+            )
             take: list[int] = []
             count = 0
             for pk, n in heads[:_LOOKAHEAD]:
@@ -39,9 +73,14 @@ def gateway_batches_drain(*, max_events: int = 1000, max_rounds: int = 100) -> i
             busy.update(set(take) - {pk for pk, _, _ in rows})
             if not rows:
                 continue
-            events_ingest(events=[e for _, _, doc in rows for e in events_load(doc)], source=SOURCE)
-            GatewayBatch.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
-        stored += sum(n for _, n, _ in rows)
+            try:
+                with transaction.atomic():
+                    _store(rows)
+                stored += sum(n for _, n, _ in rows)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception:
+                stored += _store_one_by_one(rows)
     return stored
 
 
@@ -49,4 +88,4 @@ def gateway_batches_queued() -> int:
     """Events accepted over HTTP and not stored yet."""
     from django.db.models import Sum
 
-    return GatewayBatch.objects.aggregate(n=Sum("event_count"))["n"] or 0
+    return GatewayBatch.objects.filter(error="").aggregate(n=Sum("event_count"))["n"] or 0

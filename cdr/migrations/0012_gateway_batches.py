@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
                 ('events', models.TextField()),
                 ('event_count', models.PositiveIntegerField()),
                 ('received_at', models.DateTimeField()),
+                ('error', models.TextField(blank=True)),
                 ('gateway', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batches', to='cdr.gateway')),
             ],
         ),

@@ -63,6 +63,9 @@ class GatewayBatch(models.Model):
     events = models.TextField()  # the JSON array handed to events_ingest
     event_count = models.PositiveIntegerField()
     received_at = models.DateTimeField()
+    # Why storing it failed for a reason another attempt cannot fix (a bug): set aside, so the
+    # batches behind it go on; kept for an operator (fix, then clear the error to drain it).
+    error = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"{self.batch_id} ({self.event_count} events)"

@@ -51,3 +51,25 @@ def test_events_of_many_requests_are_stored_in_one_transaction(gw, queued, djang
     with django_assert_max_num_queries(30):
         assert gateway_batches_drain() == 10
     assert Call.objects.count() == 10
+
+
+def test_a_batch_that_cannot_be_stored_is_set_aside_and_the_queue_goes_on(gw, queued, caplog):
+    from django.utils import timezone
+
+    gw.events(with_ids([event("ringing", 0, call("a@gw", tenant_id=7))], prefix="a-"))
+    # A row no worker can read (say, edited by hand): it must not block what is queued behind it.
+    bad = GatewayBatch.objects.create(
+        batch_id="http-bad",
+        gateway=GatewayBatch.objects.get().gateway,
+        events="[{not json",
+        event_count=1,
+        received_at=timezone.now(),
+    )
+    gw.events(with_ids([event("ringing", 0, call("b@gw", tenant_id=7))], prefix="b-"))
+
+    assert gateway_batches_drain() == 2
+    assert sorted(Call.objects.values_list("call_id", flat=True)) == ["a@gw", "b@gw"]
+    bad.refresh_from_db()
+    assert bad.error.startswith("JSONDecodeError") and gateway_batches_queued() == 0
+    assert f"HTTP batch {bad.pk} set aside, not stored: JSONDecodeError" in caplog.text
+    assert gateway_batches_drain() == 0  # set aside: not retried until an operator clears the error
