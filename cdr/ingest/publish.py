@@ -87,7 +87,7 @@ def events_publish(*, events: list[dict[str, Any]], batch_id: str, gateway_id: i
         if current_app.conf.task_always_eager:
             from cdr.services.events import events_ingest
 
-            events_ingest(events=events, source=SOURCE)
+            events_ingest(events=events, source=SOURCE, batch_id=batch_id)
             return
         from django.utils import timezone
 
