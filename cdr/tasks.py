@@ -18,37 +18,26 @@ from cdr.tasks_reports import report_peaks_refresh  # noqa: F401  (registers the
 
 # Only errors that another attempt can fix; a bad event is rejected by the service, not retried.
 TRANSIENT = (OperationalError, InterfaceError)
+# Tasks that store events: acknowledged after they commit, redelivered if the worker dies, and
+# retried with backoff while the database is unreachable.
+STORE_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 20,
+}
 
 
-@shared_task(
-    name="cdr.events_ingest",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=1,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=20,
-    soft_time_limit=60,
-    time_limit=90,
-)
+@shared_task(name="cdr.events_ingest", soft_time_limit=60, time_limit=90, **STORE_TASK)
 def events_ingest(events: list[dict[str, Any]], source: str = "sink", batch_id: str | None = None) -> dict[str, int]:
     result = services.events_ingest(events=events, source=source, batch_id=batch_id)
     return {"accepted": result.accepted, "duplicate": result.duplicate, "rejected": result.rejected}
 
 
-@shared_task(
-    name="cdr.gateway_batches_drain",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=1,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=20,
-    soft_time_limit=240,
-    time_limit=270,
-)
+@shared_task(name="cdr.gateway_batches_drain", soft_time_limit=240, time_limit=270, **STORE_TASK)
 def gateway_batches_drain() -> int:
     """Nudged by each accepted HTTP request, and on a schedule; idempotent (an empty queue is one query)."""
     from cdr.ingest.drain import gateway_batches_drain as drain
