@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F, Lookup, Q
+
+# The database could not be reached or dropped the connection: another attempt can succeed, so
+# tasks retry on these, and what only wraps a write lets them through to its task.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
 
 class _InArray(Lookup):  # type: ignore[type-arg]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from cdr import services
+from cdr.queries import DATABASE_UNREACHABLE
 from cdr.tasks_recordings import (  # noqa: F401  (registers the recording tasks with Celery)
     recording_transcode,
     recording_upload,
@@ -17,7 +17,7 @@ from cdr.tasks_recordings import (  # noqa: F401  (registers the recording tasks
 from cdr.tasks_reports import report_peaks_refresh  # noqa: F401  (registers the report tasks)
 
 # Only errors that another attempt can fix; a bad event is rejected by the service, not retried.
-TRANSIENT = (OperationalError, InterfaceError)
+TRANSIENT = DATABASE_UNREACHABLE
 # Tasks that store events: acknowledged after they commit, redelivered if the worker dies, and
 # retried with backoff while the database is unreachable.
 STORE_TASK = {

@@ -8,8 +8,8 @@ Time limits stay under the broker's visibility timeout (300 s) so a slow task is
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
+from cdr.queries import DATABASE_UNREACHABLE
 from cdr.services import recordings as svc
 
 try:  # botocore is only there with the S3 extra
@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover
     _S3_ERRORS = ()
 
 # Storage and database outages; a recording that cannot be decoded is recorded, not retried.
-TRANSIENT = (OperationalError, InterfaceError, OSError, *_S3_ERRORS)
+TRANSIENT = (*DATABASE_UNREACHABLE, OSError, *_S3_ERRORS)
 
 
 # Idempotent media work: acknowledged when done, redelivered if the worker dies, retried with

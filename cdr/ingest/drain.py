@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import connection, transaction
 
 from cdr.ingest.publish import SOURCE, events_load
 from cdr.models import GatewayBatch
+from cdr.queries import DATABASE_UNREACHABLE
 from cdr.services.events import events_ingest
 
 log = logging.getLogger("cdr.ingest")
@@ -32,7 +33,7 @@ def _store_one_by_one(rows: list[tuple[int, int, str]]) -> int:
             with transaction.atomic():
                 _store([row])
             stored += row[1]
-        except (OperationalError, InterfaceError):
+        except DATABASE_UNREACHABLE:
             raise
         except Exception as exc:
             log.error("HTTP batch %s set aside, not stored: %s: %s", row[0], type(exc).__name__, exc)
@@ -77,7 +78,7 @@ def gateway_batches_drain(*, max_events: int = 1000, max_rounds: int = 100) -> i
                 with transaction.atomic():
                     _store(rows)
                 stored += sum(n for _, n, _ in rows)
-            except (OperationalError, InterfaceError):
+            except DATABASE_UNREACHABLE:
                 raise
             except Exception:
                 stored += _store_one_by_one(rows)

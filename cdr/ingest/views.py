@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -21,6 +20,7 @@ from cdr.ingest.events import gateway_events_accept
 from cdr.ingest.openapi import BatchResultSerializer, LifecycleEventSerializer, RecordingStoredSerializer, errors
 from cdr.ingest.publish import IngestUnavailable
 from cdr.ingest.recordings import RecordingRefused, gateway_recording_accept, recording_upload_parse
+from cdr.queries import DATABASE_UNREACHABLE
 
 log = logging.getLogger("cdr.ingest")
 RETRY_AFTER_SECONDS = 5
@@ -83,7 +83,7 @@ class EventsIngestView(_IngestView):
         events = events_body_parse(request._request.cdr_body)
         try:
             result = gateway_events_accept(gateway=request.auth, events=events)
-        except (IngestUnavailable, OperationalError, InterfaceError) as exc:  # nothing was kept
+        except (IngestUnavailable, *DATABASE_UNREACHABLE) as exc:  # nothing was kept
             return _unavailable(exc)
         results = []
         for index, (outcome, event_id) in enumerate(zip(result.outcomes, result.event_ids, strict=True)):
