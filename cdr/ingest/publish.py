@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 import orjson
-from django.db import connection, transaction
+from django.db import transaction
 
 from cdr.sinks.publish import CeleryPublisher
 
@@ -100,7 +100,4 @@ def events_publish(*, events: list[dict[str, Any]], batch_id: str, gateway_id: i
         )
     except Exception as exc:
         raise IngestUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from exc
-    if connection.in_atomic_block:
-        transaction.on_commit(_drain_nudge)
-    else:
-        _drain_nudge()
+    transaction.on_commit(_drain_nudge)  # at once when there is no transaction

@@ -368,7 +368,7 @@ def _parse(raw: Any) -> Event:
     if isinstance(raw.get("recording"), dict):
         payload["recording"] = _storable(raw["recording"], "recording")
     if isinstance(raw.get("event_id"), str):
-        payload["event_id"] = _text({"e": raw["event_id"][:128]}, "e", "event_id", 128)
+        payload["event_id"] = _storable(raw["event_id"][:128], "event_id")
     if "gateway_id" in raw:  # who delivered it (set by the HTTP edge), not what happened: not in the fingerprint
         payload["gateway_id"] = _int(raw, "gateway_id", "gateway_id", 1, (1 << 63) - 1)
     return Event(
