@@ -7,8 +7,9 @@ Starts its own Redis (loopback, free port, AOF), one Celery worker (prefork, 2 p
 --no-worker, which measures the edge alone while the broker absorbs the burst) and gunicorn serving
 the project (2 sync workers), on the scratch PostgreSQL database `cdr_bench_http` (dropped and
 re-created). A second process plays the gateway: it encodes the simulator's calls as the wire events
-and posts them in signed batches. Prints events/s accepted, p50/p99 response times, the end-to-end
-committed rate, and the in-process sink's end-to-end rate on the same calls. Asserts nothing.
+and posts them in signed batches. Prints this machine's own figures (bench/calibrate.py), events/s
+accepted, p50/p99 response times, the end-to-end committed rate, and the in-process sink's
+end-to-end rate on the same calls. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -174,6 +175,9 @@ def main(args: argparse.Namespace) -> None:
     tenants = sorted({s.args[0].tenant_id for c in calls for s in c.steps if hasattr(s.args[0], "tenant_id")})
     issued = gateway_create(name="bench", tenant_ids=tenants)
 
+    from calibrate import describe, machine_figures  # bench/, beside this file
+
+    machine = describe(machine_figures(DB_URL))  # before the servers start: the figures compare runs
     tmp = Path(tempfile.mkdtemp(prefix="cdr-bench-http-"))
     redis = RedisServer(tmp / "redis")
     redis.start()
@@ -219,6 +223,7 @@ def main(args: argparse.Namespace) -> None:
         f"worker {'none' if args.no_worker else f'{args.worker_concurrency} processes at nice {args.worker_nice}'}, "
         f"load average before {os.getloadavg()[0]:.2f}"
     )
+    print(machine)
     try:
         wait_port(port)
         time.sleep(3)  # worker ready
@@ -264,7 +269,7 @@ def main(args: argparse.Namespace) -> None:
             f"(goal p99 < 100 ms)"
         )
         if args.no_worker:
-            print("no worker: the accepted events stay queued in the broker (the edge alone was measured)")
+            print("no worker: the accepted events stay queued in the database (the edge alone was measured)")
             return
         done = wait_committed(want)
         print(f"HTTP end to end: all committed after {done - t0:.2f}s = {want / (done - t0):,.0f} distinct events/s")
