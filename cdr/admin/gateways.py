@@ -1,18 +1,24 @@
-"""Ingestion gateways in the admin, for superusers: create (the secret is shown once) and revoke."""
+"""Ingestion gateways in the admin, for superusers: create (the secret is shown once) and revoke;
+and the queue of accepted HTTP events waiting for a worker."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from cdr.admin.scoping import SuperuserOnlyAdmin
 from cdr.admin.secret_once import secret_once_response
+from cdr.ingest.drain import gateway_batches_retry, gateway_batches_state
 from cdr.ingest.gateways import gateway_create, gateways_revoke, tenant_ids_clean
-from cdr.models import Gateway
+from cdr.ingest.publish import events_load
+from cdr.models import Gateway, GatewayBatch
 
 
 class GatewayForm(forms.ModelForm):
@@ -79,3 +85,70 @@ class GatewayAdmin(SuperuserOnlyAdmin):
     def revoke(self, request: Any, queryset: QuerySet[Gateway]) -> None:
         count = gateways_revoke(gateway_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Revoked {count} gateway(s).", messages.SUCCESS)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "es" if noun.endswith("ch") else "s")
+
+
+class _QueueStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("queued", "Queued"), ("set_aside", "Set aside")]
+
+    def queryset(self, request: Any, queryset: QuerySet[GatewayBatch]) -> QuerySet[GatewayBatch]:
+        if self.value() == "queued":
+            return queryset.filter(error="")
+        if self.value() == "set_aside":
+            return queryset.exclude(error="")
+        return queryset
+
+
+@admin.register(GatewayBatch)
+class GatewayBatchAdmin(SuperuserOnlyAdmin):
+    """Accepted HTTP events no worker has stored yet, and batches set aside because storing failed.
+
+    Superusers only (the events are raw payloads of any tenant). Nothing is added, edited or
+    deleted here: a set-aside batch is queued again with the retry action once its cause is fixed.
+    """
+
+    list_display = ("id", "batch_id", "gateway", "event_count", "received_at", "state", "error_summary")
+    list_select_related = ("gateway",)
+    list_filter = (_QueueStateFilter, "gateway")
+    search_fields = ("batch_id",)
+    ordering = ("id",)
+    actions = ("retry",)
+    fields = ("batch_id", "gateway", "event_count", "received_at", "state", "error", "events_pretty")
+    readonly_fields = fields
+
+    @admin.display(description="state")
+    def state(self, obj: GatewayBatch) -> str:
+        return "Set aside" if obj.error else "Queued"
+
+    @admin.display(description="error")
+    def error_summary(self, obj: GatewayBatch) -> str:
+        return obj.error if len(obj.error) <= 120 else obj.error[:119] + "…"
+
+    @admin.display(description="events")
+    def events_pretty(self, obj: GatewayBatch) -> str:
+        try:
+            text = json.dumps(events_load(obj.events), indent=2, sort_keys=True)
+        except ValueError:  # what the error is about, as stored
+            text = obj.events
+        return format_html('<pre class="cdr-batch-events">{}</pre>', text)
+
+    def changelist_view(self, request: Any, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        state = gateway_batches_state()
+        waiting = f"{_n(state.queued_events, 'event')} in {_n(state.queued_batches, 'batch')} waiting for a worker"
+        if state.oldest_received_at is not None:
+            waiting += f" (oldest received {timesince(state.oldest_received_at)} ago)"
+        aside = f"{_n(state.set_aside_batches, 'batch')} ({_n(state.set_aside_events, 'event')}) set aside"
+        subtitle = f"{waiting}; {aside}"
+        return super().changelist_view(request, {"subtitle": subtitle, **(extra_context or {})})
+
+    @admin.action(description="Queue selected set-aside batches again", permissions=["view"])
+    def retry(self, request: Any, queryset: QuerySet[GatewayBatch]) -> None:
+        count = gateway_batches_retry(batch_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Queued {count} set-aside batch(es) again.", messages.SUCCESS)

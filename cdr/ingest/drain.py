@@ -8,10 +8,14 @@ take disjoint batches (``SKIP LOCKED``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Count, Min, Q, Sum
 
-from cdr.ingest.publish import SOURCE, events_load
+from cdr.ingest.publish import SOURCE, drain_nudge, events_load
 from cdr.models import GatewayBatch
 from cdr.queries import DATABASE_UNREACHABLE
 from cdr.services.events import events_ingest
@@ -85,8 +89,45 @@ def gateway_batches_drain(*, max_events: int = 1000, max_rounds: int = 100) -> i
     return stored
 
 
-def gateway_batches_queued() -> int:
-    """Events accepted over HTTP and not stored yet."""
-    from django.db.models import Sum
+@dataclass(frozen=True)
+class QueueState:
+    """What the HTTP edge accepted and no worker has stored yet."""
 
-    return GatewayBatch.objects.filter(error="").aggregate(n=Sum("event_count"))["n"] or 0
+    queued_batches: int
+    queued_events: int
+    oldest_received_at: datetime | None  # of the queued batches: how far behind the workers are
+    set_aside_batches: int
+    set_aside_events: int
+
+
+def gateway_batches_state() -> QueueState:
+    """The queue at a glance (one query): for the admin, ``cdr_gateway queue`` and monitoring."""
+    queued, aside = Q(error=""), ~Q(error="")
+    row = GatewayBatch.objects.aggregate(
+        queued_batches=Count("id", filter=queued),
+        queued_events=Sum("event_count", filter=queued, default=0),
+        oldest_received_at=Min("received_at", filter=queued),
+        set_aside_batches=Count("id", filter=aside),
+        set_aside_events=Sum("event_count", filter=aside, default=0),
+    )
+    return QueueState(**row)
+
+
+def gateway_batches_queued() -> int:
+    """Events accepted over HTTP and not stored yet (set-aside batches not counted)."""
+    return gateway_batches_state().queued_events
+
+
+def gateway_batches_retry(*, batch_ids: Iterable[int] | None = None) -> int:
+    """Queue set-aside batches again (all of them, or these ids) once their cause is fixed.
+
+    Returns how many were queued again; a drain is nudged after the commit. A batch that still
+    cannot be stored is set aside again with its new error, so retrying is always safe.
+    """
+    batches = GatewayBatch.objects.exclude(error="")
+    if batch_ids is not None:
+        batches = batches.filter(pk__in=list(batch_ids))
+    count = batches.update(error="")
+    if count:
+        transaction.on_commit(drain_nudge)
+    return count

@@ -56,7 +56,8 @@ def _publisher() -> _RequestPublisher:
     return publisher
 
 
-def _drain_nudge() -> None:
+def drain_nudge() -> None:
+    """Have a worker drain the queue soon; if the broker is down, its beat schedule will."""
     try:
         _publisher().nudge()
     except Exception as exc:  # the events are safe in the table: the beat schedule drains them
@@ -100,4 +101,4 @@ def events_publish(*, events: list[dict[str, Any]], batch_id: str, gateway_id: i
         )
     except Exception as exc:
         raise IngestUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from exc
-    transaction.on_commit(_drain_nudge)  # at once when there is no transaction
+    transaction.on_commit(drain_nudge)  # at once when there is no transaction

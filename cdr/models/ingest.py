@@ -67,5 +67,9 @@ class GatewayBatch(models.Model):
     # batches behind it go on; kept for an operator (fix, then clear the error to drain it).
     error = models.TextField(blank=True)
 
+    class Meta:
+        verbose_name = "queued HTTP batch"
+        verbose_name_plural = "queued HTTP batches"
+
     def __str__(self) -> str:
         return f"{self.batch_id} ({self.event_count} events)"

@@ -4,8 +4,9 @@ up to max_events into the same store as the sink's, each event once."""
 from __future__ import annotations
 
 import pytest
+from django.core.management import CommandError, call_command
 
-from cdr.ingest.drain import gateway_batches_drain, gateway_batches_queued
+from cdr.ingest.drain import gateway_batches_drain, gateway_batches_queued, gateway_batches_retry, gateway_batches_state
 from cdr.models import Call, CallEvent, GatewayBatch
 from tests.factories import bye, call, event
 from tests.integration.ingest.conftest import with_ids
@@ -73,3 +74,88 @@ def test_a_batch_that_cannot_be_stored_is_set_aside_and_the_queue_goes_on(gw, qu
     assert bad.error.startswith("JSONDecodeError") and gateway_batches_queued() == 0
     assert f"HTTP batch {bad.pk} set aside, not stored: JSONDecodeError" in caplog.text
     assert gateway_batches_drain() == 0  # set aside: not retried until an operator clears the error
+
+
+def _set_aside(gw, call_id: str) -> GatewayBatch:
+    """A queued request whose row was corrupted, drained: set aside with its error."""
+    gw.events(with_ids([event("ringing", 0, call(call_id, tenant_id=7))], prefix=f"{call_id}-"))
+    batch = GatewayBatch.objects.get(error="", events__contains=call_id)
+    good = batch.events
+    GatewayBatch.objects.filter(pk=batch.pk).update(events=good.replace("[", "[{not json", 1))
+    gateway_batches_drain()
+    batch.refresh_from_db()
+    assert batch.error.startswith("JSONDecodeError")
+    batch.good = good  # type: ignore[attr-defined]
+    return batch
+
+
+def test_the_queue_state_counts_queued_and_set_aside_events_apart(gw, queued):
+    empty = gateway_batches_state()
+    assert (empty.queued_batches, empty.queued_events, empty.oldest_received_at) == (0, 0, None)
+    aside = _set_aside(gw, "aside@gw")
+    gw.events(with_ids([event("ringing", 0, call("w@gw", tenant_id=7)), bye(5, 5, call("w@gw", tenant_id=7))]))
+    state = gateway_batches_state()
+    waiting = GatewayBatch.objects.get(error="")
+    assert (state.queued_batches, state.queued_events, state.oldest_received_at) == (1, 2, waiting.received_at)
+    assert (state.set_aside_batches, state.set_aside_events) == (1, 1) and aside.pk != waiting.pk
+    assert gateway_batches_queued() == 2
+
+
+def test_a_set_aside_batch_fixed_and_retried_is_stored_once(gw, queued, caplog):
+    aside = _set_aside(gw, "fixme@gw")
+    other = _set_aside(gw, "other@gw")
+    assert gateway_batches_retry(batch_ids=[aside.pk]) == 1  # still broken: set aside again
+    assert gateway_batches_drain() == 0
+    aside.refresh_from_db()
+    assert aside.error.startswith("JSONDecodeError")
+
+    GatewayBatch.objects.filter(pk=aside.pk).update(events=aside.good)  # the operator's fix
+    assert gateway_batches_retry(batch_ids=[aside.pk, 10**9]) == 1  # an unknown id is ignored
+    assert gateway_batches_drain() == 1
+    assert list(Call.objects.values_list("call_id", flat=True)) == ["fixme@gw"]
+    assert list(GatewayBatch.objects.values_list("pk", flat=True)) == [other.pk]  # untouched: not retried
+    assert gateway_batches_retry(batch_ids=[aside.pk]) == 0  # stored and gone: nothing to retry
+    assert CallEvent.objects.count() == 1
+
+
+def test_the_command_shows_the_queue_and_retries(gw, queued, capsys):
+    aside = _set_aside(gw, "cmd@gw")
+    capsys.readouterr()
+    call_command("cdr_gateway", "queue")
+    out = capsys.readouterr().out
+    assert "queued_events=0" in out and "set_aside_batches=1" in out and "set_aside_events=1" in out
+    with pytest.raises(CommandError, match="none of these ids is a set-aside batch"):
+        call_command("cdr_gateway", "retry", str(aside.pk + 1000))
+    call_command("cdr_gateway", "retry", str(aside.pk))
+    assert "queued 1 set-aside batch(es) again" in capsys.readouterr().out
+    call_command("cdr_gateway", "queue")
+    assert "queued_batches=1" in capsys.readouterr().out
+    call_command("cdr_gateway", "retry", "--all")  # none left set aside: fine, says so
+    assert "queued 0 set-aside batch(es) again" in capsys.readouterr().out
+
+
+def test_superusers_see_the_queue_in_the_admin_and_retry_from_it(gw, queued, client, django_user_model):
+    aside = _set_aside(gw, "adm@gw")
+    gw.events(with_ids([event("ringing", 0, call("adm2@gw", tenant_id=7))], prefix="adm2-"))
+    staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(staff)
+    assert client.get("/admin/cdr/gatewaybatch/").status_code == 403  # raw events of any tenant
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw"))
+
+    listing = client.get("/admin/cdr/gatewaybatch/").content.decode()
+    assert "1 event in 1 batch waiting for a worker (oldest received" in listing
+    assert "1 batch (1 event) set aside" in listing
+    only_aside = client.get("/admin/cdr/gatewaybatch/?state=set_aside").content.decode()
+    assert aside.batch_id in only_aside and "JSONDecodeError" in only_aside
+    assert GatewayBatch.objects.get(error="").batch_id not in only_aside
+    detail = client.get(f"/admin/cdr/gatewaybatch/{aside.pk}/change/").content.decode()
+    assert "{not json" in detail  # shown as stored: what the error is about
+    GatewayBatch.objects.filter(pk=aside.pk).update(events=aside.good)
+    detail = client.get(f"/admin/cdr/gatewaybatch/{aside.pk}/change/").content.decode()
+    assert "&quot;call_id&quot;: &quot;adm@gw&quot;" in detail  # pretty-printed, escaped
+    assert client.post(f"/admin/cdr/gatewaybatch/{aside.pk}/delete/", {"post": "yes"}).status_code == 403
+
+    client.post("/admin/cdr/gatewaybatch/", {"action": "retry", "_selected_action": [aside.pk]})
+    assert GatewayBatch.objects.get(pk=aside.pk).error == ""
+    assert gateway_batches_drain() == 2
+    assert sorted(Call.objects.values_list("call_id", flat=True)) == ["adm2@gw", "adm@gw"]
