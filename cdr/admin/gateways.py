@@ -17,7 +17,7 @@ from cdr.admin.scoping import SuperuserOnlyAdmin
 from cdr.admin.secret_once import secret_once_response
 from cdr.ingest.drain import gateway_batches_retry, gateway_batches_state
 from cdr.ingest.gateways import gateway_create, gateways_revoke, tenant_ids_clean
-from cdr.ingest.publish import events_load
+from cdr.ingest.outbox import events_load
 from cdr.models import Gateway, GatewayBatch
 
 

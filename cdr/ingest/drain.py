@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import Count, Min, Q, Sum
 
-from cdr.ingest.publish import SOURCE, drain_nudge, events_load
+from cdr.ingest.outbox import SOURCE, drain_nudge, events_load
 from cdr.models import GatewayBatch
 from cdr.queries import DATABASE_UNREACHABLE
 from cdr.services.events import events_ingest

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cdr.ingest.publish import events_publish
+from cdr.ingest.outbox import events_enqueue
 from cdr.ingest.validate import wire_event_parse
 from cdr.lifecycle.events import Event, Rejected
 from cdr.models import Call, Gateway, GatewayEvent
@@ -152,9 +152,9 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
             else:
                 outcomes[item.index] = Outcome("rejected", "event_id: already delivered with different content", 409)
         # Provenance for the store (tenant inheritance): always ours, never what the client sent.
-        publish = [{**item.event, "gateway_id": gateway.pk} for key, item in pending.items() if key in new]
-        if publish:
-            events_publish(events=publish, batch_id=result.batch_id, gateway_id=gateway.pk)
+        queued = [{**item.event, "gateway_id": gateway.pk} for key, item in pending.items() if key in new]
+        if queued:
+            events_enqueue(events=queued, batch_id=result.batch_id, gateway_id=gateway.pk)
     for index, key, fp in repeats:
         first = outcomes[pending[key].index]
         assert first is not None

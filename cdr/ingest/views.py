@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from cdr.ingest.auth import BadRequest, GatewaySignatureAuthentication, IsActiveGateway, content_length
 from cdr.ingest.events import gateway_events_accept
 from cdr.ingest.openapi import BatchResultSerializer, LifecycleEventSerializer, RecordingStoredSerializer, errors
-from cdr.ingest.publish import IngestUnavailable
+from cdr.ingest.outbox import IngestUnavailable
 from cdr.ingest.recordings import RecordingRefused, gateway_recording_accept, recording_upload_parse
 from cdr.queries import DATABASE_UNREACHABLE
 

@@ -78,7 +78,7 @@ def events_load(text: str) -> list[dict[str, Any]]:
         return list(json.loads(text))
 
 
-def events_publish(*, events: list[dict[str, Any]], batch_id: str, gateway_id: int) -> None:
+def events_enqueue(*, events: list[dict[str, Any]], batch_id: str, gateway_id: int) -> None:
     """Inside the caller's transaction: queue (or, eager, store) one request's accepted events."""
     from celery import current_app
 
