@@ -2,7 +2,7 @@
 
 On PostgreSQL the rows travel as one JSON document unpacked by ``json_to_recordset``: the
 statement text stays small, PostgreSQL parses the rows in C, and Python only runs
-``json.dumps``. That is several times faster than Django's ``bulk_create`` or psycopg's array
+``orjson.dumps``. That is several times faster than Django's ``bulk_create`` or psycopg's array
 adaptation for the few thousand rows a batch writes. Other databases (the SQLite embedded
 default) get the same statement row by row through ``executemany``.
 """
@@ -14,19 +14,38 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+import orjson
 from django.db import connection, models
 
 from cdr.fields import UInt64Field
 
 
-def _json_value(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
-    """How one column's Python value goes into the JSON document (PostgreSQL path)."""
+def _json_value(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
+    """How one column's Python value goes into the JSON document (PostgreSQL path); None: as it is."""
     target = field.target_field if field.is_relation else field
-    if isinstance(target, UInt64Field):
-        return target.get_prep_value
-    if isinstance(target, models.DateField):  # DateTimeField too
-        return lambda v: v.isoformat() if isinstance(v, date) else v
-    return lambda v: v
+    return target.get_prep_value if isinstance(target, UInt64Field) else None
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _document(rows: Sequence[dict[str, Any]], keys: list[str], fields: list[models.Field[Any, Any]]) -> str:
+    """The rows as one JSON array of objects keyed by column."""
+    names = [f.column for f in fields]
+    convert = [_json_value(f) for f in fields]
+    if names == keys and not any(convert):
+        data: Sequence[dict[str, Any]] = rows
+    else:
+        pairs = list(zip(names, keys, convert, strict=True))
+        data = [{n: (c(row[k]) if c else row[k]) for n, k, c in pairs} for row in rows]
+    try:
+        # orjson writes datetimes as isoformat() does, and is several times faster.
+        return orjson.dumps(data).decode()
+    except TypeError:  # what orjson refuses (an int past 64 bits in a payload): the stdlib's way
+        return json.dumps(data, separators=(",", ":"), default=_iso)
 
 
 def bulk_upsert(
@@ -63,11 +82,7 @@ def bulk_upsert(
     tail = f"ON CONFLICT ({', '.join(conflict)}) {action}"
     with connection.cursor() as cursor:
         if pg:
-            convert = [_json_value(f) for f in fields]
-            doc = json.dumps(
-                [{n: c(row[k]) for n, c, k in zip(names, convert, keys, strict=True)} for row in rows],
-                separators=(",", ":"),
-            )
+            doc = _document(rows, keys, fields)
             spec = ", ".join(f"{n} {f.db_type(connection)}" for n, f in zip(names, fields, strict=True))
             ret = f" RETURNING {', '.join(returning)}" if returning else ""
             cursor.execute(

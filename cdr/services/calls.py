@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, fields, replace
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from cdr.lifecycle.events import Event, event_from_row
 from cdr.lifecycle.fold import CallRecord, HangupRecord, derive_call
-from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, derive_transfers
+from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, TransferRecord, derive_transfers
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Recording, Transfer
 from cdr.queries import one_of
 from cdr.services.bulk import bulk_upsert
@@ -25,6 +26,7 @@ from cdr.services.tenants import tenants_ensure
 
 _CALL_FIELDS = [f.name for f in fields(CallRecord) if f.name not in ("call_id", "hangup")]
 _HANGUP_FIELDS = [f.name for f in fields(HangupRecord)]
+_TRANSFER_FIELDS = [f.name for f in fields(TransferRecord)]
 
 
 def _events_by_call(call_ids: set[str], known: dict[str, Event] | None = None) -> dict[str, list[Event]]:
@@ -130,34 +132,36 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]], ga
         loaded = _events_by_call(set(missing))
         gateways.load(loaded.values())
         events.update(loaded)
-    objs, stale, untransferred = [], Q(), []
+    rows: list[dict[str, Any]] = []
+    stale, untransferred = Q(), []
     for inbound_id, (pk, tenant_id) in inbound_rows.items():
         mine = events.get(inbound_id, [])
         if tenant_id:
             mine = gateways.counted(inbound_id, mine, tenant_id)
         records = derive_transfers(mine, legs.get(inbound_id, ()))
-        objs += [Transfer(inbound_id=pk, outbound_id=leg_pks.get(t.outbound_call_id), **asdict(t)) for t in records]
+        rows += [
+            {
+                "inbound_id": pk,
+                "outbound_id": leg_pks.get(t.outbound_call_id),
+                **{f: getattr(t, f) for f in _TRANSFER_FIELDS},
+            }
+            for t in records
+        ]
         stale |= Q(inbound_id=pk, attempt__gt=len(records))
         if not records:
             untransferred.append(pk)
-    if objs:
-        Transfer.objects.bulk_create(
-            objs,
-            update_conflicts=True,
-            unique_fields=["inbound", "attempt"],
-            update_fields=[
-                "target_uri",
-                "attempted_at",
-                "outbound_call_id",
-                "outbound",
-                "bridged_at",
-                "outcome",
-            ],
+    if rows:
+        rows.sort(key=lambda r: (r["inbound_id"], r["attempt"]))  # the same lock order in every batch
+        bulk_upsert(
+            Transfer,
+            rows,
+            conflict=["inbound_id", "attempt"],
+            update=[f for f in rows[0] if f not in ("inbound_id", "attempt")],
         )
     if stale:
         Transfer.objects.filter(stale).delete()
-    if objs:
-        Call.objects.filter(pk__in={o.inbound_id for o in objs}, transferred=False).update(
+    if rows:
+        Call.objects.filter(pk__in={r["inbound_id"] for r in rows}, transferred=False).update(
             transferred=True, updated_at=timezone.now()
         )
     if untransferred:
