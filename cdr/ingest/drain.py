@@ -121,13 +121,23 @@ def gateway_batches_queued() -> int:
 def gateway_batches_retry(*, batch_ids: Iterable[int] | None = None) -> int:
     """Queue set-aside batches again (all of them, or these ids) once their cause is fixed.
 
-    Returns how many were queued again; a drain is nudged after the commit. A batch that still
-    cannot be stored is set aside again with its new error, so retrying is always safe.
+    Returns how many were queued again; after the commit a worker is nudged (without a broker,
+    the queue is drained right there). A batch that still cannot be stored is set aside again
+    with its new error, so retrying is always safe.
     """
     batches = GatewayBatch.objects.exclude(error="")
     if batch_ids is not None:
         batches = batches.filter(pk__in=list(batch_ids))
     count = batches.update(error="")
     if count:
-        transaction.on_commit(drain_nudge)
+        transaction.on_commit(_drain_soon)
     return count
+
+
+def _drain_soon() -> None:
+    from celery import current_app
+
+    if current_app.conf.task_always_eager:  # no broker, no worker, no beat (the embedded default)
+        gateway_batches_drain()
+    else:
+        drain_nudge()

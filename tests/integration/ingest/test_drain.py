@@ -3,6 +3,8 @@ up to max_events into the same store as the sink's, each event once."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -159,3 +161,22 @@ def test_superusers_see_the_queue_in_the_admin_and_retry_from_it(gw, queued, cli
     assert GatewayBatch.objects.get(pk=aside.pk).error == ""
     assert gateway_batches_drain() == 2
     assert sorted(Call.objects.values_list("call_id", flat=True)) == ["adm2@gw", "adm@gw"]
+
+
+def test_without_a_broker_a_retried_batch_is_stored_at_once(issued):
+    """The embedded default has no worker and no beat: set-aside batches left by a broker-mode
+    deployment are drained by the retry itself."""
+    from django.utils import timezone
+
+    leg = call("eager@gw", tenant_id=7)
+    GatewayBatch.objects.create(
+        batch_id="http-old",
+        gateway=issued.gateway,
+        events=json.dumps([dict(event("ringing", 0, leg), gateway_id=issued.gateway.pk)]),
+        event_count=1,
+        received_at=timezone.now(),
+        error="OperationalError: a bug since fixed",
+    )
+    assert gateway_batches_retry() == 1
+    assert list(Call.objects.values_list("call_id", flat=True)) == ["eager@gw"]
+    assert not GatewayBatch.objects.exists()
