@@ -4,13 +4,20 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
+from cdr import simulator
 from cdr.ingest.gateways import gateway_create
+from cdr.lifecycle.encode import encode_hook_call
+from cdr.lifecycle.events import Event, parse_event
 from cdr.models import Call, CallEvent, GatewayBatch, GatewayEvent
 from tests.factories import bye, call, event
 from tests.integration.ingest.conftest import GatewayClient, with_ids
+from tests.oracle import mismatches
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
@@ -70,3 +77,47 @@ def test_accepted_means_queued_even_with_the_broker_down_and_a_worker_stores_eac
         assert CallEvent.objects.count() == 5
     finally:
         worker.stop()
+
+
+def wire_events(calls: list[simulator.SimCall]) -> list[dict]:
+    """The simulated hook calls as a gateway posts them, in the order it makes them, each with its id."""
+    events, stamp = [], time.time_ns()
+    for c, sim in enumerate(calls):
+        for s, step in enumerate(sim.steps):
+            stamp += 1000
+            events.append({**encode_hook_call(str(step.method), step.args, stamp), "event_id": f"{c}-{s}"})
+    return events
+
+
+def test_a_worker_killed_mid_drain_loses_and_doubles_nothing(broker, worker_env):
+    from tests.services import Worker
+
+    calls = simulator.generate(2000, seed=11, base_time=datetime(2026, 11, 3, 8, tzinfo=UTC), time_scale=0.01)
+    events = wire_events(calls)
+    tenants = sorted({s.args[0].tenant_id for c in calls for s in c.steps if hasattr(s.args[0], "tenant_id")})
+    gw = GatewayClient(gateway_create(name="edge-1", tenant_ids=tenants))
+    for i in range(0, len(events), 100):
+        assert gw.events(events[i : i + 100]).status_code == 200
+    parsed = [parse_event(e, received_at=datetime.now(UTC)) for e in events]
+    want = len({p.fingerprint for p in parsed if isinstance(p, Event)})
+    assert want > 5000 and GatewayBatch.objects.count() == len(range(0, len(events), 100))
+
+    worker = Worker(worker_env)
+    worker.start()
+    try:
+        wait_for(lambda: CallEvent.objects.exists(), timeout=60)  # the first 1,000 events committed
+        worker.kill()  # SIGKILL, mid-drain: its open transaction rolls back, its batches stay queued
+    finally:
+        worker.stop()
+    stored_at_kill, queued_at_kill = CallEvent.objects.count(), GatewayBatch.objects.count()
+    assert 0 < stored_at_kill < want and queued_at_kill > 0, (stored_at_kill, queued_at_kill)
+
+    replacement = Worker(worker_env)  # the killed drain's message is redelivered to it
+    replacement.start()
+    try:
+        wait_for(lambda: not GatewayBatch.objects.exists(), timeout=120)
+    finally:
+        replacement.stop()
+    assert CallEvent.objects.count() == want  # nothing lost, nothing twice
+    problems = mismatches(simulator.expected_by_call_id(calls))
+    assert problems == [], "\n".join(problems[:20])
