@@ -65,3 +65,42 @@ def test_a_bad_database_url_fails_at_start_up_naming_the_setting(tmp_path):
     proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode != 0
     assert proc.stderr.strip() == "configuration error: DJANGO_SECRET_KEY must be set (required when DJANGO_DEBUG=0)."
+
+
+def test_make_run_serves_the_admin_fed_by_the_sink_and_by_a_gateway_over_http(tmp_path):
+    """What `make run` starts: the admin, and simulated calls arriving through both ingestion paths."""
+    import sqlite3
+    import time
+    import urllib.request
+
+    from tests.services import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "cdr_demo", "--addr", f"127.0.0.1:{port}", "--rate", "8"],
+        cwd=ROOT,
+        env=clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sources: dict[str, int] = {}
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not {"sink", "http"} <= sources.keys():
+            time.sleep(0.5)
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            try:
+                with sqlite3.connect(tmp_path / "cdr.sqlite3", timeout=5) as db:
+                    rows = db.execute("SELECT source, count(*) FROM cdr_callevent GROUP BY source").fetchall()
+                sources = dict(rows)
+            except sqlite3.OperationalError:  # not migrated yet
+                continue
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=10) as page:
+            assert page.status == 200
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert {"sink", "http"} <= sources.keys(), (sources, err[-3000:])
+    assert "login: admin" in out and "over HTTP as the gateway 'demo-http'" in out
+    assert '"POST /ingest/v1/events' not in err  # the gateway's requests are not logged one by one

@@ -1,12 +1,15 @@
 """`make run`: the whole pipeline on the embedded default, fed by the built-in gateway simulator.
 
 Migrates, prints an admin login, drives simulated calls through the real CeleryLifecycleSink
-(tasks run in-process when no broker is configured), closes stale calls every minute, and
-serves the admin. ``--calls N --no-serve`` runs N calls as fast as possible and prints a summary.
+(tasks run in-process when no broker is configured) and, as a gateway in another process would,
+over the HTTP ingestion API (``HttpGateway``, as the gateway ``demo-http``), closes stale calls
+every minute, and serves the admin. ``--calls N --no-serve`` runs N calls as fast as possible
+through the sink and prints a summary.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections import Counter
@@ -17,10 +20,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.core.servers.basehttp import get_internal_wsgi_application
 
 from cdr import simulator
-from cdr.models import Call, Recording
+from cdr.ingest.gateways import gateway_create, tenant_ids_clean
+from cdr.ingest.secrets import secret_decrypt
+from cdr.models import Call, Gateway, Recording
 from cdr.simulator.audio import sn3_conversation
+from cdr.simulator.http_gateway import HttpGateway
+from cdr.simulator.values import LARGE_TENANT
 from cdr.sinks import lifecycle_sink_from_settings, recording_sink_from_settings
 from cdr.tasks import calls_expire
 
@@ -38,6 +46,25 @@ def ensure_admin() -> tuple[str, str]:
     user.set_password(password)
     user.save()
     return "admin", password
+
+
+def gateway_name() -> str:
+    return "demo-http"
+
+
+def demo_gateway(addr: str) -> HttpGateway:
+    """The demo's HTTP gateway, allowed every tenant the simulator uses; its secret is kept in the
+    database (encrypted, as for any gateway), so the same gateway serves every restart."""
+    tenants = tenant_ids_clean([*range(1, 21), LARGE_TENANT])  # simulator.generate's: 1..20 and a 2**40 one
+    gateway = Gateway.objects.filter(name=gateway_name(), active=True).first()
+    secret = secret_decrypt(gateway.secret_encrypted) if gateway is not None else None
+    if gateway is None or secret is None:  # none yet, or SECRET_KEY changed: a new one
+        Gateway.objects.filter(name=gateway_name()).update(name=f"{gateway_name()}-{secrets.token_hex(3)}")
+        issued = gateway_create(name=gateway_name(), tenant_ids=tenants)
+        gateway, secret = issued.gateway, issued.secret
+    elif gateway.tenant_ids != tenants:
+        Gateway.objects.filter(pk=gateway.pk).update(tenant_ids=tenants)
+    return HttpGateway(f"http://{addr}", gateway.key_id, secret)
 
 
 class Command(BaseCommand):
@@ -59,19 +86,26 @@ class Command(BaseCommand):
         username, password = ensure_admin()
         stop = threading.Event()
         threading.Thread(target=self.traffic, args=(sink, options["rate"], stop), daemon=True).start()
+        gateway = demo_gateway(options["addr"])
+        threading.Thread(target=self.http_traffic, args=(gateway, options["rate"] / 4, stop), daemon=True).start()
         threading.Thread(target=self.sweeper, args=(stop,), daemon=True).start()
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nCDR admin: http://{options['addr']}/admin/  login: {username}  password: {password}\n"
-                f"Database: {settings.DATABASES['default']['NAME']}  (simulated calls arrive continuously)\n"
+                f"Database: {settings.DATABASES['default']['NAME']}  (simulated calls arrive continuously, "
+                f"through the in-process sink and over HTTP as the gateway {gateway_name()!r})\n"
             )
         )
         self.stdout.flush()
+        if options["verbosity"] < 2:  # the gateway posts every 0.2 s: log requests only when they fail
+            get_internal_wsgi_application()  # its import configures logging again: first, then quieten
+            logging.getLogger("django.server").setLevel(logging.WARNING)
         try:
             call_command("runserver", options["addr"], use_reloader=False)
         finally:
             stop.set()
             sink.close(timeout=10)
+            gateway.close(timeout=5)
 
     def batch(self, sink: Any, n: int) -> None:
         calls = simulator.generate(n, seed=secrets.randbits(32), base_time=datetime.now(UTC), time_scale=0.01)
@@ -103,6 +137,13 @@ class Command(BaseCommand):
                 realtime=True,
                 recording_factory=sn3_conversation,
             )
+
+    def http_traffic(self, gateway: HttpGateway, rate: float, stop: threading.Event) -> None:
+        seed = secrets.randbits(32)
+        while not stop.is_set():
+            seed += 1
+            calls = simulator.generate(20, seed=seed, base_time=datetime.now(UTC), time_scale=0.05)
+            simulator.run(calls, gateway, threads=4, rate=rate, realtime=True)
 
     def sweeper(self, stop: threading.Event) -> None:
         while not stop.wait(60):
