@@ -146,6 +146,16 @@ def test_invalid_events_are_rejected_with_a_reason_naming_the_field_and_never_st
     assert CallEvent.objects.count() == 1 and GatewayEvent.objects.count() == 1
 
 
+def test_a_time_past_year_9999_in_utc_is_rejected_and_the_rest_of_the_batch_accepted(gw):
+    late = {**event("ringing", 0, call("late@gw")), "observed_at": "9999-12-31T23:59:59-01:00"}
+    response = gw.events(with_ids([late, event("ringing", 0, INBOUND)]))
+    assert response.status_code == 200, response.content[:300]
+    first, second = response.json()["results"]
+    assert (first["code"], second["status"]) == (400, "accepted")
+    assert first["reason"].startswith("observed_at: outside years 1 to 9999 in UTC")
+    assert list(CallEvent.objects.values_list("call_id", flat=True)) == [INBOUND["call_id"]]
+
+
 def test_occurred_at_is_the_observed_moment(gw):
     ev = event("ringing", 0, INBOUND)
     ev["occurred_at"] = ev.pop("observed_at")

@@ -28,6 +28,11 @@ def test_a_valid_ringing_event_parses():
     [
         ("not a dict", "event: expected an object"),
         ({"type": "hello", "observed_at": "2026-01-01T00:00:00Z"}, "type: unknown event type 'hello'"),
+        # Valid RFC 3339, but past year 9999 (or before year 1) once in UTC.
+        ({**event("ringing"), "observed_at": "9999-12-31T23:59:59-01:00"}, "observed_at: outside years 1 to 9999"),
+        ({**event("ringing"), "observed_at": "0001-01-01T00:30:00+01:00"}, "observed_at: required"),  # Go's zero
+        (event("ringing", meta=call(started_at="9999-12-31T23:30:00-00:45")), "call.started_at: outside years"),
+        ({**bye(1, 2), "hangup": {**bye(1, 2)["hangup"], "ended_at": "9999-12-31T23:59:59-12:00"}}, "hangup.ended_at"),
         (event("ringing", meta=call(call_id="")), "call.call_id: required"),
         (event("ringing", meta=call(direction="inbound_reinvite")), "call.direction: unknown value"),
         (event("ringing", meta=call(started_at="2026-01-01T00:00:00")), "call.started_at: naive timestamp"),
