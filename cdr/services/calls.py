@@ -77,10 +77,8 @@ def _derive(call_ids: set[str], events: dict[str, list[Event]], gateways: Gatewa
         )
         for call_id, r in list(records.items()):
             inherited = parents.get(r.correlation_id, 0) if r.tenant_id == 0 else 0
-            mine = gateways.inheriting(call_id, events[call_id], inherited, r.correlation_id) if inherited else []
-            record = derive_call(call_id, mine, inherited) if mine else None
-            if record is not None:
-                records[call_id], events[call_id] = record, list(mine)
+            if inherited and gateways.may_inherit(call_id, events[call_id], inherited, r.correlation_id):
+                records[call_id] = derive_call(call_id, events[call_id], inherited)  # type: ignore[assignment]
     return list(records.values())
 
 

@@ -64,16 +64,12 @@ class GatewayTenants:
             self._warned.add((gateway_id, call_id, tenant_id))
             log.warning(message, self._gateways[gateway_id][0], tenant_id, call_id, *args)
 
-    def inheriting(self, call_id: str, events: Sequence[Event], tenant_id: int, parent_id: str) -> Sequence[Event]:
-        """The events of a tenant-0 leg that count once it takes its correlation parent's tenant.
+    def may_inherit(self, call_id: str, events: Sequence[Event], tenant_id: int, parent_id: str) -> bool:
+        """Whether a tenant-0 leg may take its correlation parent's tenant.
 
-        Those of gateways that may not report that tenant stay in the log only (as ``counted``), so
-        a gateway cannot keep another gateway's leg at tenant 0 by posting an event for it first.
-        Empty when no event is left: the leg keeps tenant 0.
+        Only if every gateway that delivered one of its events may report that tenant.
         """
         refusing = self._refusing(events, tenant_id)
-        if len(refusing) < len(events):
-            return self.counted(call_id, events, tenant_id)
         for _, gateway_id in refusing:
             self._warn(
                 gateway_id,
@@ -82,7 +78,7 @@ class GatewayTenants:
                 "gateway %r may not report tenant %d: leg %s keeps tenant 0 instead of inheriting it from %s",
                 parent_id,
             )
-        return []
+        return not refusing
 
     def counted(self, call_id: str, events: Sequence[Event], tenant_id: int) -> Sequence[Event]:
         """The events of a call of ``tenant_id`` that count for it; the others stay in the log only.
