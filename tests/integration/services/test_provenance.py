@@ -52,3 +52,21 @@ def test_the_gateways_current_tenants_decide_and_a_deleted_gateway_may_report_no
         events_ingest(events=[bye(20, 20, LEG)])  # the leg is derived again
     assert leg_tenant() == 0
     assert f"gateway '#{a.pk} (deleted)' may not report tenant 9: leg leg@gw keeps tenant 0" in caplog.text
+
+
+@pytest.mark.parametrize("intruder_first", [True, False], ids=["intruder-first", "intruder-last"])
+def test_a_gateway_cannot_pull_another_gateways_leg_into_its_own_tenant(intruder_first):
+    """An event naming the intruder's own call as the leg's parent, observed earlier than the owner's
+    events: the leg must not take the intruder's tenant (it stays 0, and keeps the owner's data)."""
+    intruder = gateway_create(name="edge-a", tenant_ids=[7]).gateway
+    owner = gateway_create(name="edge-b", tenant_ids=[9]).gateway
+    events_ingest(events=from_gateway(intruder, event("ringing", 0, call("mine@evil", tenant_id=7))), source="http")
+    fake = from_gateway(intruder, event("ringing", 1, {**LEG, "correlation_id": "mine@evil"}))
+    genuine = from_gateway(
+        owner, event("ringing", 0, INBOUND), event("ringing", 5, LEG), event("established", 6, LEG), bye(30, 30, LEG)
+    )
+    for batch in [fake, genuine] if intruder_first else [genuine, fake]:
+        events_ingest(events=batch, source="http")
+    leg = Call.objects.get(call_id="leg@gw")
+    assert leg.tenant_id != 7
+    assert (leg.status, leg.billable_ms) == ("completed", 24_000)
