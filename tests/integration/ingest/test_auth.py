@@ -63,8 +63,9 @@ def test_a_timestamp_outside_the_replay_window_is_401(gw, settings):
     assert stale.json()["detail"].startswith("X-CDR-Timestamp: outside the 300 s window")
     assert gw.events(BATCH, timestamp=int(time.time()) + 400).status_code == 401
     assert gw.events(BATCH, timestamp=int(time.time()) - 290).status_code == 200
-    garbage = gw.events(BATCH, **{"X-CDR-Timestamp": "yesterday"})
-    assert garbage.json() == {"detail": "X-CDR-Timestamp: expected unix seconds"}
+    for bad in ("yesterday", "9" * 400, "+1790000000", "-5", "١٧٩٠٠٠٠٠٠٠", "1790000000.5"):
+        garbage = gw.events(BATCH, **{"X-CDR-Timestamp": bad})
+        assert (garbage.status_code, garbage.json()) == (401, {"detail": "X-CDR-Timestamp: expected unix seconds"})
 
 
 def test_a_revoked_gateway_is_403(gw, capsys):
