@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection, transaction
 from django.db.models import Count, Min, Q, Sum
 
@@ -22,6 +23,9 @@ from cdr.services.events import events_ingest
 
 log = logging.getLogger("cdr.ingest")
 _LOOKAHEAD = 256  # queued batches looked at per round
+# Failures that say nothing about the batch at hand: let them through (the round rolls back, the
+# batches stay queued for the next drain), never set a batch aside for them.
+_NOT_THE_BATCH = (*DATABASE_UNREACHABLE, SoftTimeLimitExceeded, MemoryError)
 
 
 def _store(rows: list[tuple[int, int, str]]) -> None:
@@ -37,7 +41,7 @@ def _store_one_by_one(rows: list[tuple[int, int, str]]) -> int:
             with transaction.atomic():
                 _store([row])
             stored += row[1]
-        except DATABASE_UNREACHABLE:
+        except _NOT_THE_BATCH:
             raise
         except Exception as exc:
             log.error("HTTP batch %s set aside, not stored: %s: %s", row[0], type(exc).__name__, exc)
@@ -48,7 +52,8 @@ def _store_one_by_one(rows: list[tuple[int, int, str]]) -> int:
 def gateway_batches_drain(*, max_events: int = 1000, max_rounds: int = 100) -> int:
     """Store queued batches until none is left (or ``max_rounds``); returns the events stored.
 
-    Database outages propagate (the task retries; nothing was lost). Any other failure of a round
+    Database outages propagate (the task retries; nothing was lost), as do the task's soft time
+    limit and MemoryError (the next drain takes the batches again). Any other failure of a round
     is retried batch by batch, and a batch that still fails is set aside with its ``error``: one
     bad row never stops the queue.
     """
@@ -82,7 +87,7 @@ def gateway_batches_drain(*, max_events: int = 1000, max_rounds: int = 100) -> i
                 with transaction.atomic():
                     _store(rows)
                 stored += sum(n for _, n, _ in rows)
-            except DATABASE_UNREACHABLE:
+            except _NOT_THE_BATCH:
                 raise
             except Exception:
                 stored += _store_one_by_one(rows)

@@ -180,3 +180,29 @@ def test_without_a_broker_a_retried_batch_is_stored_at_once(issued):
     assert gateway_batches_retry() == 1
     assert list(Call.objects.values_list("call_id", flat=True)) == ["eager@gw"]
     assert not GatewayBatch.objects.exists()
+
+
+@pytest.mark.parametrize("interruption", ["SoftTimeLimitExceeded", "MemoryError"])
+def test_a_drain_interrupted_while_retrying_one_by_one_sets_nothing_aside(gw, queued, monkeypatch, interruption):
+    """The task's soft time limit (or memory) says nothing about the batch: it must stay queued."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from cdr.ingest import drain
+
+    gw.events(with_ids([event("ringing", 0, call("one@gw", tenant_id=7))], prefix="one-"))
+    gw.events(with_ids([event("ringing", 0, call("two@gw", tenant_id=7))], prefix="two-"))
+    calls = []
+    stop = SoftTimeLimitExceeded() if interruption == "SoftTimeLimitExceeded" else MemoryError()
+
+    def failing(**kwargs):
+        calls.append(len(kwargs["events"]))
+        raise ValueError("a bug in the round") if len(calls) == 1 else stop
+
+    original = drain.events_ingest
+    monkeypatch.setattr(drain, "events_ingest", failing)
+    with pytest.raises(type(stop)):
+        gateway_batches_drain()
+    assert calls == [2, 1]  # the round (both batches), then the first one alone, interrupted
+    assert list(GatewayBatch.objects.values_list("error", flat=True)) == ["", ""]
+    monkeypatch.setattr(drain, "events_ingest", original)
+    assert gateway_batches_drain() == 2  # the next drain stores both
