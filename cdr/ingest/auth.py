@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import Any
 
@@ -12,8 +13,12 @@ from rest_framework import authentication, exceptions, permissions
 from cdr.ingest.gateways import GatewayUnauthorized, gateway_authenticate
 from cdr.ingest.signing import KEY_HEADER, SHA256_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from cdr.models import Gateway
+from cdr.queries import DATABASE_UNREACHABLE
+
+log = logging.getLogger("cdr.ingest")
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+RETRY_AFTER_SECONDS = 5  # what a 503 asks the gateway to wait before posting again
 _CHUNK = 64 * 1024
 
 
@@ -21,6 +26,18 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = 413
     default_detail = "body: too large"
     default_code = "too_large"
+
+
+class Unavailable(exceptions.APIException):
+    """503 with Retry-After: the database could not be asked who signed the request."""
+
+    status_code = 503
+    default_detail = "database or storage unavailable: nothing was accepted, post again"
+    default_code = "unavailable"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.wait = retry_after  # DRF's exception handler sends it as Retry-After
 
 
 class BadRequest(exceptions.APIException):
@@ -99,6 +116,9 @@ class GatewaySignatureAuthentication(authentication.BaseAuthentication):
             )
         except GatewayUnauthorized as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
+        except DATABASE_UNREACHABLE as exc:  # the gateway lookup is the request's first query
+            log.warning("ingestion unavailable: %s", exc)
+            raise Unavailable(RETRY_AFTER_SECONDS) from None
         return GatewayPrincipal(gateway), gateway
 
     def authenticate_header(self, request: Any) -> str:

@@ -15,7 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cdr.ingest.auth import BadRequest, GatewaySignatureAuthentication, IsActiveGateway, content_length
+from cdr.ingest.auth import (
+    RETRY_AFTER_SECONDS,
+    BadRequest,
+    GatewaySignatureAuthentication,
+    IsActiveGateway,
+    content_length,
+)
 from cdr.ingest.events import gateway_events_accept
 from cdr.ingest.openapi import BatchResultSerializer, LifecycleEventSerializer, RecordingStoredSerializer, errors
 from cdr.ingest.outbox import IngestUnavailable
@@ -23,7 +29,6 @@ from cdr.ingest.recordings import RecordingRefused, gateway_recording_accept, re
 from cdr.queries import DATABASE_UNREACHABLE
 
 log = logging.getLogger("cdr.ingest")
-RETRY_AFTER_SECONDS = 5
 
 
 def _unavailable(exc: Exception) -> Response:
@@ -165,7 +170,7 @@ class RecordingIngestView(_IngestView):
             if exc.status == 403:
                 raise exceptions.PermissionDenied(exc.reason) from None
             return Response({exc.parameter: exc.reason}, status=exc.status)
-        except OSError as exc:  # the local spool's disk: nothing kept, the gateway posts again
+        except (OSError, *DATABASE_UNREACHABLE) as exc:  # the spool's disk or the database: post again
             return _unavailable(exc)
         body = {
             "call_id": call_id,
