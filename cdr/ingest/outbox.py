@@ -1,16 +1,17 @@
 """Make a request's accepted events durable, then have a worker store them.
 
 Broker mode: the events are queued in the database (``GatewayBatch``) by the transaction that
-remembers their ids, and ``cdr.gateway_batches_drain`` is nudged after the commit. The answer
-does not wait for the broker: while it is down the events wait in the table, and the drain's
-beat schedule (and the next nudge) stores them once it is back. Eager mode (no broker): stored
-right away, in the same transaction.
+remembers their ids, and ``cdr.gateway_batches_drain`` is nudged after the commit, by a
+background thread: the answer never waits for the broker. While it is down the events wait in
+the table, and the drain's beat schedule (and the next nudge) stores them once it is back.
+Eager mode (no broker): stored right away, in the same transaction.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from typing import Any
 
@@ -56,12 +57,60 @@ def _publisher() -> _RequestPublisher:
     return publisher
 
 
-def drain_nudge() -> None:
-    """Have a worker drain the queue soon; if the broker is down, its beat schedule will."""
+def _nudge_now() -> None:
     try:
         _publisher().nudge()
     except Exception as exc:  # the events are safe in the table: the beat schedule drains them
         log.info("could not nudge %s (%s): queued events wait for its schedule", DRAIN_TASK, exc)
+
+
+class _Nudger:
+    """One thread per process sends the nudges, so no request waits for the broker: a frozen
+    Redis holds a publish for its whole timeout. Requests that commit while a nudge is on its
+    way share the next one (a drain takes everything queued anyway)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def request(self) -> None:
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()  # a forked server process starts its own
+                self._thread = threading.Thread(target=self._run, name="cdr-drain-nudge", daemon=True)
+                self._thread.start()
+            self._idle.clear()
+            self._wanted.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            _nudge_now()
+            with self._lock:
+                if not self._wanted.is_set():
+                    self._idle.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._idle.wait(timeout)
+
+
+_nudger = _Nudger()
+
+
+def drain_nudge() -> None:
+    """Have a worker drain the queue soon (sent by a background thread; never blocks the caller).
+    If the broker is down, the drain's beat schedule stores the events."""
+    _nudger.request()
+
+
+def drain_nudges_wait(timeout: float = 5.0) -> bool:
+    """Wait until the nudges asked for so far were sent (or failed); False on timeout. For tests."""
+    return _nudger.wait(timeout)
 
 
 def _dumps(events: list[dict[str, Any]]) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from cdr import simulator
 from cdr.ingest.gateways import gateway_create
+from cdr.ingest.outbox import drain_nudges_wait
 from cdr.lifecycle.encode import encode_hook_call
 from cdr.lifecycle.events import Event, parse_event
 from cdr.models import Call, CallEvent, GatewayBatch, GatewayEvent
@@ -47,21 +48,28 @@ def test_accepted_means_queued_even_with_the_broker_down_and_a_worker_stores_eac
     response = gw.events(first)
     assert response.json()["accepted"] == 2
     assert GatewayBatch.objects.count() == 1  # durable when answered: committed to the queue
-    assert broker.llen("cdr") == 1  # and a drain was nudged; no worker yet
+    assert drain_nudges_wait() and broker.llen("cdr") == 1  # and a drain was nudged; no worker yet
     assert CallEvent.objects.count() == 0
+
+    broker.freeze()  # alive but not answering: a publish would hang until its timeout
+    frozen = with_ids([event("ringing", 0, call("h0@gw"))], "f")
+    assert gw.events(frozen).json()["accepted"] == 1
+    assert not drain_nudges_wait(0)  # answered while its nudge still waits for the broker
+    broker.thaw()
+    assert drain_nudges_wait()
 
     broker.stop()
     second = with_ids([event("ringing", 0, call("h2@gw")), bye(6, 6, call("h2@gw"))], "b")
     down = gw.events(second)
     assert down.status_code == 200 and down.json()["accepted"] == 2  # the broker is not on the path
-    assert GatewayBatch.objects.count() == 2 and GatewayEvent.objects.count() == 4
+    assert GatewayBatch.objects.count() == 3 and GatewayEvent.objects.count() == 5
 
     broker.start()  # same port, same append-only file: the first nudge is still queued
     worker = Worker(worker_env)
     worker.start()
     try:
         # The one nudge drains both requests' events (the second's nudge was lost with the broker).
-        wait_for(lambda: CallEvent.objects.count() == 4)
+        wait_for(lambda: CallEvent.objects.count() == 5)
         wait_for(lambda: GatewayBatch.objects.count() == 0)
         again = gw.events(first + second).json()
         assert (again["accepted"], again["duplicate"]) == (0, 4)
@@ -69,12 +77,13 @@ def test_accepted_means_queued_even_with_the_broker_down_and_a_worker_stores_eac
         assert gw.events(third).json()["accepted"] == 1
         wait_for(lambda: Call.objects.filter(call_id="h3@gw").exists())
         assert sorted(Call.objects.values_list("call_id", "status")) == [
+            ("h0@gw", "ringing"),
             ("h1@gw", "completed"),
             ("h2@gw", "completed"),
             ("h3@gw", "ringing"),
         ]
         assert set(CallEvent.objects.values_list("source", flat=True)) == {"http"}
-        assert CallEvent.objects.count() == 5
+        assert CallEvent.objects.count() == 6
     finally:
         worker.stop()
 

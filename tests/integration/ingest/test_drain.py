@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from cdr.ingest.drain import gateway_batches_drain, gateway_batches_queued, gateway_batches_retry, gateway_batches_state
+from cdr.ingest.outbox import drain_nudges_wait
 from cdr.models import Call, CallEvent, GatewayBatch
 from tests.factories import bye, call, event
 from tests.integration.ingest.conftest import with_ids
@@ -23,6 +24,8 @@ def queued(monkeypatch):
 
     monkeypatch.setattr(app.conf, "task_always_eager", False)
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    yield
+    drain_nudges_wait()  # none still on its way when the next test changes the broker
 
 
 def test_accepted_events_wait_in_the_queue_and_a_drain_stores_them_once(gw, queued, caplog):
@@ -32,6 +35,7 @@ def test_accepted_events_wait_in_the_queue_and_a_drain_stores_them_once(gw, queu
         assert body["accepted"] == 2
     assert GatewayBatch.objects.count() == 3 and gateway_batches_queued() == 6
     assert CallEvent.objects.count() == 0
+    assert drain_nudges_wait()
     assert "could not nudge cdr.gateway_batches_drain" in caplog.text
 
     assert gateway_batches_drain(max_events=3) == 6  # 2 + 2 > 3: one request's events per round

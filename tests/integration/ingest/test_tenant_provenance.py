@@ -51,7 +51,7 @@ def edge_b(db) -> Gateway:
 def held(monkeypatch):
     """Broker mode and no worker: the edge queues each request's events (GatewayBatch), and the
     test hands the queued batches to the ``cdr.events_ingest`` task in the order it wants."""
-    from cdr.ingest.outbox import events_load
+    from cdr.ingest.outbox import drain_nudges_wait, events_load
     from cdr.models import GatewayBatch
     from cdr.tasks import events_ingest as task
     from project.celery import app
@@ -69,6 +69,7 @@ def held(monkeypatch):
 
     yield published, run
     published()  # nothing left for another test
+    drain_nudges_wait()
     with app.connection_for_read() as conn:  # nor the drain nudges
         conn.SimpleQueue("cdr").clear()
 
