@@ -20,6 +20,7 @@ from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, TransferRecord, derive_
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Recording, Transfer
 from cdr.queries import one_of
 from cdr.services.bulk import bulk_upsert
+from cdr.services.locks import calls_try_lock
 from cdr.services.provenance import GatewayTenants
 from cdr.services.rollups import rollups_mark
 from cdr.services.tenants import tenants_ensure
@@ -86,6 +87,7 @@ def _upsert_calls(records: list[CallRecord]) -> dict[str, int]:
     tenants_ensure(tenant_ids={r.tenant_id for r in records})
     now = timezone.now()
     rows = [{"call_id": r.call_id, **{f: getattr(r, f) for f in _CALL_FIELDS}, "updated_at": now} for r in records]
+    rows.sort(key=lambda r: r["call_id"])  # the same row lock order in every transaction
     written = bulk_upsert(
         Call, rows, conflict=["call_id"], update=[*_CALL_FIELDS, "updated_at"], returning=["call_id", "id"]
     )
@@ -101,6 +103,7 @@ def _upsert_hangups(records: list[CallRecord], ids: dict[str, int]) -> None:
     rows = [
         {"call_id": ids[r.call_id], **{f: getattr(r.hangup, f) for f in _HANGUP_FIELDS}} for r in records if r.hangup
     ]
+    rows.sort(key=lambda r: r["call_id"])
     bulk_upsert(
         Hangup,
         rows,
@@ -169,13 +172,26 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]], ga
         Call.objects.filter(pk__in=untransferred, transferred=True).update(transferred=False, updated_at=timezone.now())
 
 
+def _lock_more(call_ids: set[str], locked: set[str]) -> None:
+    more = call_ids - locked
+    if more:
+        calls_try_lock(more)
+        locked |= more
+
+
 def calls_refresh(
-    *, call_ids: Iterable[str], transfer_ids: Iterable[str] = (), known: dict[str, Event] | None = None
+    *,
+    call_ids: Iterable[str],
+    transfer_ids: Iterable[str] = (),
+    known: dict[str, Event] | None = None,
+    locked: set[str] | None = None,
 ) -> int:
     """Recompute the records of these calls (and the transfers of these inbound calls).
 
     Also refreshes legs waiting for a tenant from these calls, and the transfers of inbound
-    calls whose agent legs changed. Call under the per-call locks of ``calls_lock``.
+    calls whose agent legs changed. Call under the per-call locks of ``calls_lock``: ``locked``
+    names the calls the caller holds; any other call it writes is locked with ``calls_try_lock``
+    (never waiting) before it is read. Without ``locked`` the caller holds every lock needed.
     """
     call_ids = {c for c in call_ids if c}
     transfer_ids = {c for c in transfer_ids if c}
@@ -183,6 +199,9 @@ def calls_refresh(
         call_ids |= set(
             Call.objects.filter(one_of("correlation_id", call_ids), tenant_id=0).values_list("call_id", flat=True)
         )
+    if locked is not None:
+        # A leg stored after the caller looked its legs up (between that query and its locks).
+        _lock_more(call_ids | transfer_ids, locked)
     # The inbound legs of agent legs get their transfers derived below: their events are read with
     # the rest (one query, and the gateways of all of them are known in one more).
     parents = {
@@ -194,9 +213,18 @@ def calls_refresh(
     records = _derive(call_ids, events, gateways)
     transfer_ids |= gateways.refused_calls
     if records:
+        # Parents of agent legs are locked by the caller (as named by the legs' events or stored
+        # rows); only a parent changed by a batch committed since then can be new here.
+        inbound_of_legs = {r.correlation_id for r in records if r.scenario == TRANSFER_AGENT and r.correlation_id}
+        if locked is not None:
+            _lock_more(inbound_of_legs, locked)
         ids = _upsert_calls(records)
         _upsert_hangups(records, ids)
-        transfer_ids |= {r.correlation_id for r in records if r.scenario == TRANSFER_AGENT and r.correlation_id}
+        # An end that no longer counts (see GatewayTenants.counted) leaves no hangup.
+        ended = [ids[r.call_id] for r in records if r.hangup is None and r.call_id in gateways.refused_calls]
+        if ended:
+            Hangup.objects.filter(one_of("call_id", ended)).delete()
+        transfer_ids |= inbound_of_legs
         # An inbound leg reported after its agent legs: its transfers can be linked only now.
         inbound = {r.call_id for r in records if r.direction == "inbound"} - transfer_ids
         if inbound:

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cdr.lifecycle.events import Event, Rejected, parse_event
-from cdr.models import CallEvent, EventStatus, IngestedBatch
+from cdr.models import Call, CallEvent, EventStatus, IngestedBatch
 from cdr.queries import one_of
 from cdr.services.bulk import bulk_upsert
 from cdr.services.calls import calls_refresh
@@ -46,6 +47,9 @@ def _write_log(items: list[Event | Rejected], source: str) -> None:
         }
         for item in items
     ]
+    # Sorted: rejected events take no call lock, so two batches holding the same ones must lock
+    # their rows in the same order.
+    rows.sort(key=lambda r: r["fingerprint"])
     least = "LEAST" if connection.vendor == "postgresql" else "MIN"
     # A repeat keeps one row with the earliest observation, whatever order the copies came in.
     bulk_upsert(
@@ -59,6 +63,23 @@ def _write_log(items: list[Event | Rejected], source: str) -> None:
 
 def _existing(fingerprints: list[str]) -> set[str]:
     return set(CallEvent.objects.filter(one_of("fingerprint", fingerprints)).values_list("fingerprint", flat=True))
+
+
+def _neighbours(call_ids: set[str]) -> tuple[set[str], set[str]]:
+    """Stored calls a refresh of these calls writes too: their tenant-0 legs and their parents.
+
+    Read before the batch takes its locks (one query), so it can lock them with its own calls.
+    """
+    if not call_ids:
+        return set(), set()
+    legs, parents = set(), set()
+    rows = Call.objects.filter(Q(one_of("correlation_id", call_ids), tenant_id=0) | one_of("call_id", call_ids))
+    for call_id, correlation_id, tenant_id in rows.values_list("call_id", "correlation_id", "tenant_id"):
+        if tenant_id == 0 and correlation_id in call_ids:
+            legs.add(call_id)
+        if call_id in call_ids and correlation_id:
+            parents.add(correlation_id)
+    return legs, parents
 
 
 def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str | None = None) -> IngestResult:
@@ -80,6 +101,12 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
     lock_ids |= {e.call.correlation_id for e in accepted if e.call and e.call.correlation_id}
     result = IngestResult()
     with transaction.atomic():
+        # Every call the refresh writes is locked here, in one sorted statement, before anything is
+        # read: the legs and parents it would find in the log too (a leg waiting for its parent's
+        # tenant, the parent of an agent leg whose transfers change). One committed in between is
+        # found by calls_refresh, which then only tries its lock (see calls_try_lock).
+        legs, parents = _neighbours({e.call_id for e in accepted})
+        lock_ids |= legs | parents
         calls_lock(lock_ids)
         tenants_ensure(tenant_ids={e.call.tenant_id for e in accepted if e.call})
         existing = _existing(list(unique))
@@ -90,6 +117,7 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
             known={e.fingerprint: e for e in accepted if e.fingerprint not in existing},
             call_ids={e.call_id for e in accepted if e.type != "bridge_started"},
             transfer_ids={e.call_id for e in accepted if e.type in ("transfer_started", "bridge_started")},
+            locked=lock_ids,
         )
         if batch_id:
             IngestedBatch.objects.bulk_create(

@@ -42,6 +42,7 @@ from cdr.selectors_recordings import (
     recordings_storage,
     storage_is_s3,
 )
+from cdr.services.locks import calls_lock
 from cdr.services.rollups import rollups_mark
 from cdr.services.tenants import tenants_ensure
 from cdr.sinks.recording_spool import RecordingSpool
@@ -103,6 +104,8 @@ def recording_store(
 ) -> tuple[Recording, bool]:
     """Record a stored object (idempotent on call_id + sha256); queue its WAV transcode after commit."""
     with transaction.atomic():
+        # Before any write: the call's lock orders this against a batch refreshing the call row.
+        calls_lock([call_id])
         tenants_ensure(tenant_ids=[tenant_id])
         call_pk = Call.objects.filter(call_id=call_id).values_list("id", flat=True).first()
         recording, created = Recording.objects.get_or_create(

@@ -182,14 +182,14 @@ def rollups_refresh(*, call_ids: Iterable[str]) -> int:
 def rollups_mark(*, call_ids: Iterable[str]) -> None:
     """Queue these legs for the rollups, in the caller's transaction (one statement).
 
-    The per-call locks order this against a catch-up applying the same legs: it reads a leg only
-    while holding its lock, so a change committed after that read is marked after it deletes
-    the mark, never swallowed by it.
+    Call holding these legs' locks (``calls_lock``, taken before the legs changed): they order
+    this against a catch-up applying the same legs, which reads a leg only while holding its
+    lock, so a change committed after that read is marked after it deletes the mark, never
+    swallowed by it. Taking a lock here, after rows were written, could deadlock.
     """
     call_ids = sorted({c for c in call_ids if c})
     if not call_ids:
         return
-    calls_lock(call_ids)
     now = timezone.now()
     bulk_upsert(ReportPending, [{"call_id": c, "marked_at": now} for c in call_ids], conflict=["call_id"])
 

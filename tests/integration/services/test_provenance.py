@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cdr.ingest.gateways import gateway_create
-from cdr.models import Call, Gateway
+from cdr.models import Call, Gateway, Hangup
 from cdr.services import events_ingest
 from tests.factories import bye, call, event
 
@@ -70,3 +70,18 @@ def test_a_gateway_cannot_pull_another_gateways_leg_into_its_own_tenant(intruder
     leg = Call.objects.get(call_id="leg@gw")
     assert leg.tenant_id != 7
     assert (leg.status, leg.billable_ms) == ("completed", 24_000)
+
+
+def test_an_end_that_stops_counting_leaves_no_hangup_row():
+    """Another gateway's bye came before the call's tenant was known: it counted, then no longer."""
+    intruder = gateway_create(name="edge-a", tenant_ids=[7]).gateway
+    owner = gateway_create(name="edge-b", tenant_ids=[9]).gateway
+    unknown_tenant = {**INBOUND, "tenant_id": 0}
+    events_ingest(events=from_gateway(intruder, bye(2, 2, unknown_tenant, sip_code=487)), source="http")
+    assert Hangup.objects.filter(call__call_id="in@gw").exists()
+    events_ingest(
+        events=from_gateway(owner, event("ringing", 0, INBOUND), event("established", 1, INBOUND)), source="http"
+    )
+    inbound = Call.objects.get(call_id="in@gw")
+    assert (inbound.tenant_id, inbound.status, inbound.ended_at) == (9, "established", None)
+    assert not Hangup.objects.filter(call=inbound).exists()
