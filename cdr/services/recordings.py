@@ -193,7 +193,7 @@ def recordings_attach_calls(*, call_ids: list[str] | None = None, limit: int = 1
     """Link recordings that arrived before their call row; a tenant 0 becomes the call's.
 
     A gateway's recording only if that gateway may report the call's tenant (logged otherwise:
-    it stays unlinked, at its own tenant). Four queries, then three per call linked.
+    it stays unlinked, at its own tenant). Three queries, then three or four per call linked.
     """
     orphans = Recording.objects.filter(call_leg__isnull=True)
     if call_ids is not None:
@@ -216,9 +216,14 @@ def recordings_attach_calls(*, call_ids: list[str] | None = None, limit: int = 1
     attached = 0
     for call_id, pks in linked.items():
         call_pk, tenant_id = calls[call_id]
-        attached += Recording.objects.filter(one_of("pk", pks), call_leg__isnull=True).update(call_leg_id=call_pk)
-        Call.objects.filter(pk=call_pk, has_recording=False).update(has_recording=True, updated_at=timezone.now())
-        Recording.objects.filter(one_of("pk", pks), tenant_id=0).update(tenant_id=tenant_id)
+        with transaction.atomic():
+            attached += Recording.objects.filter(one_of("pk", pks), call_leg__isnull=True).update(call_leg_id=call_pk)
+            marked = Call.objects.filter(pk=call_pk, has_recording=False).update(
+                has_recording=True, updated_at=timezone.now()
+            )
+            if marked:  # recording coverage reads has_recording (a gateway's tenant_ids were widened)
+                rollups_mark(call_ids=[call_id])
+            Recording.objects.filter(one_of("pk", pks), tenant_id=0).update(tenant_id=tenant_id)
     return attached
 
 

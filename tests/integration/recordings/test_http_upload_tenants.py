@@ -89,7 +89,8 @@ def test_a_recording_posted_before_its_own_gateways_call_is_linked(local_storage
 
 def test_a_gateway_allowed_the_tenant_later_gets_its_recording_linked(local_storage, sink, intruder, owner):
     upload(intruder, VICTIM, conversation(seed=65).blob, **{"X-CDR-Tenant-Id": "0"})
-    report_call(owner)
+    assert not report_call(owner).has_recording
+    assert recordings_attach_calls() == 0
     Gateway.objects.filter(name="edge-a").update(tenant_ids=[7, 9])
     assert recordings_attach_calls() == 1
     rec = Recording.objects.get(call_id=VICTIM)
