@@ -254,4 +254,9 @@ class HasRecordingFilter(YesNoFilter):
     parameter_name = "recorded"
 
     def condition(self) -> Exists:
-        return Exists(Recording.objects.filter(call_id=OuterRef("call_id"), deleted_at__isnull=True))
+        # Of the call's tenant: another's (a gateway's it may not report) does not make it recorded.
+        return Exists(
+            Recording.objects.filter(
+                call_id=OuterRef("call_id"), tenant_id=OuterRef("tenant_id"), deleted_at__isnull=True
+            )
+        )

@@ -39,7 +39,10 @@ def call_api_get(*, user: Any, call_id: str) -> tuple[Call, list[CallEvent], lis
     events = list(CallEvent.objects.filter(call_id=call_id).order_by("observed_at", "id"))
     recordings = []
     if call.has_recording:
-        recordings = list(Recording.objects.filter(call_id=call_id).order_by("created_at", "id"))
+        # The call's tenant's only: another's (a gateway's it may not report) stays off the call.
+        recordings = list(
+            Recording.objects.filter(call_id=call_id, tenant_id=call.tenant_id).order_by("created_at", "id")
+        )
     return call, events, recordings
 
 
@@ -71,12 +74,14 @@ def recording_summary(rows: Iterable[Any]) -> dict[str, Any]:
 
 def recording_summaries(*, calls: Iterable[Call]) -> dict[str, dict[str, Any]]:
     """Summaries for a page of calls: one query, and none when no call on it was recorded."""
-    call_ids = [c.call_id for c in calls if c.has_recording]
-    if not call_ids:
+    tenants = {c.call_id: c.tenant_id for c in calls if c.has_recording}
+    if not tenants:
         return {}
     rows: dict[str, list[Any]] = defaultdict(list)
-    for call_id, *rest in Recording.objects.filter(call_id__in=call_ids).values_list("call_id", *SUMMARY_COLUMNS):
-        rows[call_id].append(rest)
+    found = Recording.objects.filter(call_id__in=tenants).values_list("call_id", "tenant_id", *SUMMARY_COLUMNS)
+    for call_id, tenant_id, *rest in found:
+        if tenant_id == tenants[call_id]:  # as call_api_get: the call's tenant's recordings only
+            rows[call_id].append(rest)
     return {call_id: recording_summary(items) for call_id, items in rows.items()}
 
 

@@ -147,4 +147,4 @@ def gateway_recording_accept(
         sample_rate=upload.sample_rate,
         channels=upload.channels,
     )
-    return sink.store_file(meta, artifact, path=path, size=size, sha256=sha), True
+    return sink.store_file(meta, artifact, path=path, size=size, sha256=sha, gateway_id=gateway.pk), True

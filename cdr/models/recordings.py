@@ -28,6 +28,12 @@ class Recording(models.Model):
     call_id = models.CharField(max_length=255)
     # The Call row once it exists (``call`` would clash with the ``call_id`` text column).
     call_leg = models.ForeignKey(Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="recordings")
+    # The gateway that posted it over HTTP; null for the in-process sink (trusted). It counts only
+    # for a call whose tenant that gateway may report (cdr.services.provenance). PROTECT: with
+    # SET_NULL, deleting a gateway would turn its recordings into trusted ones.
+    gateway = models.ForeignKey(
+        "cdr.Gateway", on_delete=models.PROTECT, null=True, blank=True, related_name="recordings"
+    )
     # The artifact's RecordingFormat ("sn3", "stereo_pcm"), or "taps" for the WAV built from PCM taps.
     format = models.CharField(max_length=16)
     codec = models.CharField(max_length=16, blank=True)

@@ -21,7 +21,7 @@ from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus
 from cdr.queries import one_of
 from cdr.services.bulk import bulk_upsert
 from cdr.services.locks import calls_try_lock
-from cdr.services.provenance import GatewayTenants
+from cdr.services.provenance import GatewayTenants, recording_counts
 from cdr.services.rollups import rollups_mark
 from cdr.services.tenants import tenants_ensure
 
@@ -83,7 +83,7 @@ def _derive(call_ids: set[str], events: dict[str, list[Event]], gateways: Gatewa
     return list(records.values())
 
 
-def _upsert_calls(records: list[CallRecord]) -> dict[str, int]:
+def _upsert_calls(records: list[CallRecord], warned: set[tuple[int, str]]) -> dict[str, int]:
     tenants_ensure(tenant_ids={r.tenant_id for r in records})
     now = timezone.now()
     rows = [{"call_id": r.call_id, **{f: getattr(r, f) for f in _CALL_FIELDS}, "updated_at": now} for r in records]
@@ -92,10 +92,27 @@ def _upsert_calls(records: list[CallRecord]) -> dict[str, int]:
         Call, rows, conflict=["call_id"], update=[*_CALL_FIELDS, "updated_at"], returning=["call_id", "id"]
     )
     ids = dict(written)
-    # A recording may be stored before its call row exists: the new row learns it here.
-    Call.objects.filter(one_of("pk", ids.values()), has_recording=False).filter(
-        Exists(Recording.objects.filter(call_id=OuterRef("call_id")))
-    ).update(has_recording=True, updated_at=now)
+    # A recording may be stored before its call row exists: the new row learns it here, from a
+    # recording that counts for the call's tenant (a gateway's only if it may report it). One
+    # query as before when nothing is to be marked: the update runs only for calls found here.
+    unmarked = Exists(Call.objects.filter(call_id=OuterRef("call_id"), has_recording=False))
+    found = (
+        Recording.objects.filter(one_of("call_id", ids.keys()))
+        .filter(unmarked)
+        .order_by()
+        .values_list("call_id", "gateway_id", "gateway__name", "gateway__tenant_ids")
+        .distinct()
+    )
+    tenants = {r.call_id: r.tenant_id for r in records}
+    recorded: set[str] = set()
+    for call_id, gateway_id, name, tenant_ids in found:
+        gateways = {} if gateway_id is None else {gateway_id: (name, frozenset(tenant_ids))}
+        if recording_counts(gateways, gateway_id, call_id=call_id, tenant_id=tenants[call_id], warned=warned):
+            recorded.add(call_id)
+    if recorded:
+        Call.objects.filter(one_of("pk", [ids[c] for c in recorded]), has_recording=False).update(
+            has_recording=True, updated_at=now
+        )
     return ids
 
 
@@ -218,7 +235,7 @@ def calls_refresh(
         inbound_of_legs = {r.correlation_id for r in records if r.scenario == TRANSFER_AGENT and r.correlation_id}
         if locked is not None:
             _lock_more(inbound_of_legs, locked)
-        ids = _upsert_calls(records)
+        ids = _upsert_calls(records, gateways.recordings_warned)
         _upsert_hangups(records, ids)
         # An end that no longer counts (see GatewayTenants.counted) leaves no hangup.
         ended = [ids[r.call_id] for r in records if r.hangup is None and r.call_id in gateways.refused_calls]

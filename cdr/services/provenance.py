@@ -30,6 +30,8 @@ class GatewayTenants:
         self._warned: set[tuple[int, str, int]] = set()
         # Calls some of whose events did not count: their transfers are derived again too.
         self.refused_calls: set[str] = set()
+        # (gateway, call) whose recording did not count: logged once per batch.
+        self.recordings_warned: set[tuple[int, str]] = set()
 
     def load(self, events: Iterable[Sequence[Event]]) -> None:
         ids = {g for evs in events for e in evs if (g := e.payload.get("gateway_id")) is not None}
@@ -103,3 +105,50 @@ class GatewayTenants:
         self.refused_calls.add(call_id)
         dropped = {id(e) for e, _ in refusing}
         return [e for e in events if id(e) not in dropped]
+
+
+def gateways_tenants(gateway_ids: Iterable[int]) -> dict[int, tuple[str, frozenset[int]]]:
+    """(name, current ``tenant_ids``) of these gateways: one query, none without ids.
+
+    A gateway missing from the table (deleted) may report nothing.
+    """
+    ids = set(gateway_ids)
+    if not ids:
+        return {}
+    rows = Gateway.objects.filter(pk__in=ids).order_by().values_list("pk", "name", "tenant_ids")
+    out = {pk: (name, frozenset(tenant_ids)) for pk, name, tenant_ids in rows}
+    out.update((pk, (f"#{pk} (deleted)", frozenset())) for pk in ids - out.keys())
+    return out
+
+
+def recording_counts(
+    gateways: dict[int, tuple[str, frozenset[int]]],
+    gateway_id: int | None,
+    *,
+    call_id: str,
+    tenant_id: int,
+    warned: set[tuple[int, str]] | None = None,
+) -> bool:
+    """Whether a recording may be linked to (and mark as recorded) a call of ``tenant_id``.
+
+    One posted by a gateway counts only if that gateway may report the call's tenant: it can
+    arrive before the call, when the edge cannot see whose call it is. Tenant 0 is not a grant:
+    the recording waits (unlinked, at its own tenant) until the call's tenant is resolved.
+    Logged once per (gateway, call) in ``warned``.
+    """
+    if gateway_id is None:
+        return True
+    name, allowed = gateways[gateway_id]
+    if tenant_id in allowed:
+        return True
+    # A call of tenant 0 is not resolved yet: its recordings wait, nothing to report.
+    if tenant_id and (warned is None or (gateway_id, call_id) not in warned):
+        if warned is not None:
+            warned.add((gateway_id, call_id))
+        log.warning(
+            "gateway %r may not report tenant %d: its recording of call %s stays unlinked, at its own tenant",
+            name,
+            tenant_id,
+            call_id,
+        )
+    return False

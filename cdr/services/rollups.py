@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from cdr.models import (
     Call,
-    Recording,
     ReportDay,
     ReportHour,
     ReportPdd,
@@ -59,6 +58,7 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
             "billable_ms",
             "pdd_ms",
             "ended_at",
+            "has_recording",
         )
     )
     pks = [c[0] for c in calls]
@@ -70,9 +70,10 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
         .values_list("inbound_id", "n", "b")
         .order_by()
     }
-    recorded = set(Recording.objects.filter(one_of("call_id", call_ids)).values_list("call_id", flat=True).distinct())
     shares = {}
-    for pk, call_id, tenant, started, direction, status, code, initiator, established, billable, pdd, ended in calls:
+    # has_recording, not any Recording row of the call id: a gateway's recording of a call of a tenant
+    # it may not report does not make the call recorded (cdr.services.provenance).
+    for pk, _, tenant, started, direction, status, code, initiator, established, billable, pdd, ended, rec in calls:
         n, b = transfers.get(pk, (0, 0))
         shares[pk] = Share(
             tenant_id=tenant,
@@ -86,7 +87,7 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
             pdd_ms=pdd,
             transfers=n,
             bridged=b,
-            recorded=call_id in recorded,
+            recorded=rec,
             started_at=started,
             ended_at=ended,
         )

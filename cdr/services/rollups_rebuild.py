@@ -7,7 +7,6 @@ from django.db import connection, transaction
 from cdr.fields import UInt64Field
 from cdr.models import (
     Call,
-    Recording,
     ReportDay,
     ReportHour,
     ReportPdd,
@@ -32,10 +31,9 @@ def _slot_sql(column: str) -> str:
 
 def _share_sql(where: str) -> str:
     q = connection.ops.quote_name
-    call, transfer, recording = (q(m._meta.db_table) for m in (Call, Transfer, Recording))
+    call, transfer = (q(m._meta.db_table) for m in (Call, Transfer))
     least = "LEAST" if connection.vendor == "postgresql" else "MIN"
     greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
-    true, false = ("TRUE", "FALSE") if connection.vendor == "postgresql" else ("1", "0")
     return (
         f"""
         INSERT INTO {q(ReportShare._meta.db_table)} (call_id, tenant_id, slot, direction, status, sip_code,
@@ -44,7 +42,7 @@ def _share_sql(where: str) -> str:
             c.hangup_initiator, c.established_at IS NOT NULL, COALESCE(c.billable_ms, 0), c.pdd_ms,
             (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id),
             (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id AND t.outcome = 'bridged'),
-            CASE WHEN EXISTS (SELECT 1 FROM {recording} r WHERE r.call_id = c.call_id) THEN {true} ELSE {false} END,
+            c.has_recording,  -- not any recording of the call id: see cdr.services.provenance
             c.started_at, c.ended_at
         FROM {call} c {where}
     """,

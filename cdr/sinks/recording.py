@@ -152,12 +152,20 @@ class StorageRecordingSink:
             return RecordingResult()
 
     def store_file(
-        self, meta: CallMeta, artifact: RecordingArtifact, *, path: Path, size: int, sha256: str
+        self,
+        meta: CallMeta,
+        artifact: RecordingArtifact,
+        *,
+        path: Path,
+        size: int,
+        sha256: str,
+        gateway_id: int | None = None,
     ) -> RecordingResult:
         """The HTTP ingestion entry point: ``artifact`` without its payload, whose bytes (verified
         against ``sha256``) are in ``path`` on the spool's file system. The file is moved into the
         spool, never read into memory; then as ``finish_recording``: upload, bounded wait, retries.
         Returns an empty result (and removes the file) when the tenant's policy is off.
+        ``gateway_id``: the gateway that posted it (see ``recording_store``).
         """
         from django.db import close_old_connections
 
@@ -187,7 +195,7 @@ class StorageRecordingSink:
         if name in self._spool:
             path.unlink(missing_ok=True)
         else:
-            meta_json = self._meta(artifact, call_id, target, key, sha256) | {"bytes": size}
+            meta_json = self._meta(artifact, call_id, target, key, sha256) | {"bytes": size, "gateway_id": gateway_id}
             path.replace(self._spool.part_path(name))
             self._spool.put(name, meta=meta_json)
             self._counts["spooled"] += 1

@@ -12,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cdr.admin.changelist import cursor_decode, cursor_encode
-from cdr.models import Call
-from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user, tenant_calls
+from cdr.ingest.gateways import gateway_create
+from cdr.models import Call, Recording
+from tests.integration.admin.data import TENANT_A, TENANT_B, add_recording, staff_user, tenant_calls
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/cdr/call/"
@@ -179,3 +180,12 @@ def test_export_action_streams_csv_of_selected(staff_client, calls):
     text = b"".join(response.streaming_content).decode()
     assert text.splitlines()[0].startswith("call_id,correlation_id,tenant_id")
     assert a.failed in text and a.answered not in text
+
+
+def test_the_recorded_filter_ignores_another_tenants_recording_of_the_call_id(staff_client, calls):
+    """A gateway's recording of a call it may not report stays at its own tenant, off the call."""
+    a, _ = calls
+    intruder = gateway_create(name="edge-b", tenant_ids=[TENANT_B]).gateway
+    theirs = add_recording(TENANT_B, a.failed)
+    Recording.objects.filter(pk=theirs.pk).update(gateway=intruder, call_leg=None)
+    assert listed(get(staff_client, "?recorded=yes")) == [a.answered]

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import pytest
 from django.utils import timezone
 
+from cdr.ingest.gateways import gateway_create
 from cdr.models import Call, Recording
 from cdr.services import events_ingest
 from cdr.services.recordings import recordings_attach_calls
@@ -107,3 +108,15 @@ def test_detail_lists_the_recordings_with_their_media_links(api, recorded, djang
     assert live["variants"] == ["wav", "original"] and live["duration_ms"] == 1500
     assert deleted["variants"] == [] and deleted["deleted_at"].endswith("Z")
     assert api.get(f"{LIST}{quote(a.failed)}/").json()["recordings"] == []
+
+
+def test_another_tenants_recording_of_the_call_id_is_not_listed(api, recorded):
+    """A gateway's recording of a call it may not report stays unlinked at its own tenant."""
+    a, _, _ = recorded
+    intruder = gateway_create(name="edge-b", tenant_ids=[TENANT_B]).gateway
+    theirs = add_recording(TENANT_B, a.answered)
+    Recording.objects.filter(pk=theirs.pk).update(gateway=intruder, call_leg=None)
+    body = api.get(f"{LIST}{quote(a.answered)}/").json()
+    assert body["recording_summary"]["count"] == 2 and theirs.pk not in {r["id"] for r in body["recordings"]}
+    records = {r["call_id"]: r for r in api.get(LIST).json()["results"]}
+    assert records[a.answered]["recording_summary"]["count"] == 2
