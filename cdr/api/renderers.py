@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework.renderers import BaseRenderer
+from rest_framework.response import Response
 
 from cdr.api.calls_export import csv_chunks, ndjson_chunks
 
@@ -32,3 +33,15 @@ class CallNDJSONRenderer(BaseRenderer):
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         return b"".join(ndjson_chunks(_results(data)))
+
+
+class PageResponse(Response):
+    """A page in any of the list's formats. DRF drops Content-Type from an empty body, and an
+    NDJSON page of no records is one: it keeps its type (a client dispatches on it)."""
+
+    @property
+    def rendered_content(self) -> Any:
+        content = super().rendered_content
+        if not content and "Content-Type" not in self:
+            self["Content-Type"] = self.accepted_media_type
+        return content

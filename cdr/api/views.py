@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from cdr.api.calls_export import EXPORT_FORMATS, calls_export_chunks
 from cdr.api.filters import filter_parameters
 from cdr.api.pagination import MAX_PAGE_SIZE, calls_page, cursor_encode, page_params
-from cdr.api.renderers import CallCSVRenderer, CallNDJSONRenderer
+from cdr.api.renderers import CallCSVRenderer, CallNDJSONRenderer, PageResponse
 from cdr.api.schema import Gone, error_responses
 from cdr.api.selectors import (
     call_api_get,
@@ -103,7 +103,8 @@ class CallListView(_JsonErrors, APIView):
         next_url = None
         if after is not None:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", cursor_encode(after))
-        response = Response({"next": next_url, "results": CallRecordSerializer(calls, many=True, context=context).data})
+        page = {"next": next_url, "results": CallRecordSerializer(calls, many=True, context=context).data}
+        response = PageResponse(page)
         if next_url is not None:
             response["Link"] = f'<{next_url}>; rel="next"'
         return response

@@ -122,6 +122,17 @@ def test_csv_page_with_the_next_link_in_a_header(api, calls):
     assert sorted(seen) == sorted(a.all)
 
 
+def test_an_empty_ndjson_page_keeps_its_content_type(api, calls):
+    """No records is an empty body, still NDJSON (schemathesis found it typeless: DRF drops the type)."""
+    nothing = {"started_before": "1014-04-06T00:04:31-00:29"}
+    for response in (
+        api.get(LIST, {**nothing, "format": "ndjson"}),
+        api.get(LIST, nothing, HTTP_ACCEPT="application/x-ndjson"),
+    ):
+        assert response.status_code == 200, response.content[:200]
+        assert response["Content-Type"] == "application/x-ndjson" and response.content == b""
+
+
 def test_csv_and_ndjson_pages_have_the_export_bytes(api, calls):
     """A page is the export of the same rows: one parser for both on the client side."""
     qs = Call.objects.filter(tenant_id=TENANT_A)
