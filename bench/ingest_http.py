@@ -235,10 +235,8 @@ def main(args: argparse.Namespace) -> None:
                 "--client",
                 "--port",
                 str(port),
-                "--key-id",
-                issued.gateway.key_id,
-                "--secret",
-                issued.secret,
+                f"--key-id={issued.gateway.key_id}",
+                f"--secret={issued.secret}",  # a secret may start with "-": never a separate argument
                 "--calls",
                 str(args.calls),
                 "--seed",
