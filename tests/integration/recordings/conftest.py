@@ -88,3 +88,11 @@ def staff(django_user_model):
         tenant, _ = Tenant.objects.get_or_create(id=tenant_id)
         TenantMembership.objects.create(user=user, tenant=tenant)
     return user
+
+
+@pytest.fixture
+def sink(make_sink, monkeypatch):
+    """The process-wide recording sink the ingestion view uses, as a test-owned one."""
+    made = make_sink()
+    monkeypatch.setattr("cdr.sinks.recording._sink", made)
+    return made

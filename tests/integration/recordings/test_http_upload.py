@@ -19,14 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sink(make_sink, monkeypatch):
-    """The process-wide recording sink the view uses, as a test-owned one."""
-    made = make_sink()
-    monkeypatch.setattr("cdr.sinks.recording._sink", made)
-    return made
-
-
-@pytest.fixture
 def gw(db):
     return GatewayClient(gateway_create(name="edge-1", tenant_ids=[7]))
 

@@ -22,13 +22,6 @@ VICTIM = "victim@gw"
 
 
 @pytest.fixture
-def sink(make_sink, monkeypatch):
-    made = make_sink()
-    monkeypatch.setattr("cdr.sinks.recording._sink", made)
-    return made
-
-
-@pytest.fixture
 def intruder(db):
     return GatewayClient(gateway_create(name="edge-a", tenant_ids=[7]))
 
