@@ -254,9 +254,5 @@ class HasRecordingFilter(YesNoFilter):
     parameter_name = "recorded"
 
     def condition(self) -> Exists:
-        # Of the call's tenant: another's (a gateway's it may not report) does not make it recorded.
-        return Exists(
-            Recording.objects.filter(
-                call_id=OuterRef("call_id"), tenant_id=OuterRef("tenant_id"), deleted_at__isnull=True
-            )
-        )
+        # Linked to the call: a gateway's recording of a call it may not report is not.
+        return Exists(Recording.objects.filter(call_leg_id=OuterRef("pk"), deleted_at__isnull=True))

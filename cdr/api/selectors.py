@@ -39,10 +39,9 @@ def call_api_get(*, user: Any, call_id: str) -> tuple[Call, list[CallEvent], lis
     events = list(CallEvent.objects.filter(call_id=call_id).order_by("observed_at", "id"))
     recordings = []
     if call.has_recording:
-        # The call's tenant's only: another's (a gateway's it may not report) stays off the call.
-        recordings = list(
-            Recording.objects.filter(call_id=call_id, tenant_id=call.tenant_id).order_by("created_at", "id")
-        )
+        # Those linked to the call: a gateway's recording is linked only if it may report the
+        # call's tenant (cdr.services.provenance), another's stays off the call.
+        recordings = list(Recording.objects.filter(call_leg_id=call.pk).order_by("created_at", "id"))
     return call, events, recordings
 
 
@@ -74,14 +73,15 @@ def recording_summary(rows: Iterable[Any]) -> dict[str, Any]:
 
 def recording_summaries(*, calls: Iterable[Call]) -> dict[str, dict[str, Any]]:
     """Summaries for a page of calls: one query, and none when no call on it was recorded."""
-    tenants = {c.call_id: c.tenant_id for c in calls if c.has_recording}
-    if not tenants:
+    call_ids = {c.pk: c.call_id for c in calls if c.has_recording}
+    if not call_ids:
         return {}
     rows: dict[str, list[Any]] = defaultdict(list)
-    found = Recording.objects.filter(call_id__in=tenants).values_list("call_id", "tenant_id", *SUMMARY_COLUMNS)
-    for call_id, tenant_id, *rest in found:
-        if tenant_id == tenants[call_id]:  # as call_api_get: the call's tenant's recordings only
-            rows[call_id].append(rest)
+    # As call_api_get: the recordings linked to the call.
+    for call_pk, *rest in Recording.objects.filter(call_leg_id__in=call_ids).values_list(
+        "call_leg_id", *SUMMARY_COLUMNS
+    ):
+        rows[call_ids[call_pk]].append(rest)
     return {call_id: recording_summary(items) for call_id, items in rows.items()}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -92,25 +92,26 @@ def _upsert_calls(records: list[CallRecord], warned: set[tuple[int, str]]) -> di
         Call, rows, conflict=["call_id"], update=[*_CALL_FIELDS, "updated_at"], returning=["call_id", "id"]
     )
     ids = dict(written)
-    # A recording may be stored before its call row exists: the new row learns it here, from a
-    # recording that counts for the call's tenant (a gateway's only if it may report it). One
-    # query as before when nothing is to be marked: the update runs only for calls found here.
-    unmarked = Exists(Call.objects.filter(call_id=OuterRef("call_id"), has_recording=False))
-    found = (
-        Recording.objects.filter(one_of("call_id", ids.keys()))
-        .filter(unmarked)
+    # A recording may be stored before its call row exists: it is linked here, and the call marked
+    # recorded, if it counts for the call's tenant (a gateway's only if it may report it). One
+    # query as before when nothing waits (a recording stored after its call is linked at once).
+    waiting = (
+        Recording.objects.filter(one_of("call_id", ids.keys()), call_leg__isnull=True)
         .order_by()
-        .values_list("call_id", "gateway_id", "gateway__name", "gateway__tenant_ids")
-        .distinct()
+        .values_list("pk", "call_id", "gateway_id", "gateway__name", "gateway__tenant_ids")
     )
     tenants = {r.call_id: r.tenant_id for r in records}
-    recorded: set[str] = set()
-    for call_id, gateway_id, name, tenant_ids in found:
+    linked: dict[str, list[int]] = defaultdict(list)
+    for pk, call_id, gateway_id, name, tenant_ids in waiting:
         gateways = {} if gateway_id is None else {gateway_id: (name, frozenset(tenant_ids))}
         if recording_counts(gateways, gateway_id, call_id=call_id, tenant_id=tenants[call_id], warned=warned):
-            recorded.add(call_id)
-    if recorded:
-        Call.objects.filter(one_of("pk", [ids[c] for c in recorded]), has_recording=False).update(
+            linked[call_id].append(pk)
+    for call_id, pks in linked.items():  # rare: recordings that came first
+        Recording.objects.filter(one_of("pk", pks)).update(call_leg_id=ids[call_id])
+        if tenants[call_id]:  # as recordings_attach_calls: a tenant 0 becomes the call's
+            Recording.objects.filter(one_of("pk", pks), tenant_id=0).update(tenant_id=tenants[call_id])
+    if linked:
+        Call.objects.filter(one_of("pk", [ids[c] for c in linked]), has_recording=False).update(
             has_recording=True, updated_at=now
         )
     return ids

@@ -120,3 +120,32 @@ def test_another_tenants_recording_of_the_call_id_is_not_listed(api, recorded):
     assert body["recording_summary"]["count"] == 2 and theirs.pk not in {r["id"] for r in body["recordings"]}
     records = {r["call_id"]: r for r in api.get(LIST).json()["results"]}
     assert records[a.answered]["recording_summary"]["count"] == 2
+
+
+def test_an_agent_legs_tenant_0_recording_from_the_sink_is_listed_on_the_leg(django_user_model):
+    """The in-process sink (trusted) records agent legs as tenant 0; the leg takes its parent's
+    tenant. Linked to the leg, the recording is the leg's: detail, summary and admin filter."""
+    from cdr.admin.filters import HasRecordingFilter
+    from cdr.api.selectors import call_api_get, recording_summaries
+    from cdr.services.recordings import recording_store
+
+    inbound = call("in-t0@gw", tenant_id=9)
+    leg = call("leg-t0@gw", tenant_id=0, direction="outbound", scenario="transfer_agent", correlation_id="in-t0@gw")
+    events_ingest(events=[event("ringing", 0, inbound), event("ringing", 5, leg)])
+    recording_store(
+        call_id="leg-t0@gw",
+        tenant_id=0,
+        fmt="sn3",
+        codec="pcmu",
+        sample_rate=8000,
+        channels=1,
+        size=3,
+        sha256="a" * 64,
+        storage_key="k",
+    )
+    root = django_user_model.objects.create_superuser("root-t0", "r@x", "pw")
+    found, _, recordings = call_api_get(user=root, call_id="leg-t0@gw")
+    assert found.tenant_id == 9 and found.has_recording and len(recordings) == 1
+    assert recording_summaries(calls=[found])["leg-t0@gw"]["count"] == 1
+    recorded = Call.objects.filter(HasRecordingFilter(None, {}, Call, None).condition())
+    assert list(recorded.values_list("call_id", flat=True)) == ["leg-t0@gw"]
