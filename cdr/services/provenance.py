@@ -35,13 +35,7 @@ class GatewayTenants:
 
     def load(self, events: Iterable[Sequence[Event]]) -> None:
         ids = {g for evs in events for e in evs if (g := e.payload.get("gateway_id")) is not None}
-        ids -= self._gateways.keys()
-        if not ids:
-            return
-        rows = Gateway.objects.filter(pk__in=ids).order_by().values_list("pk", "name", "tenant_ids")
-        self._gateways.update((pk, (name, frozenset(tenant_ids))) for pk, name, tenant_ids in rows)
-        for pk in ids - self._gateways.keys():
-            self._gateways[pk] = (f"#{pk} (deleted)", frozenset())
+        self._gateways.update(gateways_tenants(ids - self._gateways.keys()))
 
     def _refusing(self, events: Sequence[Event], tenant_id: int) -> list[tuple[Event, int]]:
         """(event, gateway id) of the tenant-0 events whose gateway may not report ``tenant_id``.
