@@ -220,6 +220,7 @@ def recordings_attach_calls(*, call_ids: list[str] | None = None, limit: int = 1
     for call_id, pks in linked.items():
         call_pk, tenant_id = calls[call_id]
         with transaction.atomic():
+            calls_lock([call_id])  # first: orders the call row's update and rollups_mark (which needs it)
             attached += Recording.objects.filter(one_of("pk", pks), call_leg__isnull=True).update(call_leg_id=call_pk)
             marked = Call.objects.filter(pk=call_pk, has_recording=False).update(
                 has_recording=True, updated_at=timezone.now()
