@@ -20,6 +20,7 @@ from cdr.ingest.auth import (
     BadRequest,
     GatewaySignatureAuthentication,
     IsActiveGateway,
+    Unavailable,
     content_length,
 )
 from cdr.ingest.events import gateway_events_accept
@@ -34,7 +35,7 @@ log = logging.getLogger("cdr.ingest")
 def _unavailable(exc: Exception) -> Response:
     log.warning("ingestion unavailable: %s", exc)
     return Response(
-        {"detail": "database or storage unavailable: nothing was accepted, post again", "accepted": 0},
+        {"detail": Unavailable.default_detail, "accepted": 0},
         status=503,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
