@@ -43,8 +43,8 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from cdr.api.tokens import api_token_create
     from cdr.models import Call
+    from cdr.services.api_tokens import api_token_create
     from tests.services import free_port, wait_port
 
     call_command("migrate", verbosity=0)

@@ -156,8 +156,8 @@ def main(args: argparse.Namespace) -> None:
     from celery import Celery
 
     from cdr import simulator
-    from cdr.ingest.gateways import gateway_create
     from cdr.models import Call, CallEvent
+    from cdr.services.gateways import gateway_create
     from cdr.simulator.oracle import distinct_event_count
     from cdr.sinks.lifecycle import CeleryLifecycleSink
     from cdr.sinks.publish import CeleryPublisher

@@ -1,7 +1,7 @@
 """Benchmark: report figures on 10,000,000 calls (PostgreSQL), through the page's and API's selector.
 
 Run by hand: ``.venv/bin/python bench/reports.py [--database-url URL] [--calls 10000000] [--runs 7]``.
-Seeds its own database (``cdr_reports_bench``, kept between runs) with ``cdr.seed`` (COPY) over
+Seeds its own database (``cdr_reports_bench``, kept between runs) with ``cdr.management.seed`` (COPY) over
 the last 365 days when it holds fewer calls than asked, rebuilds the rollups with
 ``cdr_reports_rebuild`` when they do not cover every call (or with ``--rebuild``), then times
 ``report_summary`` for the largest tenant: one month by day and one year by month, in the
@@ -46,9 +46,10 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from cdr.management.seed import calls_seed
     from cdr.models import Call, ReportShare, ReportSlot, Tenant
-    from cdr.seed import calls_seed
-    from cdr.selectors_reports import ReportQuery, report_summary
+    from cdr.selectors.reports import ReportQuery
+    from cdr.services.reports import report_summary_fresh as report_summary
     from cdr.services.rollups import rollups_refresh
 
     if connection.vendor != "postgresql":

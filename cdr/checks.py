@@ -1,18 +1,56 @@
-"""Start-up checks: a misconfigured integration fails with a message that names the setting."""
+"""Start-up checks over every ``CDR_*`` value (``cdr.conf``): a wrong value or an unknown key fails
+with a message that names the setting."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
 
+from cdr.conf import DEFAULTS
+
+
+def _problem(value: Any, default: Any) -> str | None:
+    """Why ``value`` cannot stand where ``default`` is, or None."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be true or false"
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            return "must be a positive integer"
+        return None
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            return "must be a positive number"
+        return None
+    if isinstance(default, Path):
+        return None if isinstance(value, str | Path) and str(value) else "must be a directory path"
+    return None  # computed defaults (a spool directory, a secret): any non-empty value
+
 
 @checks.register()
 def cdr_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = []
-    for name in ("CDR_RINGING_TIMEOUT", "CDR_ESTABLISHED_TIMEOUT"):
-        value = getattr(settings, name, None)
-        if not isinstance(value, int) or value <= 0:
-            errors.append(checks.Error(f"{name} must be a positive number of seconds.", id="cdr.E001"))
+    for name, default in DEFAULTS.items():
+        if not hasattr(settings, name):
+            continue  # the app's default
+        value = getattr(settings, name)
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                errors.append(checks.Error(f"{name} must be a dict of {', '.join(default)}.", id="cdr.E002"))
+                continue
+            for key in sorted(set(value) - set(default)):
+                errors.append(
+                    checks.Error(
+                        f"{name}[{key!r}] is not a setting of cdr.",
+                        hint=f"Known keys: {', '.join(default)}.",
+                        id="cdr.E003",
+                    )
+                )
+            for key, item in value.items():
+                if key in default and (why := _problem(item, default[key])):
+                    errors.append(checks.Error(f"{name}[{key!r}] {why}, got {item!r}.", id="cdr.E001"))
+        elif why := _problem(value, default):
+            errors.append(checks.Error(f"{name} {why}, got {value!r}.", id="cdr.E001"))
     return errors

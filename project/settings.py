@@ -14,41 +14,11 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from cdr.conf import BEAT_SCHEDULE
+from project.env import env, env_bool, env_given, env_int, env_required
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CDR_VAR_DIR", BASE_DIR / "var"))
-
-
-def env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
-
-
-def env_required(name: str, why: str) -> str:
-    value = env(name)
-    if value is None:
-        raise ImproperlyConfigured(f"{name} must be set ({why}).")
-    return value
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = env(name)
-    if value is None:
-        return default
-    if value.lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}.")
-
-
-def env_int(name: str, default: int) -> int:
-    value = env(name)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
 
 
 # --- Django core ---------------------------------------------------------------------------
@@ -178,39 +148,34 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": 1,
 }
-CELERY_BEAT_SCHEDULE = {
-    "cdr-calls-expire": {"task": "cdr.calls_expire", "schedule": 60.0},
-    "cdr-batches-purge": {"task": "cdr.batches_purge", "schedule": 3600.0},
-    "cdr-report-peaks-refresh": {"task": "cdr.report_peaks_refresh", "schedule": 60.0},
-    # Report rollups trail the call rows by at most this (reports also catch up before reading).
-    "cdr-rollups-catch-up": {"task": "cdr.rollups_catch_up", "schedule": 5.0},
-    # Events accepted over HTTP are queued in the database; each request nudges a drain, and this
-    # catches what a nudge missed (the broker was down when the request was answered).
-    "cdr-gateway-batches-drain": {"task": "cdr.gateway_batches_drain", "schedule": 2.0},
-}
+# The app's periodic tasks (cdr.conf.BEAT_SCHEDULE): expiry, purges, report upkeep, HTTP drain.
+CELERY_BEAT_SCHEDULE = dict(BEAT_SCHEDULE)
 
 # --- cdr -----------------------------------------------------------------------------------
+# The app's own defaults and what each value means are in cdr/conf.py; here only what the
+# deployment decides, from the environment (an unset variable keeps the app's default).
 CDR_SPOOL_DIR = Path(env("CDR_SPOOL_DIR", str(VAR_DIR / "spool")) or "")
-# A call still ringing after this many seconds, or established after CDR_ESTABLISHED_TIMEOUT,
-# is closed by the periodic `cdr.calls_expire` task with status "expired".
-CDR_RINGING_TIMEOUT = env_int("CDR_RINGING_TIMEOUT", 600)
-CDR_ESTABLISHED_TIMEOUT = env_int("CDR_ESTABLISHED_TIMEOUT", 12 * 3600)
-CDR_LIFECYCLE_SINK = {
-    "BUFFER_EVENTS": env_int("CDR_SINK_BUFFER_EVENTS", 200_000),
-    # Up to BATCH_EVENTS per task, shipped at least every FLUSH_SECONDS (bench/ingest.py).
-    "BATCH_EVENTS": env_int("CDR_SINK_BATCH_EVENTS", 1000),
-    "FLUSH_SECONDS": float(env("CDR_SINK_FLUSH_SECONDS", "0.1") or 0.1),
-    "SPOOL_MAX_EVENTS": env_int("CDR_SINK_SPOOL_MAX_EVENTS", 5_000_000),
-    "PUBLISH_TIMEOUT": float(env("CDR_SINK_PUBLISH_TIMEOUT", "0.5") or 0.5),
-    # A published batch not committed after this long is published again (lost in transit).
-    "REDELIVER_SECONDS": float(env("CDR_SINK_REDELIVER_SECONDS", "60") or 60),
-}
-# Batch confirmations are kept this long: longer than any sink waits to confirm a batch.
-CDR_INGESTED_BATCH_DAYS = env_int("CDR_INGESTED_BATCH_DAYS", 7)
-# The API's change feed (order=updated) holds back rows written in the last N seconds: a row's
-# updated_at is stamped before its transaction commits (keep N above the longest write
-# transaction plus clock skew between the hosts that write).
-CDR_API_CHANGES_SETTLE_SECONDS = env_int("CDR_API_CHANGES_SETTLE_SECONDS", 10)
+# Scalar settings whose variable has the setting's own name: set only when the variable is.
+globals().update(
+    env_given(
+        {
+            "CDR_RINGING_TIMEOUT": ("CDR_RINGING_TIMEOUT", int),
+            "CDR_ESTABLISHED_TIMEOUT": ("CDR_ESTABLISHED_TIMEOUT", int),
+            "CDR_INGESTED_BATCH_DAYS": ("CDR_INGESTED_BATCH_DAYS", int),
+            "CDR_API_CHANGES_SETTLE_SECONDS": ("CDR_API_CHANGES_SETTLE_SECONDS", int),
+        }
+    )
+)
+CDR_LIFECYCLE_SINK = env_given(
+    {
+        "BUFFER_EVENTS": ("CDR_SINK_BUFFER_EVENTS", int),
+        "BATCH_EVENTS": ("CDR_SINK_BATCH_EVENTS", int),
+        "FLUSH_SECONDS": ("CDR_SINK_FLUSH_SECONDS", float),
+        "SPOOL_MAX_EVENTS": ("CDR_SINK_SPOOL_MAX_EVENTS", int),
+        "PUBLISH_TIMEOUT": ("CDR_SINK_PUBLISH_TIMEOUT", float),
+        "REDELIVER_SECONDS": ("CDR_SINK_REDELIVER_SECONDS", float),
+    }
+)
 
 # --- recordings storage --------------------------------------------------------------------
 # Recordings live in the "recordings" storage alias: local files under VAR_DIR/recordings by
@@ -268,21 +233,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "recordings": _RECORDINGS_STORAGE,
 }
-CDR_RECORDINGS = {
-    # Lifetime of a playback/download link (presigned URL or signed view), in seconds.
-    "LINK_SECONDS": env_int("CDR_RECORDING_LINK_SECONDS", 300),
-    # How long finish_recording waits for storage before it spools and returns the key.
-    "FINISH_TIMEOUT": float(env("CDR_RECORDING_FINISH_TIMEOUT", "5") or 5),
-    # Tenant policies are read at every begin_recording: cached this long per process.
-    "POLICY_CACHE_SECONDS": env_int("CDR_RECORDING_POLICY_CACHE_SECONDS", 30),
-    # PCM taps kept in memory per channel before they spill to a temp file.
-    "TAP_MEMORY_BYTES": env_int("CDR_RECORDING_TAP_MEMORY_BYTES", 256 * 1024),
-    "UPLOAD_THREADS": env_int("CDR_RECORDING_UPLOAD_THREADS", 4),
-    "SNAP_MS": env_int("CDR_RECORDING_SNAP_MS", 80),
-    "SPOOL_DIR": CDR_SPOOL_DIR / "recordings",
-}
-CELERY_BEAT_SCHEDULE["cdr-recordings-purge"] = {"task": "cdr.recordings_purge", "schedule": 3600.0}
-CELERY_BEAT_SCHEDULE["cdr-recordings-resume"] = {"task": "cdr.recordings_resume", "schedule": 600.0}
+CDR_RECORDINGS = env_given(
+    {
+        "LINK_SECONDS": ("CDR_RECORDING_LINK_SECONDS", int),
+        "FINISH_TIMEOUT": ("CDR_RECORDING_FINISH_TIMEOUT", float),
+        "POLICY_CACHE_SECONDS": ("CDR_RECORDING_POLICY_CACHE_SECONDS", int),
+        "TAP_MEMORY_BYTES": ("CDR_RECORDING_TAP_MEMORY_BYTES", int),
+        "UPLOAD_THREADS": ("CDR_RECORDING_UPLOAD_THREADS", int),
+        "SNAP_MS": ("CDR_RECORDING_SNAP_MS", int),
+    }
+)
 # --- end recordings storage ---------------------------------------------------------------
 
 # --- REST API ------------------------------------------------------------------------------
@@ -317,16 +277,14 @@ SPECTACULAR_SETTINGS = {
 # Gateways in other processes post signed batches of lifecycle events and recordings
 # (README "HTTP ingestion"). Gateway secrets are stored encrypted with a key derived from
 # CDR_GATEWAY_SECRET_KEY (SECRET_KEY when unset: rotating SECRET_KEY then needs new gateway secrets).
-CDR_INGEST = {
-    "MAX_EVENTS": env_int("CDR_INGEST_MAX_EVENTS", 1000),
-    "MAX_BODY_BYTES": env_int("CDR_INGEST_MAX_BODY_BYTES", 4 * 1024 * 1024),
-    "MAX_RECORDING_BYTES": env_int("CDR_INGEST_MAX_RECORDING_BYTES", 64 * 1024 * 1024),
-    # A signed request is valid this many seconds either side of its timestamp; a replay inside
-    # the window is only a re-post, which idempotency makes harmless.
-    "REPLAY_SECONDS": env_int("CDR_INGEST_REPLAY_SECONDS", 300),
-    # Accepted event ids are remembered this long to answer "duplicate" to a re-post.
-    "EVENT_ID_DAYS": env_int("CDR_INGEST_EVENT_ID_DAYS", 7),
-    "SECRET_KEY": env("CDR_GATEWAY_SECRET_KEY") or SECRET_KEY,
-}
-CELERY_BEAT_SCHEDULE["cdr-gateway-events-purge"] = {"task": "cdr.gateway_events_purge", "schedule": 3600.0}
+CDR_INGEST = env_given(
+    {
+        "MAX_EVENTS": ("CDR_INGEST_MAX_EVENTS", int),
+        "MAX_BODY_BYTES": ("CDR_INGEST_MAX_BODY_BYTES", int),
+        "MAX_RECORDING_BYTES": ("CDR_INGEST_MAX_RECORDING_BYTES", int),
+        "REPLAY_SECONDS": ("CDR_INGEST_REPLAY_SECONDS", int),
+        "EVENT_ID_DAYS": ("CDR_INGEST_EVENT_ID_DAYS", int),
+        "SECRET_KEY": ("CDR_GATEWAY_SECRET_KEY", str),
+    }
+)
 # --- end HTTP ingestion --------------------------------------------------------------------

@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from cdr.access import calls_visible_to
 from cdr.admin.display import duration, local_time
 from cdr.models import ACTIVE_STATUSES
+from cdr.selectors.access import calls_visible_to
 
 # A page, not a report: a gateway has at most a few thousand concurrent legs.
 ACTIVE_LIMIT = 2000

@@ -10,8 +10,8 @@ from django.http import HttpResponse
 
 from cdr.admin.scoping import SuperuserOnlyAdmin
 from cdr.admin.secret_once import secret_once_response
-from cdr.api.tokens import api_token_create, api_tokens_revoke
 from cdr.models import ApiToken
+from cdr.services.api_tokens import api_token_create, api_tokens_revoke
 
 
 @admin.register(ApiToken)

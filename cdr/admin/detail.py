@@ -10,9 +10,9 @@ from typing import Any
 
 from django.urls import reverse
 
-from cdr.access import tenant_ids_for
 from cdr.admin.display import local_time
 from cdr.models import Call, CallEvent, Gateway, Hangup, Transfer
+from cdr.selectors.access import tenant_ids_for
 
 
 def _summary(event: CallEvent) -> str:

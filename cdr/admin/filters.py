@@ -12,9 +12,9 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from cdr.access import tenants_visible_to
 from cdr.admin.display import zone
 from cdr.models import Recording, Tenant
+from cdr.selectors.access import tenants_visible_to
 
 # A superuser may see thousands of tenants: past this many the tenant filter becomes a text box.
 TENANT_CHOICES_MAX = 50

@@ -15,10 +15,10 @@ from django.utils.timesince import timesince
 
 from cdr.admin.scoping import SuperuserOnlyAdmin
 from cdr.admin.secret_once import secret_once_response
-from cdr.ingest.drain import gateway_batches_retry, gateway_batches_state
-from cdr.ingest.gateways import gateway_create, gateways_revoke, tenant_ids_clean
-from cdr.ingest.outbox import events_load
 from cdr.models import Gateway, GatewayBatch
+from cdr.selectors.gateway_batches import gateway_batches_state
+from cdr.services.gateway_batches import events_load, gateway_batches_retry
+from cdr.services.gateways import gateway_create, gateways_revoke, tenant_ids_clean
 
 
 class GatewayForm(forms.ModelForm):

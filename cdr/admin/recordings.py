@@ -10,9 +10,9 @@ from typing import Any
 
 from django.urls import reverse
 
-from cdr.access import tenant_ids_for
 from cdr.admin.display import local_time
 from cdr.models import Recording, RecordingAccess, WavStatus
+from cdr.selectors.access import tenant_ids_for
 
 ACCESS_LOG_ROWS = 20
 

@@ -6,17 +6,17 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 
-from cdr.access import tenants_visible_to
 from cdr.admin.scoping import TenantScopedAdmin
 from cdr.models import Report
 from cdr.reports import metrics
 from cdr.reports.buckets import BUCKETS, MAX_BUCKETS, BucketError
 from cdr.reports.tables import TABLES, summary_csv, summary_filename, summary_rows
-from cdr.selectors_reports import report_summary
-from cdr.selectors_reports_params import report_query_parse
+from cdr.selectors.access import tenants_visible_to
+from cdr.selectors.reports import TenantNotVisible, report_query_parse
+from cdr.services.reports import report_summary_fresh
 
 # A picker, not a list: staff belong to a handful of tenants; superusers pick by id past this.
 TENANT_CHOICES = 500
@@ -42,7 +42,9 @@ class ReportAdmin(TenantScopedAdmin):
         params = _params(request, tenants)
         summary, error = None, None
         try:
-            summary = report_summary(report_query_parse(user=request.user, params=params))
+            summary = report_summary_fresh(report_query_parse(user=request.user, params=params))
+        except TenantNotVisible:
+            raise Http404("No such tenant.") from None
         except BucketError as exc:
             error = f"{exc.param}: {exc}"
         if summary is not None and params.get("format") == "csv":

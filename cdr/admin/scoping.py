@@ -1,6 +1,6 @@
 """Tenant scoping for every admin of the cdr app.
 
-A staff user sees the rows of the tenants they are a member of (``cdr.access``); a superuser
+A staff user sees the rows of the tenants they are a member of (``cdr.selectors.access``); a superuser
 sees everything. Scoping is applied in ``get_queryset``, which Django's admin uses for the
 change list, search, actions, the change/history/delete views (``get_object``) and the
 autocomplete endpoint, so one override covers them all. Calls are records of what happened:
@@ -14,8 +14,8 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from cdr.access import tenant_ids_for
 from cdr.admin.changelist import BoundedPaginator
+from cdr.selectors.access import tenant_ids_for
 
 
 class TenantScopedAdmin(admin.ModelAdmin):

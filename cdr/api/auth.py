@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from cdr.api.tokens import TokenInvalid, api_token_authenticate
+from cdr.services.api_tokens import TokenInvalid, api_token_authenticate
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core import signing
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
@@ -25,6 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
+from cdr.conf import cdr_setting
 from cdr.models import Call
 
 PAGE_SIZE = 100
@@ -76,7 +76,7 @@ def page_params(params: Any) -> tuple[str, int, Position | None]:
 
 
 def _settled_before() -> datetime:
-    return timezone.now() - timedelta(seconds=getattr(settings, "CDR_API_CHANGES_SETTLE_SECONDS", 10))
+    return timezone.now() - timedelta(seconds=cdr_setting("CDR_API_CHANGES_SETTLE_SECONDS"))
 
 
 def calls_page(

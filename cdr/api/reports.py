@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
@@ -12,13 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cdr.api.schema import error_responses
-from cdr.api.views import _JsonErrors
+from cdr.api.schema import JsonErrors, error_responses
 from cdr.reports import metrics
 from cdr.reports.buckets import BUCKETS, MAX_BUCKETS, BucketError
 from cdr.reports.tables import TABLES, summary_csv, summary_filename
-from cdr.selectors_reports import report_summary
-from cdr.selectors_reports_params import DEFAULT_DAYS, report_query_parse
+from cdr.selectors.reports import DEFAULT_DAYS, TenantNotVisible, report_query_parse
+from cdr.services.reports import report_summary_fresh
 
 
 class CSVTextRenderer(BaseRenderer):
@@ -54,13 +54,15 @@ _PARAMETERS = [
         **error_responses(400, 401, 403, 404, 406),
     },
 )
-class ReportSummaryView(_JsonErrors, APIView):
+class ReportSummaryView(JsonErrors, APIView):
     renderer_classes = [JSONRenderer, CSVTextRenderer]
 
     def get(self, request: Request) -> Response:
         try:
             query = report_query_parse(user=request.user, params=request.query_params)
-            summary = report_summary(query)
+            summary = report_summary_fresh(query)
+        except TenantNotVisible:
+            raise Http404("No such tenant.") from None
         except BucketError as exc:
             raise ValidationError({exc.param: str(exc)}) from None
         if request.accepted_renderer.format != "csv":

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 
 class Gone(APIException):
@@ -43,3 +47,23 @@ def error_responses(*codes: int) -> dict[Any, OpenApiResponse]:
         )
         for code in codes
     }
+
+
+class JsonErrors:
+    """Errors are JSON whatever the format asked for; an unknown ``?format=`` is a 400 naming it."""
+
+    # No OPTIONS self-description (it would be rendered as CSV too): the schema describes the API.
+    metadata_class = None
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        try:
+            return super().perform_content_negotiation(request, force)  # type: ignore[misc]
+        except Http404:  # DRF's answer to an unknown ?format=
+            formats = ", ".join(r.format for r in self.renderer_classes)  # type: ignore[attr-defined]
+            raise ValidationError({"format": f"unsupported format: {formats}"}) from None
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response: Response = super().handle_exception(exc)  # type: ignore[misc]
+        self.request.accepted_renderer = JSONRenderer()  # type: ignore[attr-defined]
+        self.request.accepted_media_type = JSONRenderer.media_type  # type: ignore[attr-defined]
+        return response

@@ -1,4 +1,4 @@
-"""Read paths of the API, always starting from what the user may see (``cdr.access``)."""
+"""Read paths of the API, always starting from what the user may see (``cdr.selectors.access``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from cdr.access import calls_visible_to, recordings_visible_to, tenant_ids_for
 from cdr.api.filters import calls_apply_filters, calls_filter_params
 from cdr.models import Call, CallEvent, Recording, Transfer, WavStatus
+from cdr.selectors.access import calls_visible_to, recordings_visible_to, tenant_ids_for
 
 
 def calls_api_list(*, user: Any, params: Any) -> QuerySet[Call]:

@@ -19,7 +19,7 @@ from cdr.api.calls_export import EXPORT_FORMATS, calls_export_chunks
 from cdr.api.filters import filter_parameters
 from cdr.api.pagination import MAX_PAGE_SIZE, calls_page, cursor_encode, page_params
 from cdr.api.renderers import CallCSVRenderer, CallNDJSONRenderer, PageResponse
-from cdr.api.schema import Gone, error_responses
+from cdr.api.schema import Gone, JsonErrors, error_responses
 from cdr.api.selectors import (
     call_api_get,
     calls_api_list,
@@ -30,27 +30,6 @@ from cdr.api.selectors import (
 from cdr.api.serializers import CallDetailSerializer, CallRecordSerializer
 from cdr.models import AccessPurpose
 from cdr.services.recordings import RecordingUnavailable, recording_link
-
-
-class _JsonErrors:
-    """Errors are JSON whatever the format asked for; an unknown ``?format=`` is a 400 naming it."""
-
-    # No OPTIONS self-description (it would be rendered as CSV too): the schema describes the API.
-    metadata_class = None
-
-    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
-        try:
-            return super().perform_content_negotiation(request, force)  # type: ignore[misc]
-        except Http404:  # DRF's answer to an unknown ?format=
-            formats = ", ".join(r.format for r in self.renderer_classes)  # type: ignore[attr-defined]
-            raise ValidationError({"format": f"unsupported format: {formats}"}) from None
-
-    def handle_exception(self, exc: Exception) -> Response:
-        response: Response = super().handle_exception(exc)  # type: ignore[misc]
-        self.request.accepted_renderer = JSONRenderer()  # type: ignore[attr-defined]
-        self.request.accepted_media_type = JSONRenderer.media_type  # type: ignore[attr-defined]
-        return response
-
 
 _PAGE = inline_serializer(
     "CallPage",
@@ -78,7 +57,7 @@ _LIST_PARAMETERS = [
 ]
 
 
-class CallListView(_JsonErrors, APIView):
+class CallListView(JsonErrors, APIView):
     """Call records of the caller's tenants. Follow ``next`` to walk every row exactly once."""
 
     renderer_classes = [JSONRenderer, CallCSVRenderer, CallNDJSONRenderer]
@@ -110,7 +89,7 @@ class CallListView(_JsonErrors, APIView):
         return response
 
 
-class CallDetailView(_JsonErrors, APIView):
+class CallDetailView(JsonErrors, APIView):
     """One call by its gateway Call-ID; 404 for unknown calls and for other tenants' calls."""
 
     @extend_schema(
@@ -155,7 +134,7 @@ class CallExportView(APIView):
         return response
 
 
-class RecordingMediaView(_JsonErrors, APIView):
+class RecordingMediaView(JsonErrors, APIView):
     """Redirect to a short-lived link to the audio (S3 presigned, or the signed local file view)."""
 
     @extend_schema(

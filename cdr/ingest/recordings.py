@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from django.conf import settings
-
+from cdr.conf import cdr_setting
 from cdr.hooks import CallMeta, RecordingArtifact, RecordingFormat, RecordingResult
 from cdr.models import Call, Gateway
+from cdr.selectors.recordings import recording_find
+from cdr.sinks.recording import recording_sink_from_settings
+from cdr.storage.backend import recordings_storage, storage_uri
 
 _CHUNK = 1 << 20
 _U64 = 1 << 64
@@ -122,8 +124,6 @@ def gateway_recording_accept(
     RecordingRefused for bad input. A recording already stored (same call, same signed SHA-256)
     is answered from its row without reading the body again.
     """
-    from cdr.selectors_recordings import recording_find, recordings_storage, storage_uri
-    from cdr.sinks.recording import recording_sink_from_settings
 
     _tenant_check(gateway, upload)
     existing = recording_find(call_id=upload.call_id, sha256=upload.sha256)
@@ -132,7 +132,7 @@ def gateway_recording_accept(
         return RecordingResult(url=storage_uri(recordings_storage(), key), object_key=key, bytes=existing.bytes), False
     sink = sink or recording_sink_from_settings()
     path, size, sha = body_spool(
-        stream, sink.spool.path, cap=settings.CDR_INGEST["MAX_RECORDING_BYTES"], declared=declared_bytes
+        stream, sink.spool.path, cap=cdr_setting("CDR_INGEST")["MAX_RECORDING_BYTES"], declared=declared_bytes
     )
     if size == 0 or sha != upload.sha256:
         path.unlink(missing_ok=True)

@@ -6,7 +6,6 @@ import json
 import logging
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -15,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cdr.conf import cdr_setting
+from cdr.db.queries import DATABASE_UNREACHABLE
 from cdr.ingest.auth import (
     RETRY_AFTER_SECONDS,
     BadRequest,
@@ -23,11 +24,10 @@ from cdr.ingest.auth import (
     Unavailable,
     content_length,
 )
-from cdr.ingest.events import gateway_events_accept
 from cdr.ingest.openapi import BatchResultSerializer, LifecycleEventSerializer, RecordingStoredSerializer, errors
-from cdr.ingest.outbox import IngestUnavailable
 from cdr.ingest.recordings import RecordingRefused, gateway_recording_accept, recording_upload_parse
-from cdr.queries import DATABASE_UNREACHABLE
+from cdr.services.gateway_batches import IngestUnavailable
+from cdr.services.gateway_events import gateway_events_accept
 
 log = logging.getLogger("cdr.ingest")
 
@@ -46,7 +46,7 @@ def _media_type(request: Request) -> str:
 
 
 def events_body_parse(body: bytes) -> list[Any]:
-    limit = settings.CDR_INGEST["MAX_EVENTS"]
+    limit = cdr_setting("CDR_INGEST")["MAX_EVENTS"]
     try:
         events = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -69,7 +69,7 @@ class EventsIngestView(_IngestView):
     """A batch of lifecycle events from a gateway; one outcome per event, in the posted order."""
 
     def get_authenticators(self) -> list[Any]:
-        return [GatewaySignatureAuthentication(body_cap=settings.CDR_INGEST["MAX_BODY_BYTES"])]
+        return [GatewaySignatureAuthentication(body_cap=cdr_setting("CDR_INGEST")["MAX_BODY_BYTES"])]
 
     @extend_schema(
         operation_id="ingest_events",

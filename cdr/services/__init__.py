@@ -1,7 +1,7 @@
 """Write paths. Every domain write goes through one of these functions (`<entity>_<action>`)."""
 
-from cdr.services.calls import calls_expire, calls_refresh
-from cdr.services.events import IngestResult, batches_purge, events_ingest
+from cdr.services.calls import calls_refresh
+from cdr.services.events import IngestResult, batches_purge, calls_expire, events_ingest
 from cdr.services.recordings import (
     RecordingUnavailable,
     legal_hold_place,

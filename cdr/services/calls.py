@@ -5,22 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import fields, replace
-from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cdr.db.bulk import bulk_upsert
+from cdr.db.locks import calls_try_lock
+from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event, event_from_row
 from cdr.lifecycle.fold import CallRecord, HangupRecord, derive_call
 from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, TransferRecord, derive_transfers
-from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, Hangup, Recording, Transfer
-from cdr.queries import one_of
-from cdr.services.bulk import bulk_upsert
-from cdr.services.locks import calls_try_lock
+from cdr.models import Call, CallEvent, EventStatus, Hangup, Recording, Transfer
 from cdr.services.provenance import GatewayTenants, recording_counts
 from cdr.services.rollups import rollups_mark
 from cdr.services.tenants import tenants_ensure
@@ -256,34 +252,3 @@ def calls_refresh(
     # Transfers count toward their inbound leg, so those legs' shares may change too.
     rollups_mark(call_ids={r.call_id for r in records} | transfer_ids)
     return len(records)
-
-
-def calls_expire(*, now: datetime | None = None, limit: int = 5000) -> int:
-    """Close calls that never got an end: a synthetic ``expired`` event through the normal path."""
-    from cdr.services.events import events_ingest
-
-    now = now or timezone.now()
-    ringing_cutoff = now - timedelta(seconds=settings.CDR_RINGING_TIMEOUT)
-    established_cutoff = now - timedelta(seconds=settings.CDR_ESTABLISHED_TIMEOUT)
-    stale = (
-        Call.objects.filter(status__in=ACTIVE_STATUSES)
-        .filter(
-            Q(status=CallStatus.RINGING, started_at__lt=ringing_cutoff)
-            | Q(status=CallStatus.ESTABLISHED, started_at__lt=established_cutoff)
-        )
-        .annotate(last_seen=Coalesce("established_at", "ringing_at", "started_at"))
-        .values_list("call_id", "last_seen")[:limit]
-    )
-    events = [
-        {
-            "type": "expired",
-            "call_id": call_id,
-            "ended_at": last_seen.isoformat(),
-            "observed_at": now.isoformat(),
-        }
-        for call_id, last_seen in stale
-    ]
-    with transaction.atomic():
-        if events:
-            events_ingest(events=events, source="sweeper")
-    return len(events)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cdr.conf import cdr_setting
+from cdr.db.bulk import bulk_upsert
+from cdr.db.locks import calls_lock
+from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event, Rejected, parse_event
-from cdr.models import Call, CallEvent, EventStatus, IngestedBatch
-from cdr.queries import one_of
-from cdr.services.bulk import bulk_upsert
+from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, IngestedBatch
 from cdr.services.calls import calls_refresh
-from cdr.services.locks import calls_lock
 from cdr.services.tenants import tenants_ensure
 
 log = logging.getLogger("cdr.ingest")
@@ -152,8 +155,35 @@ def batches_purge(*, older_than_days: int | None = None) -> int:
     """Forget batch confirmations no sink can still be waiting for."""
     from datetime import timedelta
 
-    from django.conf import settings
-
-    days = older_than_days if older_than_days is not None else settings.CDR_INGESTED_BATCH_DAYS
+    days = older_than_days if older_than_days is not None else cdr_setting("CDR_INGESTED_BATCH_DAYS")
     deleted, _ = IngestedBatch.objects.filter(committed_at__lt=timezone.now() - timedelta(days=days)).delete()
     return deleted
+
+
+def calls_expire(*, now: datetime | None = None, limit: int = 5000) -> int:
+    """Close calls that never got an end: a synthetic ``expired`` event through the normal path."""
+    now = now or timezone.now()
+    ringing_cutoff = now - timedelta(seconds=cdr_setting("CDR_RINGING_TIMEOUT"))
+    established_cutoff = now - timedelta(seconds=cdr_setting("CDR_ESTABLISHED_TIMEOUT"))
+    stale = (
+        Call.objects.filter(status__in=ACTIVE_STATUSES)
+        .filter(
+            Q(status=CallStatus.RINGING, started_at__lt=ringing_cutoff)
+            | Q(status=CallStatus.ESTABLISHED, started_at__lt=established_cutoff)
+        )
+        .annotate(last_seen=Coalesce("established_at", "ringing_at", "started_at"))
+        .values_list("call_id", "last_seen")[:limit]
+    )
+    events = [
+        {
+            "type": "expired",
+            "call_id": call_id,
+            "ended_at": last_seen.isoformat(),
+            "observed_at": now.isoformat(),
+        }
+        for call_id, last_seen in stale
+    ]
+    with transaction.atomic():
+        if events:
+            events_ingest(events=events, source="sweeper")
+    return len(events)

@@ -10,11 +10,11 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Q
 
+from cdr.db.bulk import bulk_upsert
 from cdr.fields import UInt64Field
 from cdr.models import Call, ReportPeak
 from cdr.reports.buckets import SLOT
 from cdr.reports.peaks import MAX_LEG, leg_slots, peaks_sweep
-from cdr.services.bulk import bulk_upsert
 
 
 def peaks_mark(*, spans: Iterable[tuple[int, datetime, datetime | None]]) -> None:

@@ -19,6 +19,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from cdr.db.bulk import bulk_upsert
+from cdr.db.locks import calls_lock
+from cdr.db.queries import one_of
 from cdr.models import (
     Call,
     ReportDay,
@@ -32,11 +35,8 @@ from cdr.models import (
     Transfer,
     TransferOutcome,
 )
-from cdr.queries import one_of
 from cdr.reports.buckets import slot_of
 from cdr.reports.metrics import COUNTERS, Share, pdd_bin
-from cdr.services.bulk import bulk_upsert
-from cdr.services.locks import calls_lock
 from cdr.services.peaks import peaks_mark
 
 _SHARE_FIELDS = [f.name for f in fields(Share)]
@@ -193,10 +193,6 @@ def rollups_mark(*, call_ids: Iterable[str]) -> None:
         return
     now = timezone.now()
     bulk_upsert(ReportPending, [{"call_id": c, "marked_at": now} for c in call_ids], conflict=["call_id"])
-
-
-def rollups_pending() -> int:
-    return ReportPending.objects.count()
 
 
 def rollups_catch_up(*, limit: int = 5000, max_rounds: int = 20) -> int:

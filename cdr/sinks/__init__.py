@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import threading
 
+from cdr.conf import cdr_setting
 from cdr.sinks.lifecycle import CeleryLifecycleSink
 from cdr.sinks.recording import StorageRecordingSink, recording_sink_from_settings
 
@@ -24,14 +25,12 @@ def lifecycle_sink_from_settings() -> CeleryLifecycleSink:
     global _sink
     with _lock:
         if _sink is None:
-            from django.conf import settings
-
             from cdr.sinks.publish import publisher_from_settings
 
-            conf = settings.CDR_LIFECYCLE_SINK
+            conf = cdr_setting("CDR_LIFECYCLE_SINK")
             _sink = CeleryLifecycleSink(
                 publisher=publisher_from_settings(),
-                spool_path=settings.CDR_SPOOL_DIR / "lifecycle.sqlite3",
+                spool_path=cdr_setting("CDR_SPOOL_DIR") / "lifecycle.sqlite3",
                 buffer_events=conf["BUFFER_EVENTS"],
                 batch_events=conf["BATCH_EVENTS"],
                 flush_seconds=conf["FLUSH_SECONDS"],

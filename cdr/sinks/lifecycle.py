@@ -20,8 +20,8 @@ from typing import Any
 
 from cdr.hooks import CallMeta, HangupMeta, RecordingArtifact
 from cdr.lifecycle.encode import encode_hook_call
-from cdr.sinks.publish import Publisher
-from cdr.sinks.spool import Spool
+from cdr.sinks.outbox import Spool
+from cdr.sinks.protocols import Publisher
 
 log = logging.getLogger("cdr.sinks.lifecycle")
 

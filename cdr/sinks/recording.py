@@ -10,6 +10,7 @@ same key, same (call_id, sha256) row.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import threading
@@ -17,14 +18,17 @@ import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cdr.conf import cdr_setting
 from cdr.hooks import CallMeta, RecordingArtifact, RecordingChannel, RecordingResult
 from cdr.media import TapRecorder
-from cdr.sinks.recording_spool import RecordingSpool
+from cdr.sinks.protocols import RecordingBacking
+from cdr.storage.keys import recording_key, spool_name, taps_key
+from cdr.storage.spool import RecordingSpool
 
 log = logging.getLogger("cdr.sinks.recording")
 
@@ -60,10 +64,16 @@ class StorageRecordingSink:
         max_retry_seconds: float = 60.0,
         stale_call_seconds: float = 6 * 3600,
         enqueue_uploads: bool | None = None,
+        backing: RecordingBacking | None = None,
     ) -> None:
-        from django.conf import settings
+        if backing is None:
+            # The real backing needs the app registry: loaded when the sink is built, so that
+            # importing cdr.sinks stays free of the ORM.
+            from cdr.sinks.backing import DjangoRecordingBacking
 
-        conf = settings.CDR_RECORDINGS
+            backing = DjangoRecordingBacking()
+        self._backing = backing
+        conf = cdr_setting("CDR_RECORDINGS")
         self._spool = RecordingSpool(spool_dir or conf["SPOOL_DIR"])
         self._timeout = conf["FINISH_TIMEOUT"] if finish_timeout is None else finish_timeout
         self._tap_memory = conf["TAP_MEMORY_BYTES"] if tap_memory_bytes is None else tap_memory_bytes
@@ -71,7 +81,7 @@ class StorageRecordingSink:
             max_workers=upload_threads or conf["UPLOAD_THREADS"], thread_name_prefix="cdr-recording"
         )
         if enqueue_uploads is None:
-            enqueue_uploads = not settings.CELERY_TASK_ALWAYS_EAGER
+            enqueue_uploads = backing.queues_uploads
         self._enqueue = enqueue_uploads
         self._retry = retry_seconds
         self._max_retry = max_retry_seconds
@@ -167,18 +177,10 @@ class StorageRecordingSink:
         Returns an empty result (and removes the file) when the tenant's policy is off.
         ``gateway_id``: the gateway that posted it (see ``recording_store``).
         """
-        from django.db import close_old_connections
-
-        from cdr.selectors_recordings import recording_find, recordings_storage, storage_uri
-        from cdr.services.recordings import recording_key, spool_name
-
         deadline = time.monotonic() + self._timeout
         call_id = artifact.call_id or meta.call_id
-        try:
-            target = self._target(meta, call_id)
-        finally:
-            close_old_connections()
-        existing = self._find(recording_find, call_id, sha256) if target.enabled else None
+        target = self._target(meta, call_id)
+        existing = self._find(call_id, sha256) if target.enabled else None
         if not target.enabled or existing is not None:
             path.unlink(missing_ok=True)
             if existing is None:
@@ -186,7 +188,7 @@ class StorageRecordingSink:
                 return RecordingResult()
             self._counts["duplicate"] += 1
             return RecordingResult(
-                url=storage_uri(recordings_storage(), existing.storage_key), object_key=existing.storage_key, bytes=size
+                url=self._backing.uri(existing.storage_key), object_key=existing.storage_key, bytes=size
             )
         key = recording_key(
             tenant_id=target.tenant_id, call_id=call_id, day=target.day, sha256=sha256, fmt=str(artifact.format)
@@ -199,45 +201,29 @@ class StorageRecordingSink:
             path.replace(self._spool.part_path(name))
             self._spool.put(name, meta=meta_json)
             self._counts["spooled"] += 1
-        future = self._submit(self._upload, name)
-        if future is not None:
-            try:
-                future.result(timeout=max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
-                self._counts["finish_timeouts"] += 1
-            except Exception:
-                pass  # logged by the job; the spool entry waits for the retry thread
-        return RecordingResult(url=storage_uri(recordings_storage(), key), object_key=key, bytes=size)
+        self._wait([self._submit(self._upload, name)], deadline)
+        return RecordingResult(url=self._backing.uri(key), object_key=key, bytes=size)
 
     # --- store ---------------------------------------------------------------------------------
     def _store(
         self, meta: CallMeta, artifact: RecordingArtifact, state: _Call | None, deadline: float
     ) -> RecordingResult:
-        from django.db import close_old_connections
-
-        from cdr.selectors_recordings import recording_find, recordings_storage, storage_uri
-        from cdr.services.recordings import recording_key, spool_name, taps_key
-
         call_id = artifact.call_id or meta.call_id
         has_taps = state is not None and state.taps is not None and state.taps.duration_s > 0
         if not artifact.payload and not has_taps:
             if state is not None and state.taps is not None:
                 state.taps.close()
             return RecordingResult()
-        try:
-            target = self._target(meta, call_id)
-        finally:
-            close_old_connections()
+        target = self._target(meta, call_id)
         if not target.enabled:
             self._counts["policy_off"] += 1
             if state is not None and state.taps is not None:
                 state.taps.close()
             return RecordingResult()
-        storage = recordings_storage()
         results: list[tuple[RecordingResult, Future[Any] | None]] = []
         if artifact.payload:
             sha = hashlib.sha256(artifact.payload).hexdigest()
-            existing = self._find(recording_find, call_id, sha)
+            existing = self._find(call_id, sha)
             if existing is not None:
                 self._counts["duplicate"] += 1
                 key, future = existing.storage_key, None
@@ -251,14 +237,19 @@ class StorageRecordingSink:
                     self._counts["spooled"] += 1
                 future = self._submit(self._upload, name)
             results.append(
-                (RecordingResult(url=storage_uri(storage, key), object_key=key, bytes=len(artifact.payload)), future)
+                (RecordingResult(url=self._backing.uri(key), object_key=key, bytes=len(artifact.payload)), future)
             )
         if has_taps:
             assert state is not None
             key = taps_key(tenant_id=target.tenant_id, call_id=call_id, day=target.day)
             future = self._submit(self._store_taps, state, call_id, target, key)
-            results.append((RecordingResult(url=storage_uri(storage, key), object_key=key), future))
-        for _, future in results:
+            results.append((RecordingResult(url=self._backing.uri(key), object_key=key), future))
+        self._wait([future for _, future in results], deadline)
+        return results[0][0]
+
+    def _wait(self, futures: list[Future[Any] | None], deadline: float) -> None:
+        """Wait for the uploads until the gateway's deadline; past it they finish on their own."""
+        for future in futures:
             if future is None:
                 continue
             try:
@@ -267,26 +258,18 @@ class StorageRecordingSink:
                 self._counts["finish_timeouts"] += 1
             except Exception:
                 pass  # logged by the job; the spool entry waits for the retry thread
-        return results[0][0]
 
-    @staticmethod
-    def _find(recording_find: Any, call_id: str, sha: str) -> Any:
-        from django.db import close_old_connections
-
+    def _find(self, call_id: str, sha: str) -> Any:
         try:
-            return recording_find(call_id=call_id, sha256=sha)
+            return self._backing.find(call_id=call_id, sha256=sha)
         except Exception as exc:  # database down: store anyway; the row upsert dedupes later
             log.warning("recording lookup failed (%s); storing %s without dedupe", exc, call_id)
             return None
-        finally:
-            close_old_connections()
 
     def _target(self, meta: CallMeta, call_id: str) -> _Target:
-        from cdr.selectors_recordings import recording_call_context
-
         tenant_id, started = meta.tenant_id, meta.started_at
         try:
-            tenant_id, row_started = recording_call_context(
+            tenant_id, row_started = self._backing.call_context(
                 call_id=call_id, tenant_id=meta.tenant_id, correlation_id=meta.correlation_id
             )
             started = started or row_started
@@ -296,10 +279,8 @@ class StorageRecordingSink:
         return _Target(tenant_id=tenant_id, day=day, enabled=self._policy_enabled(tenant_id))
 
     def _policy_enabled(self, tenant_id: int) -> bool:
-        from cdr.selectors_recordings import recording_policy_get
-
         try:
-            return recording_policy_get(tenant_id).enabled
+            return self._backing.policy_enabled(tenant_id)
         except Exception as exc:  # database down: the default policy (record) rather than lose audio
             log.warning("recording policy of tenant %s unreadable (%s): recording", tenant_id, exc)
             return True
@@ -325,8 +306,6 @@ class StorageRecordingSink:
             return None
 
     def _store_taps(self, state: _Call, call_id: str, target: _Target, key: str) -> None:
-        from cdr.services.recordings import spool_name
-
         assert state.taps is not None
         name = spool_name(call_id=call_id)
         part = self._spool.part_path(name)
@@ -357,10 +336,6 @@ class StorageRecordingSink:
 
     def _upload(self, name: str) -> bool:
         """Upload one spool entry; True when done (or done by someone else)."""
-        from django.db import close_old_connections, connections
-
-        from cdr.services.recordings import recording_upload_spooled
-
         with self._lock:
             running = self._in_flight.get(name)
             if running is None:
@@ -369,8 +344,7 @@ class StorageRecordingSink:
             running.wait(60)
             return name not in self._spool
         try:
-            close_old_connections()
-            recording_upload_spooled(name=name, spool_dir=self._spool.path)
+            self._backing.upload_spooled(name=name, spool_dir=self._spool.path)
             self._counts["uploaded"] += 1
             return True
         except Exception as exc:
@@ -382,16 +356,13 @@ class StorageRecordingSink:
             with self._lock:
                 del self._in_flight[name]
             done.set()
-            # Uploads run on pool and retry threads: never leave a connection open behind them.
-            connections.close_all()
+            self._backing.release_connections()
 
     def _enqueue_retry(self, name: str) -> None:
         if not self._enqueue:
             return
         try:
-            from cdr.tasks_recordings import recording_upload
-
-            recording_upload.apply_async(args=[name], countdown=self._backoff, retry=False)
+            self._backing.enqueue_upload(name=name, countdown=self._backoff)
         except Exception as exc:  # broker down too: this sink's retry thread still has it
             log.warning("could not queue cdr.recording_upload for %s: %s", name, exc)
 
@@ -466,8 +437,6 @@ class StorageRecordingSink:
 
 
 def _with_call_id(artifact: RecordingArtifact, call_id: str) -> RecordingArtifact:
-    from dataclasses import replace
-
     return replace(artifact, call_id=call_id)
 
 
@@ -480,8 +449,6 @@ def recording_sink_from_settings() -> StorageRecordingSink:
     global _sink
     with _sink_lock:
         if _sink is None:
-            import atexit
-
             _sink = StorageRecordingSink()
             atexit.register(_sink.close)
         return _sink

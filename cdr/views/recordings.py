@@ -26,8 +26,9 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from cdr.models import AccessPurpose, Recording
-from cdr.selectors_recordings import recording_link_verify, recordings_storage
+from cdr.selectors.recordings import recording_link_verify
 from cdr.services.recordings import RecordingUnavailable, recording_link, recording_waveform
+from cdr.storage.backend import recordings_storage
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024

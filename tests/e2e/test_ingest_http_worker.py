@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from cdr import simulator
-from cdr.ingest.gateways import gateway_create
-from cdr.ingest.outbox import drain_nudges_wait
+from cdr.dispatch import drain_nudges_wait
 from cdr.lifecycle.encode import encode_hook_call
 from cdr.lifecycle.events import Event, parse_event
 from cdr.models import Call, CallEvent, GatewayBatch, GatewayEvent
+from cdr.services.gateways import gateway_create
 from tests.factories import bye, call, event
 from tests.integration.ingest.conftest import GatewayClient, with_ids
 from tests.oracle import mismatches

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cdr.api.tokens import api_token_create, api_token_revoke
+from cdr.services.api_tokens import api_token_create, api_token_revoke
 
 
 class Command(BaseCommand):

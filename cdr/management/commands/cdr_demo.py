@@ -23,14 +23,13 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.core.servers.basehttp import get_internal_wsgi_application
 
 from cdr import simulator
-from cdr.ingest.gateways import gateway_create, tenant_ids_clean
-from cdr.ingest.secrets import secret_decrypt
 from cdr.models import Call, Gateway, Recording
+from cdr.services import calls_expire
+from cdr.services.gateways import gateway_create, secret_decrypt, tenant_ids_clean
 from cdr.simulator.audio import sn3_conversation
 from cdr.simulator.http_gateway import HttpGateway
 from cdr.simulator.values import LARGE_TENANT
 from cdr.sinks import lifecycle_sink_from_settings, recording_sink_from_settings
-from cdr.tasks import calls_expire
 
 
 def ensure_admin() -> tuple[str, str]:
@@ -147,4 +146,4 @@ class Command(BaseCommand):
 
     def sweeper(self, stop: threading.Event) -> None:
         while not stop.wait(60):
-            calls_expire.apply()
+            calls_expire()

@@ -8,8 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError
 
-from cdr.ingest.drain import gateway_batches_retry, gateway_batches_state
-from cdr.ingest.gateways import gateway_create, gateway_revoke
+from cdr.selectors.gateway_batches import gateway_batches_state
+from cdr.services.gateway_batches import gateway_batches_retry
+from cdr.services.gateways import gateway_create, gateway_revoke
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from cdr.seed import calls_seed
+from cdr.management.seed import calls_seed
 
 # Multi-row INSERTs into SQLite manage a few tens of thousands of rows a second: past this, say so.
 SQLITE_LIMIT = 200_000

@@ -95,8 +95,8 @@ def test_detail_query_count_is_pinned(staff_client, calls, django_assert_max_num
 
 
 def test_timeline_says_who_delivered_each_event(superuser_client, calls):
-    from cdr.ingest.gateways import gateway_create
     from cdr.services import events_ingest
+    from cdr.services.gateways import gateway_create
     from tests.factories import bye, call, event
 
     edge = gateway_create(name="edge-paris", tenant_ids=[7]).gateway

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cdr.admin.changelist import cursor_decode, cursor_encode
-from cdr.ingest.gateways import gateway_create
 from cdr.models import Call, Recording
+from cdr.services.gateways import gateway_create
 from tests.integration.admin.data import TENANT_A, TENANT_B, add_recording, staff_user, tenant_calls
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,7 @@ def test_column_sorting_is_ignored(staff_client, calls):
 def test_keyset_pages_walk_everything_once_both_ways(client, db, local_recordings):
     tenant_calls(TENANT_A, "p", remote="203.0.113.9")
     now = timezone.now()
-    from cdr.seed import calls_seed
+    from cdr.management.seed import calls_seed
 
     calls_seed(calls=250, tenants=1, first_tenant=TENANT_A, days=1, seed=3, now=now)
     client.force_login(staff_user("pager", TENANT_A))

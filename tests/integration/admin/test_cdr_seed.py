@@ -5,8 +5,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from cdr.management.seed import calls_seed
 from cdr.models import Call, Hangup, Tenant, Transfer
-from cdr.seed import calls_seed
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)

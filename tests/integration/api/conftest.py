@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from cdr.api.tokens import api_token_create
+from cdr.services.api_tokens import api_token_create
 from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user, tenant_calls
 
 

@@ -6,8 +6,8 @@ import urllib.request
 import pytest
 from django.utils import timezone
 
-from cdr.api.tokens import api_token_create
 from cdr.models import Recording, RecordingAccess
+from cdr.services.api_tokens import api_token_create
 from tests.integration.admin.data import TENANT_A, TENANT_B, add_recording, wav_bytes
 from tests.integration.api.conftest import bearer_client
 
@@ -80,7 +80,7 @@ def test_a_deleted_recording_is_410(api, recorded):
 def test_media_needs_a_token_and_a_staff_user(recorded, client, django_user_model):
     mine, _ = recorded
     assert client.get(media(mine.pk)).status_code == 401
-    # Recordings are for staff (the rule of cdr.selectors_recordings), calls for any member.
+    # Recordings are for staff (the rule of cdr.selectors.recordings), calls for any member.
     plain = django_user_model.objects.create_user("plain", password="x" * 12)
     plain.cdr_memberships.create(tenant_id=TENANT_A)
     response = bearer_client(api_token_create(user=plain).key).get(media(mine.pk))

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cdr.api.calls_export import EXPORT_FIELDS, calls_export_chunks
-from cdr.api.tokens import api_token_create
 from cdr.models import Call
+from cdr.services.api_tokens import api_token_create
 from cdr.services.events import events_ingest
 from cdr.services.recordings import recording_store
 from tests.factories import T0, bye, call, event

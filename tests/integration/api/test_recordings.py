@@ -5,9 +5,9 @@ from urllib.parse import quote
 import pytest
 from django.utils import timezone
 
-from cdr.ingest.gateways import gateway_create
 from cdr.models import Call, Recording
 from cdr.services import events_ingest
+from cdr.services.gateways import gateway_create
 from cdr.services.recordings import recordings_attach_calls
 from tests.factories import call, event
 from tests.integration.admin.data import TENANT_A, TENANT_B, add_recording

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from cdr.api.tokens import api_token_create
+from cdr.services.api_tokens import api_token_create
 from project.wsgi import application
 from tests.integration.admin.data import TENANT_A, add_recording, staff_user
 

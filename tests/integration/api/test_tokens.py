@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from cdr.api.tokens import api_token_create, api_token_revoke
 from cdr.models import ApiToken
+from cdr.services.api_tokens import api_token_create, api_token_revoke
 from tests.integration.api.conftest import bearer_client
 
 pytestmark = pytest.mark.django_db

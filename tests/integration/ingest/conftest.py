@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from cdr.ingest.gateways import IssuedGateway, gateway_create
 from cdr.ingest.signing import signed_headers
+from cdr.services.gateways import IssuedGateway, gateway_create
 
 EVENTS = "/ingest/v1/events"
 

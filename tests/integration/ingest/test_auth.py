@@ -87,7 +87,7 @@ def test_command_creates_prints_the_secret_once_and_revokes(db, capsys):
     key_id, secret = (line.split("=", 1)[1] for line in out.split())
     row = Gateway.objects.get(key_id=key_id)
     assert row.tenant_ids == [7, 2**64 - 1] and secret not in row.secret_encrypted
-    from cdr.ingest.gateways import IssuedGateway
+    from cdr.services.gateways import IssuedGateway
 
     assert (
         GatewayClient(IssuedGateway(row, secret))

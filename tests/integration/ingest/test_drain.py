@@ -8,9 +8,10 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from cdr.ingest.drain import gateway_batches_drain, gateway_batches_queued, gateway_batches_retry, gateway_batches_state
-from cdr.ingest.outbox import drain_nudges_wait
+from cdr.dispatch import drain_nudges_wait
 from cdr.models import Call, CallEvent, GatewayBatch
+from cdr.selectors.gateway_batches import gateway_batches_queued, gateway_batches_state
+from cdr.services.gateway_batches import gateway_batches_drain, gateway_batches_retry
 from tests.factories import bye, call, event
 from tests.integration.ingest.conftest import with_ids
 
@@ -191,7 +192,7 @@ def test_a_drain_interrupted_while_retrying_one_by_one_sets_nothing_aside(gw, qu
     """The task's soft time limit (or memory) says nothing about the batch: it must stay queued."""
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from cdr.ingest import drain
+    from cdr.services import gateway_batches as drain
 
     gw.events(with_ids([event("ringing", 0, call("one@gw", tenant_id=7))], prefix="one-"))
     gw.events(with_ids([event("ringing", 0, call("two@gw", tenant_id=7))], prefix="two-"))

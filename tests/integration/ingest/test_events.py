@@ -80,7 +80,7 @@ def test_an_event_of_a_tenant_the_gateway_may_not_report_is_403_and_the_rest_goe
 
 
 def test_calls_stored_under_another_tenant_cannot_be_written_bridged_or_inherited(gw):
-    from cdr.ingest.gateways import gateway_create
+    from cdr.services.gateways import gateway_create
     from tests.integration.ingest.conftest import GatewayClient
 
     theirs = call("theirs@gw", tenant_id=8)
@@ -108,7 +108,7 @@ def test_calls_stored_under_another_tenant_cannot_be_written_bridged_or_inherite
 
 def test_the_owner_check_reads_tenant_ids_above_2_63_as_unsigned():
     """The stored BIGINT of tenant 2**64-2 is negative; its own gateway may still write to the call."""
-    from cdr.ingest.gateways import gateway_create
+    from cdr.services.gateways import gateway_create
     from tests.integration.ingest.conftest import GatewayClient
 
     big = 2**64 - 2
@@ -181,7 +181,7 @@ def test_an_event_id_reused_for_other_content_is_409_not_a_silent_duplicate(gw):
 
 
 def test_event_ids_are_per_gateway(gw, issued):
-    from cdr.ingest.gateways import gateway_create
+    from cdr.services.gateways import gateway_create
     from tests.integration.ingest.conftest import GatewayClient
 
     other = GatewayClient(gateway_create(name="edge-2", tenant_ids=[7]))

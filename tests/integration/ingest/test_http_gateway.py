@@ -11,8 +11,8 @@ import pytest
 
 from cdr import simulator
 from cdr.hooks import CallMeta
-from cdr.ingest.gateways import gateway_create
 from cdr.models import CallEvent
+from cdr.services.gateways import gateway_create
 from cdr.simulator.http_gateway import HttpGateway
 from tests.oracle import mismatches
 from tests.services import free_port

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from cdr.ingest.gateways import IssuedGateway, gateway_create
 from cdr.media import Frame, build_sn3
 from cdr.models import Call, Recording, WavStatus
+from cdr.services.gateways import IssuedGateway, gateway_create
 from tests.integration.recordings.conftest import local_storage, make_sink, recordings_conf  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cdr.ingest.events import gateway_events_accept
-from cdr.ingest.gateways import gateway_create
 from cdr.models import Call, CallEvent, Gateway, Transfer
 from cdr.services import events_ingest
+from cdr.services.gateway_events import gateway_events_accept
+from cdr.services.gateways import gateway_create
 from tests.factories import bye, call, event
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +51,9 @@ def edge_b(db) -> Gateway:
 def held(monkeypatch):
     """Broker mode and no worker: the edge queues each request's events (GatewayBatch), and the
     test hands the queued batches to the ``cdr.events_ingest`` task in the order it wants."""
-    from cdr.ingest.outbox import drain_nudges_wait, events_load
+    from cdr.dispatch import drain_nudges_wait
     from cdr.models import GatewayBatch
+    from cdr.services.gateway_batches import events_load
     from cdr.tasks import events_ingest as task
     from project.celery import app
 

@@ -25,7 +25,7 @@ def weed(tmp_path_factory):
 
 @pytest.fixture
 def recordings_conf(settings, tmp_path):
-    from cdr.selectors_recordings import recording_policies_forget
+    from cdr.selectors.recordings import recording_policies_forget
 
     settings.CDR_RECORDINGS = {
         **settings.CDR_RECORDINGS,

@@ -8,9 +8,9 @@ import tracemalloc
 
 import pytest
 
-from cdr.ingest.gateways import gateway_create
 from cdr.ingest.signing import signature, signed_headers
 from cdr.models import Call, Recording, Tenant, WavStatus
+from cdr.services.gateways import gateway_create
 from tests.integration.ingest.conftest import GatewayClient
 from tests.integration.recordings.audio import conversation
 from tests.integration.recordings.conftest import BUCKET

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from cdr.ingest.gateways import gateway_create
 from cdr.models import Call, Gateway, Recording
 from cdr.services import events_ingest, recording_store, recordings_attach_calls
+from cdr.services.gateways import gateway_create
 from tests.factories import call, event
 from tests.integration.ingest.conftest import GatewayClient
 from tests.integration.recordings.audio import conversation

@@ -40,7 +40,7 @@ def test_a_spooled_upload_already_recorded_does_not_rewrite_the_original(stored,
     """A crash between recording an upload and removing its spool entry uploads it again on restart:
     rewriting the file in place would truncate it under a transcode that maps it (SIGBUS)."""
     from cdr.services.recordings import recording_upload_spooled, spool_name
-    from cdr.sinks.recording_spool import RecordingSpool
+    from cdr.storage.spool import RecordingSpool
 
     path = Path(local_storage.path(stored.storage_key))
     blob = path.read_bytes()

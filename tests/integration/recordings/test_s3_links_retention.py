@@ -115,7 +115,7 @@ def test_retention_purges_expired_objects_keeps_rows_and_honours_legal_hold(weed
 
     assert services.recordings_purge() == 0  # idempotent
     services.legal_hold_release(call_id="r2@gw")
-    from cdr.tasks_recordings import recordings_purge
+    from cdr.tasks.recordings import recordings_purge
 
     assert recordings_purge.apply().get() == 1
     r2.refresh_from_db()

@@ -95,7 +95,8 @@ def test_on_bye_payload_already_stored_is_not_stored_again(weed, s3_storage, mak
 
 
 def test_storage_down_spools_answers_within_the_timeout_and_uploads_when_back(weed, s3_storage, make_sink):
-    from cdr.tasks_recordings import TRANSIENT, recording_upload
+    from cdr.tasks.options import MEDIA_TRANSIENT as TRANSIENT
+    from cdr.tasks.recordings import recording_upload
 
     sink = make_sink(retry_seconds=0.3, max_retry_seconds=0.6)
     call = conversation(seed=7)
@@ -130,7 +131,7 @@ def test_storage_down_spools_answers_within_the_timeout_and_uploads_when_back(we
 
 def test_the_upload_task_uploads_a_spooled_recording(weed, s3_storage, make_sink, recordings_conf):
     """What a media worker sharing the spool directory does after an outage."""
-    from cdr.tasks_recordings import recording_upload
+    from cdr.tasks.recordings import recording_upload
 
     call = conversation(seed=8)
     weed.stop_gateway()

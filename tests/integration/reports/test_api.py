@@ -6,7 +6,7 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from cdr.api.tokens import api_token_create
+from cdr.services.api_tokens import api_token_create
 from cdr.services.rollups import rollups_catch_up
 from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user, two_tenants
 

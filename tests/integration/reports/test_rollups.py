@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 
-from cdr import simulator, tasks_reports
+from cdr import simulator
 from cdr.models import (
     Call,
     ReportDay,
@@ -20,12 +20,14 @@ from cdr.models import (
     ReportSlot,
 )
 from cdr.reports.metrics import COUNTERS
-from cdr.selectors_reports import ReportQuery, report_summary
+from cdr.selectors.reports import ReportQuery, rollups_pending
 from cdr.services import events_ingest
-from cdr.services.calls import calls_expire
+from cdr.services.events import calls_expire
 from cdr.services.peaks import report_peaks_refresh
 from cdr.services.recordings import recording_store
-from cdr.services.rollups import rollups_catch_up, rollups_pending
+from cdr.services.reports import report_summary_fresh as report_summary
+from cdr.services.rollups import rollups_catch_up
+from cdr.tasks import reports as tasks_reports
 from tests.factories import T0, bye, call, event, failed
 from tests.integration.reports.conftest import EventCollector, ingest_messily
 from tests.integration.reports.oracle import comparable, raw_summary

@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from cdr.db.bulk import bulk_upsert
 from cdr.models import CallEvent, ReportDay, Tenant
 from cdr.reports.metrics import COUNTERS
-from cdr.services.bulk import bulk_upsert
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,11 @@ from django.db import connection, transaction
 
 import cdr.services.calls as calls_mod
 import cdr.services.events as events_mod
+from cdr.db.locks import _key, calls_lock
+from cdr.db.queries import DATABASE_UNREACHABLE
 from cdr.lifecycle.events import parse_event
 from cdr.models import Call, CallEvent, Hangup
-from cdr.queries import DATABASE_UNREACHABLE
 from cdr.services import events_ingest
-from cdr.services.locks import _key, calls_lock
 from tests.factories import T0, bye, call, event
 
 pytestmark = pytest.mark.django_db(transaction=True)

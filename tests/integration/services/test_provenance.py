@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cdr.ingest.gateways import gateway_create
 from cdr.models import Call, Gateway, Hangup
 from cdr.services import events_ingest
+from cdr.services.gateways import gateway_create
 from tests.factories import bye, call, event
 
 pytestmark = pytest.mark.django_db

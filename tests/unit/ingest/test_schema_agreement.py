@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from cdr.hooks import CallMeta, Direction, HangupInitiator, HangupMeta, RecordingArtifact
 from cdr.ingest.openapi import SCHEMA_FILE, event_openapi_schema
-from cdr.ingest.validate import wire_event_parse
 from cdr.lifecycle.encode import encode_hook_call
 from cdr.lifecycle.events import Event
+from cdr.lifecycle.wire import wire_event_parse
 from tests.factories import bye, call, event, failed
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text())

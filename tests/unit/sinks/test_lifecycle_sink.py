@@ -8,7 +8,7 @@ import pytest
 
 from cdr.hooks import CallMeta, Direction, HangupMeta, RecordingArtifact
 from cdr.sinks.lifecycle import CeleryLifecycleSink
-from cdr.sinks.spool import Spool
+from cdr.sinks.outbox import Spool
 
 T0 = datetime(2026, 11, 26, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from cdr.services.recordings import recording_key, spool_name, taps_key
-from cdr.sinks.recording_spool import RecordingSpool
+from cdr.storage.spool import RecordingSpool
 
 
 def test_an_entry_survives_a_new_spool_object_and_is_removed_whole(tmp_path):

@@ -11,7 +11,7 @@ from django.db import OperationalError, connection
 class CallsBusy(OperationalError):
     """A call found only under the locks already held is locked by another transaction.
 
-    An ``OperationalError`` (``cdr.queries.DATABASE_UNREACHABLE``): the task storing the batch
+    An ``OperationalError`` (``cdr.db.queries.DATABASE_UNREACHABLE``): the task storing the batch
     retries it, as it would after PostgreSQL broke a deadlock.
     """
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cdr.ingest.outbox import events_enqueue
-from cdr.ingest.validate import wire_event_parse
+from cdr.conf import cdr_setting
+from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event, Rejected
+from cdr.lifecycle.wire import wire_event_parse
 from cdr.models import Call, Gateway, GatewayEvent
-from cdr.queries import one_of
+from cdr.services.gateway_batches import events_enqueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +170,6 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
 
 def gateway_events_purge(*, older_than_days: int | None = None) -> int:
     """Forget delivered event ids older than the duplicate window (CDR_INGEST_EVENT_ID_DAYS)."""
-    days = settings.CDR_INGEST["EVENT_ID_DAYS"] if older_than_days is None else older_than_days
+    days = cdr_setting("CDR_INGEST")["EVENT_ID_DAYS"] if older_than_days is None else older_than_days
     deleted, _ = GatewayEvent.objects.filter(received_at__lt=timezone.now() - timedelta(days=days)).delete()
     return deleted

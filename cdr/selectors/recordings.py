@@ -8,30 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core import signing
-from django.core.files.storage import Storage, storages
 from django.db.models import QuerySet
 
+from cdr.conf import cdr_setting
 from cdr.models import Call, Recording, RecordingPolicy
+from cdr.selectors.access import tenant_ids_for
 
 LINK_SALT = "cdr.recording-link"
-
-
-def recordings_storage() -> Storage:
-    """The ``recordings`` storage alias (resolved on every call: tests swap STORAGES)."""
-    return storages["recordings"]
-
-
-def storage_is_s3(storage: Storage) -> bool:
-    return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
-
-
-def storage_uri(storage: Storage, key: str) -> str:
-    """A durable, non-expiring reference to an object (never a link that grants access)."""
-    if storage_is_s3(storage):
-        return f"s3://{storage.bucket_name}/{key}"  # type: ignore[attr-defined]
-    return f"file://{storage.path(key)}"
 
 
 # --- policy -----------------------------------------------------------------------------------
@@ -57,7 +41,7 @@ def recording_policy_get(tenant_id: int, *, fresh: bool = False) -> Policy:
     row = RecordingPolicy.objects.filter(tenant_id=tenant_id).values_list("enabled", "retention_days").first()
     policy = DEFAULT_POLICY if row is None else Policy(enabled=row[0], retention_days=row[1])
     with _policy_lock:
-        _policy_cache[tenant_id] = (now + settings.CDR_RECORDINGS["POLICY_CACHE_SECONDS"], policy)
+        _policy_cache[tenant_id] = (now + cdr_setting("CDR_RECORDINGS")["POLICY_CACHE_SECONDS"], policy)
     return policy
 
 
@@ -96,11 +80,9 @@ def recordings_for_call(call_id: str) -> QuerySet[Recording]:
 def recording_visible_to(user: Any, recording: Recording) -> bool:
     """THE permission check for recordings: active staff of the recording's tenant, or a superuser.
 
-    Tenant scoping is ``cdr.access``'s (the same rule as the calls in the admin); a recording
+    Tenant scoping is ``cdr.selectors.access``'s (the same rule as the calls in the admin); a recording
     whose tenant is not resolved yet (0) is visible to superusers only.
     """
-    from cdr.access import tenant_ids_for
-
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if not (user.is_staff or user.is_superuser):
@@ -123,5 +105,5 @@ def recording_link_sign(*, recording_id: int, key: str, attachment: bool) -> str
 
 def recording_link_verify(token: str) -> LinkClaims:
     """Raises signing.SignatureExpired (too old) or signing.BadSignature (tampered)."""
-    data = signing.loads(token, salt=LINK_SALT, max_age=settings.CDR_RECORDINGS["LINK_SECONDS"])
+    data = signing.loads(token, salt=LINK_SALT, max_age=cdr_setting("CDR_RECORDINGS")["LINK_SECONDS"])
     return LinkClaims(recording_id=int(data["r"]), key=str(data["k"]), attachment=bool(data["a"]))

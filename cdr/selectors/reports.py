@@ -1,23 +1,37 @@
-"""Report figures per local bucket, read from the rollups (the page, the API and the bench share this)."""
+"""Report reads: request parameters parsed into a ``ReportQuery`` for one visible tenant, and the
+figures per local bucket read from the rollups (the page, the API and the bench share this).
+
+Reads only: bringing the rollups and peaks up to date first is ``cdr.services.reports``'s job.
+"""
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
 from django.db.models import Model, Q, Sum
 
 from cdr.fields import UInt64Field
-from cdr.models import ReportDay, ReportHour, ReportPdd, ReportPddDay, ReportPddHour, ReportPeak, ReportSlot
-from cdr.reports.buckets import bucket_edges, split_levels
+from cdr.models import (
+    ReportDay,
+    ReportHour,
+    ReportPdd,
+    ReportPddDay,
+    ReportPddHour,
+    ReportPeak,
+    ReportPending,
+    ReportSlot,
+    Tenant,
+)
+from cdr.reports.buckets import BUCKETS, BucketError, bucket_edges, split_levels
 from cdr.reports.metrics import COUNTERS, Totals
-from cdr.services.peaks import report_peaks_refresh
-from cdr.services.rollups import rollups_catch_up, rollups_pending
+from cdr.selectors.access import tenants_visible_to
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,81 @@ class ReportQuery:
     bucket: str
     tz: ZoneInfo
     direction: str | None = None
+
+
+class TenantNotVisible(LookupError):
+    """A report asked for a tenant the user may not see (or that does not exist): interfaces answer 404."""
+
+
+def rollups_pending() -> int:
+    """Legs written but not yet applied to the rollups."""
+    return ReportPending.objects.count()
+
+
+def report_edges(q: ReportQuery) -> list[tuple[datetime, datetime]]:
+    """(label, UTC instant) of each bucket edge of the query's range; ``BucketError`` if it cannot be bucketed."""
+    return bucket_edges(start=q.start, end=q.end, bucket=q.bucket, tz=q.tz)
+
+
+# Default range: the last 30 local days, today included.
+DEFAULT_DAYS = 30
+
+
+def _zone(name: str, param: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BucketError(param, f"unknown time zone {name[:64]!r} (an IANA name such as Europe/Berlin)") from None
+
+
+def _day(raw: str, param: str) -> date:
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise BucketError(param, f"expected a date YYYY-MM-DD, got {raw[:40]!r}") from None
+    if not 1970 <= day.year <= 2200:
+        raise BucketError(param, "year out of range 1970..2200")
+    return day
+
+
+def report_tenant(*, user: Any, raw: str | None) -> Tenant:
+    """The tenant a report is for; one the user may not see is ``TenantNotVisible``, like an unknown one."""
+    visible = tenants_visible_to(user)
+    if not raw:
+        only = list(visible.order_by("id")[:2])
+        if len(only) == 1:
+            return only[0]
+        raise BucketError("tenant", "required: the id of one of your tenants")
+    try:
+        tenant_id = int(raw)
+    except ValueError:
+        raise BucketError("tenant", f"expected a tenant id, got {raw[:40]!r}") from None
+    if not 0 <= tenant_id < 1 << 64:
+        raise BucketError("tenant", "out of range")
+    tenant = visible.filter(id=tenant_id).first()
+    if tenant is None:
+        raise TenantNotVisible(tenant_id)
+    return tenant
+
+
+def report_query_parse(*, user: Any, params: Mapping[str, Any]) -> ReportQuery:
+    """``tenant``, ``from``, ``to`` (local dates, both included), ``bucket``, ``tz``, ``direction``.
+
+    Raises ``BucketError`` (a 400 naming the parameter) for bad input and ``TenantNotVisible`` (a
+    404 at the interfaces) for a tenant the user may not see.
+    """
+    tenant = report_tenant(user=user, raw=params.get("tenant"))
+    tz = _zone(params.get("tz") or tenant.time_zone or "UTC", "tz")
+    bucket = params.get("bucket") or "day"
+    if bucket not in BUCKETS:
+        raise BucketError("bucket", f"expected one of {', '.join(BUCKETS)}")
+    today = datetime.now(tz).date()
+    end = _day(params["to"], "to") if params.get("to") else today
+    start = _day(params["from"], "from") if params.get("from") else end - timedelta(days=DEFAULT_DAYS - 1)
+    direction = params.get("direction") or None
+    if direction not in (None, "inbound", "outbound"):
+        raise BucketError("direction", "expected inbound or outbound")
+    return ReportQuery(tenant_id=tenant.id, start=start, end=end, bucket=bucket, tz=tz, direction=direction)
 
 
 _DIMS = ("direction", "status", "sip_code", "initiator")
@@ -100,8 +189,7 @@ def _grouped(q: ReportQuery, src: _Source, group: tuple[str, ...], sums: tuple[s
 
 
 def _peaks(q: ReportQuery, edges: list[datetime]) -> list[tuple[int, int]]:
-    """(bucket index, peak concurrent legs) after recomputing the range's dirty slots."""
-    report_peaks_refresh(tenant_id=q.tenant_id, lo=edges[0], hi=edges[-1])
+    """(bucket index, peak concurrent legs) of the range's slots as they stand."""
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(ReportPeak._meta.db_table)
         with connection.cursor() as cursor:
@@ -123,10 +211,7 @@ def report_summary(q: ReportQuery) -> dict[str, Any]:
     buckets in half- and quarter-hour zones) from the 15-minute slots. Raises ``BucketError`` for
     a range that cannot be bucketed.
     """
-    labelled = bucket_edges(start=q.start, end=q.end, bucket=q.bucket, tz=q.tz)
-    # Legs written since the periodic catch-up last ran: a bounded round here, so a report is
-    # exact unless ingestion is far ahead (then ``pending_legs`` says by how much).
-    rollups_catch_up(max_rounds=1)
+    labelled = report_edges(q)
     edges = [at for _, at in labelled]
     buckets = [Totals() for _ in labelled[:-1]]
     total = Totals()
@@ -158,6 +243,7 @@ def report_summary(q: ReportQuery) -> dict[str, Any]:
         "total": total.figures(),
         "sip_codes": [{"sip_code": c or None, "legs": n} for c, n in sorted(by_code.items()) if n],
         "initiators": [{"initiator": k or "none", "legs": n} for k, n in sorted(by_initiator.items()) if n],
-        # Legs written but not yet in these figures (0 unless ingestion is far ahead of the catch-up).
+        # Legs written but not yet in these figures (0 after ``report_summary_fresh`` unless
+        # ingestion is far ahead of the catch-up).
         "pending_legs": rollups_pending(),
     }

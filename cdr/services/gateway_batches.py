@@ -1,31 +1,76 @@
-"""Store the events the HTTP edge queued (``GatewayBatch``), up to ``max_events`` per transaction.
+"""The HTTP queue (``GatewayBatch``): make a request's accepted events durable, then store them.
 
-Several requests' batches become one ``events_ingest`` call, deleted in the transaction that
-stores them: a drain killed midway leaves them queued for the next one, and concurrent drains
-take disjoint batches (``SKIP LOCKED``).
+Broker mode: the events are queued in the database by the transaction that remembers their ids,
+and ``cdr.gateway_batches_drain`` is nudged after the commit (``cdr.dispatch.drain_nudge``, a
+background thread: the answer never waits for the broker). While it is down the events wait in
+the table, and the drain's beat schedule (and the next nudge) stores them once it is back.
+Eager mode (no broker): stored right away, in the same transaction.
+
+The drain stores queued batches up to ``max_events`` per transaction: several requests' batches
+become one ``events_ingest`` call, deleted in the transaction that stores them. A drain killed
+midway leaves them queued for the next one, and concurrent drains take disjoint batches
+(``SKIP LOCKED``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
+import orjson
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q, Sum
+from django.utils import timezone
 
-from cdr.ingest.outbox import SOURCE, drain_nudge, events_load
+from cdr import dispatch
+from cdr.db.queries import DATABASE_UNREACHABLE
 from cdr.models import GatewayBatch
-from cdr.queries import DATABASE_UNREACHABLE
 from cdr.services.events import events_ingest
 
+SOURCE = "http"
 log = logging.getLogger("cdr.ingest")
 _LOOKAHEAD = 256  # queued batches looked at per round
 # Failures that say nothing about the batch at hand: let them through (the round rolls back, the
 # batches stay queued for the next drain), never set a batch aside for them.
 _NOT_THE_BATCH = (*DATABASE_UNREACHABLE, SoftTimeLimitExceeded, MemoryError)
+
+
+class IngestUnavailable(Exception):
+    """The database (or, in eager mode, the store) did not take the batch."""
+
+
+def _dumps(events: list[dict[str, Any]]) -> str:
+    try:
+        return orjson.dumps(events).decode()
+    except TypeError:  # what orjson refuses in fields the store ignores (an int past 64 bits, ...)
+        return json.dumps(events)
+
+
+def events_load(text: str) -> list[dict[str, Any]]:
+    try:
+        return list(orjson.loads(text))
+    except orjson.JSONDecodeError:  # json.dumps's escapes orjson refuses (an unpaired surrogate)
+        return list(json.loads(text))
+
+
+def events_enqueue(*, events: list[dict[str, Any]], batch_id: str, gateway_id: int) -> None:
+    """Inside the caller's transaction: queue (or, eager, store) one request's accepted events."""
+    try:
+        if dispatch.is_eager():
+            events_ingest(events=events, source=SOURCE, batch_id=batch_id)
+            return
+        GatewayBatch.objects.create(
+            batch_id=batch_id,
+            gateway_id=gateway_id,
+            events=_dumps(events),
+            event_count=len(events),
+            received_at=timezone.now(),
+        )
+    except Exception as exc:
+        raise IngestUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from exc
+    transaction.on_commit(dispatch.drain_nudge)  # at once when there is no transaction
 
 
 def _store(rows: list[tuple[int, int, str]]) -> None:
@@ -94,35 +139,6 @@ def gateway_batches_drain(*, max_events: int = 1000, max_rounds: int = 100) -> i
     return stored
 
 
-@dataclass(frozen=True)
-class QueueState:
-    """What the HTTP edge accepted and no worker has stored yet."""
-
-    queued_batches: int
-    queued_events: int
-    oldest_received_at: datetime | None  # of the queued batches: how far behind the workers are
-    set_aside_batches: int
-    set_aside_events: int
-
-
-def gateway_batches_state() -> QueueState:
-    """The queue at a glance (one query): for the admin, ``cdr_gateway queue`` and monitoring."""
-    queued, aside = Q(error=""), ~Q(error="")
-    row = GatewayBatch.objects.aggregate(
-        queued_batches=Count("id", filter=queued),
-        queued_events=Sum("event_count", filter=queued, default=0),
-        oldest_received_at=Min("received_at", filter=queued),
-        set_aside_batches=Count("id", filter=aside),
-        set_aside_events=Sum("event_count", filter=aside, default=0),
-    )
-    return QueueState(**row)
-
-
-def gateway_batches_queued() -> int:
-    """Events accepted over HTTP and not stored yet (set-aside batches not counted)."""
-    return gateway_batches_state().queued_events
-
-
 def gateway_batches_retry(*, batch_ids: Iterable[int] | None = None) -> int:
     """Queue set-aside batches again (all of them, or these ids) once their cause is fixed.
 
@@ -140,9 +156,7 @@ def gateway_batches_retry(*, batch_ids: Iterable[int] | None = None) -> int:
 
 
 def _drain_soon() -> None:
-    from celery import current_app
-
-    if current_app.conf.task_always_eager:  # no broker, no worker, no beat (the embedded default)
+    if dispatch.is_eager():  # no broker, no worker, no beat (the embedded default)
         gateway_batches_drain()
     else:
-        drain_nudge()
+        dispatch.drain_nudge()

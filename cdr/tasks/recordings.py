@@ -9,42 +9,18 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from cdr.queries import DATABASE_UNREACHABLE
 from cdr.services import recordings as svc
-
-try:  # botocore is only there with the S3 extra
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    _S3_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
-except ImportError:  # pragma: no cover
-    _S3_ERRORS = ()
-
-# Storage and database outages; a recording that cannot be decoded is recorded, not retried.
-TRANSIENT = (*DATABASE_UNREACHABLE, OSError, *_S3_ERRORS)
+from cdr.tasks.options import MEDIA_TASK, UPKEEP_TASK
 
 
-# Idempotent media work: acknowledged when done, redelivered if the worker dies, retried with
-# backoff on outages only.
-_MEDIA_TASK = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": TRANSIENT,
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "soft_time_limit": 240,
-    "time_limit": 280,
-}
-
-
-@shared_task(name="cdr.recording_upload", max_retries=100, **_MEDIA_TASK)
+@shared_task(name="cdr.recording_upload", max_retries=100, **MEDIA_TASK)
 def recording_upload(name: str) -> int | None:
     """Upload a spooled recording (needs the spool directory of the process that spooled it)."""
     recording = svc.recording_upload_spooled(name=name)
     return None if recording is None else recording.pk
 
 
-@shared_task(name="cdr.recording_transcode", max_retries=20, **_MEDIA_TASK)
+@shared_task(name="cdr.recording_transcode", max_retries=20, **MEDIA_TASK)
 def recording_transcode(recording_id: int) -> str | None:
     recording = svc.recording_transcode(recording_id=recording_id)
     return None if recording is None else recording.wav_status
@@ -55,6 +31,6 @@ def recordings_purge() -> int:
     return svc.recordings_purge()
 
 
-@shared_task(name="cdr.recordings_resume", acks_late=True, soft_time_limit=120, time_limit=150)
+@shared_task(name="cdr.recordings_resume", **UPKEEP_TASK)
 def recordings_resume() -> int:
     return svc.recordings_resume()

@@ -1,0 +1,1 @@
+"""Database plumbing with no domain: portable query helpers, set-based upserts, per-call locks."""

@@ -1,0 +1,8 @@
+"""Read paths, one module per domain. Views, commands and the API call these; none scans without an index.
+
+The names of the call-record export stay importable from ``cdr.selectors`` itself.
+"""
+
+from cdr.selectors.calls import RECORD_FIELDS, TIME_FIELDS, call_records_iter, calls_filter, rfc3339
+
+__all__ = ["RECORD_FIELDS", "TIME_FIELDS", "call_records_iter", "calls_filter", "rfc3339"]
