@@ -1,5 +1,5 @@
-"""The README's shell recipes for HTTP ingestion, run as written (bash, sha256sum, openssl, curl) against
-a live server: a gateway author copying them gets a stored event and a stored recording."""
+"""The shell recipes of docs/ingest.md (moved there from the README), run as written (bash, sha256sum,
+openssl, curl) against a live server: a gateway author copying them gets a stored event and a stored recording."""
 
 from __future__ import annotations
 
@@ -20,23 +20,25 @@ from tests.integration.recordings.conftest import local_storage, make_sink, reco
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+INGEST_DOC = Path(__file__).resolve().parents[3] / "docs" / "ingest.md"
 TOOLS = ("bash", "curl", "openssl", "sha256sum")
 STATUS = "\nHTTP "
 RECORDING_FILE = "a@gw.sn3"  # the file name the recording recipe posts
 
 
-def readme_recipes() -> dict[str, str]:
-    """The ```sh blocks of the README's "HTTP ingestion" section, by the endpoint their curl posts to."""
-    section = re.search(r"^### HTTP ingestion.*?(?=^##)", README.read_text(), re.S | re.M)
-    assert section, "README.md: no '### HTTP ingestion' section"
+def ingest_doc_recipes() -> dict[str, str]:
+    """The ```sh blocks of the "Signing a request" section of docs/ingest.md, by the endpoint their curl posts to."""
+    section = re.search(r"^## Signing a request.*?(?=^## |\Z)", INGEST_DOC.read_text(), re.S | re.M)
+    assert section, "docs/ingest.md: no '## Signing a request' section"
     blocks = re.findall(r"^```sh\n(.*?)^```", section.group(0), re.S | re.M)
     recipes = {}
     for block in blocks:
         endpoint = re.search(r"/ingest/v1/(events|recordings)\b", block)
-        assert endpoint, f"README.md: a shell block posts to no ingestion endpoint:\n{block}"
+        assert endpoint, f"docs/ingest.md: a shell block posts to no ingestion endpoint:\n{block}"
         recipes[endpoint.group(1)] = block
-    assert sorted(recipes) == ["events", "recordings"], f"README.md: expected both recipes, found {sorted(recipes)}"
+    assert sorted(recipes) == ["events", "recordings"], (
+        f"docs/ingest.md: expected both recipes, found {sorted(recipes)}"
+    )
     return recipes
 
 
@@ -44,8 +46,8 @@ def readme_recipes() -> dict[str, str]:
 def recipes() -> dict[str, str]:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
-        pytest.skip(f"the README recipe needs {', '.join(missing)}, not on the PATH")
-    return readme_recipes()
+        pytest.skip(f"the docs/ingest.md recipe needs {', '.join(missing)}, not on the PATH")
+    return ingest_doc_recipes()
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def run_recipe(live_server, issued, tmp_path):
     }
 
     def run(recipe: str) -> tuple[int, dict]:
-        assert "${CDR_URL:-" in recipe, "README.md: the recipe's curl should post to ${CDR_URL:-...}"
+        assert "${CDR_URL:-" in recipe, "docs/ingest.md: the recipe's curl should post to ${CDR_URL:-...}"
         done = subprocess.run(
             ["bash", "-c", "set -euo pipefail\n" + recipe],
             cwd=tmp_path,
