@@ -275,7 +275,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- HTTP ingestion (cdr.ingest) -----------------------------------------------------------
 # Gateways in other processes post signed batches of lifecycle events and recordings
-# (README "HTTP ingestion"). Gateway secrets are stored encrypted with a key derived from
+# (docs/ingest.md). Gateway secrets are stored encrypted with a key derived from
 # CDR_GATEWAY_SECRET_KEY (SECRET_KEY when unset: rotating SECRET_KEY then needs new gateway secrets).
 CDR_INGEST = env_given(
     {

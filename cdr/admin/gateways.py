@@ -78,7 +78,7 @@ class GatewayAdmin(SuperuserOnlyAdmin):
             title="Gateway created",
             subject=f"Gateway {obj.name}: key id {obj.key_id}",
             secret=request._cdr_issued_secret,
-            usage="the HMAC-SHA256 key of X-CDR-Signature (README, HTTP ingestion)",
+            usage="the HMAC-SHA256 key of X-CDR-Signature (docs/ingest.md)",
         )
 
     @admin.action(description="Revoke selected gateways", permissions=["view"])

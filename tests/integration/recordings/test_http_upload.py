@@ -168,7 +168,7 @@ def test_bad_headers_are_400_naming_them(local_storage, sink, gw, headers, param
 
 
 def test_a_call_id_with_nul_is_400_not_a_database_error(local_storage, sink, gw):
-    """%00 in the URL decodes to NUL, which the client signs as part of the path (README)."""
+    """%00 in the URL decodes to NUL, which the client signs as part of the path (docs/ingest.md)."""
     signed = signed_headers(gw.key_id, gw.secret, "POST", "/ingest/v1/recordings/a\x00b@gw", b"abc")
     sent = {"X-CDR-Tenant-Id": "7", "X-CDR-Codec": "PCMU", "X-CDR-Sample-Rate": "8000", "X-CDR-Channels": "1"}
     response = gw.client.generic(
