@@ -53,4 +53,13 @@ def cdr_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
                     errors.append(checks.Error(f"{name}[{key!r}] {why}, got {item!r}.", id="cdr.E001"))
         elif why := _problem(value, default):
             errors.append(checks.Error(f"{name} {why}, got {value!r}.", id="cdr.E001"))
+    if "recordings" not in getattr(settings, "STORAGES", {}):
+        errors.append(
+            checks.Error(
+                'STORAGES has no "recordings" alias: where call recordings (personal data) are kept.',
+                hint='Add STORAGES["recordings"]: a private FileSystemStorage (allow_overwrite) or S3Storage '
+                "(file_overwrite); never a storage served publicly (README, Install as an app).",
+                id="cdr.E004",
+            )
+        )
     return errors

@@ -1,11 +1,11 @@
-"""``Authorization: Bearer <key>`` for DRF, and its OpenAPI description."""
+"""``Authorization: Bearer <key>`` for DRF, its OpenAPI description, and the API views' access rule."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
 from cdr.services.api_tokens import TokenInvalid, api_token_authenticate
 
@@ -40,3 +40,12 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "An API token (manage.py cdr_api_token create)."}
+
+
+class ApiAccess:
+    """Who may call an API view, whatever the project's ``REST_FRAMEWORK`` defaults say: an API
+    token or a signed-in session, of an authenticated user (a project whose default permission is
+    AllowAny must not open the call records). Tenant scoping is the selectors'."""
+
+    authentication_classes = [BearerTokenAuthentication, authentication.SessionAuthentication]
+    permission_classes = [permissions.IsAuthenticated]

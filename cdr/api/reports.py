@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cdr.api.auth import ApiAccess
 from cdr.api.schema import JsonErrors, error_responses
 from cdr.reports import metrics
 from cdr.reports.buckets import BUCKETS, MAX_BUCKETS, BucketError
@@ -54,7 +55,7 @@ _PARAMETERS = [
         **error_responses(400, 401, 403, 404, 406),
     },
 )
-class ReportSummaryView(JsonErrors, APIView):
+class ReportSummaryView(ApiAccess, JsonErrors, APIView):
     renderer_classes = [JSONRenderer, CSVTextRenderer]
 
     def get(self, request: Request) -> Response:

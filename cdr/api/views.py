@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from cdr.api.auth import ApiAccess
 from cdr.api.calls_export import EXPORT_FORMATS, calls_export_chunks
 from cdr.api.filters import filter_parameters
 from cdr.api.pagination import MAX_PAGE_SIZE, calls_page, cursor_encode, page_params
@@ -57,7 +58,7 @@ _LIST_PARAMETERS = [
 ]
 
 
-class CallListView(JsonErrors, APIView):
+class CallListView(ApiAccess, JsonErrors, APIView):
     """Call records of the caller's tenants. Follow ``next`` to walk every row exactly once."""
 
     renderer_classes = [JSONRenderer, CallCSVRenderer, CallNDJSONRenderer]
@@ -89,7 +90,7 @@ class CallListView(JsonErrors, APIView):
         return response
 
 
-class CallDetailView(JsonErrors, APIView):
+class CallDetailView(ApiAccess, JsonErrors, APIView):
     """One call by its gateway Call-ID; 404 for unknown calls and for other tenants' calls."""
 
     @extend_schema(
@@ -101,7 +102,7 @@ class CallDetailView(JsonErrors, APIView):
         return Response(CallDetailSerializer(call, context={"events": events, "recordings": recordings}).data)
 
 
-class CallExportView(APIView):
+class CallExportView(ApiAccess, APIView):
     """Any range of records in constant memory; filters as on the list."""
 
     # Errors are JSON; the records themselves bypass DRF rendering (a streamed body).
@@ -134,7 +135,7 @@ class CallExportView(APIView):
         return response
 
 
-class RecordingMediaView(JsonErrors, APIView):
+class RecordingMediaView(ApiAccess, JsonErrors, APIView):
     """Redirect to a short-lived link to the audio (S3 presigned, or the signed local file view)."""
 
     @extend_schema(

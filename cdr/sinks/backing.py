@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import close_old_connections, connections
 
 from cdr import dispatch
@@ -26,7 +25,7 @@ class DjangoRecordingBacking:
     @property
     def queues_uploads(self) -> bool:
         """A broker is configured: failed uploads are also handed to ``cdr.recording_upload``."""
-        return not settings.CELERY_TASK_ALWAYS_EAGER
+        return not dispatch.is_eager()
 
     def call_context(self, *, call_id: str, tenant_id: int, correlation_id: str) -> tuple[int, datetime | None]:
         try:

@@ -1,0 +1,45 @@
+"""cdr.dispatch: every task it names exists, and work is queued after commit, by name."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from cdr import dispatch
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_every_task_name_dispatch_hands_over_is_a_registered_task():
+    for name in dispatch.TASK_NAMES:
+        assert dispatch._task(name).name == name
+
+
+def test_a_process_that_never_imported_the_tasks_still_finds_them():
+    """The web process never imports cdr.tasks: dispatch has Celery's loader register them."""
+    script = (
+        "import django, os, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'project.settings'; django.setup()\n"
+        "from cdr import dispatch\n"
+        "assert 'cdr.tasks' not in sys.modules\n"
+        "print(sorted(dispatch._task(n).name for n in dispatch.TASK_NAMES))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "CDR_VAR_DIR": "/tmp/cdr-dispatch-test"}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == str(sorted(dispatch.TASK_NAMES))
+
+
+def test_enqueue_on_commit_waits_for_the_commit(monkeypatch, transactional_db):
+    from django.db import transaction
+
+    sent = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda name, *args, **kwargs: sent.append((name, args)))
+    with transaction.atomic():
+        dispatch.enqueue_on_commit(dispatch.RECORDING_TRANSCODE, 7)
+        assert sent == []
+    assert sent == [(dispatch.RECORDING_TRANSCODE, (7,))]
+    with transaction.atomic():
+        dispatch.enqueue_on_commit(dispatch.RECORDING_TRANSCODE, 8)
+        transaction.set_rollback(True)
+    assert sent == [(dispatch.RECORDING_TRANSCODE, (7,))]
