@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -27,6 +27,7 @@ from cdr.conf import cdr_setting
 from cdr.hooks import CallMeta, RecordingArtifact, RecordingChannel, RecordingResult
 from cdr.media import TapRecorder
 from cdr.sinks.protocols import RecordingBacking
+from cdr.sinks.uploads import SpoolUploader
 from cdr.storage.keys import recording_key, spool_name, taps_key
 from cdr.storage.spool import RecordingSpool
 
@@ -77,25 +78,19 @@ class StorageRecordingSink:
         self._spool = RecordingSpool(spool_dir or conf["SPOOL_DIR"])
         self._timeout = conf["FINISH_TIMEOUT"] if finish_timeout is None else finish_timeout
         self._tap_memory = conf["TAP_MEMORY_BYTES"] if tap_memory_bytes is None else tap_memory_bytes
-        self._pool = ThreadPoolExecutor(
-            max_workers=upload_threads or conf["UPLOAD_THREADS"], thread_name_prefix="cdr-recording"
-        )
-        if enqueue_uploads is None:
-            enqueue_uploads = backing.queues_uploads
-        self._enqueue = enqueue_uploads
-        self._retry = retry_seconds
-        self._max_retry = max_retry_seconds
-        self._backoff = retry_seconds
         self._stale = stale_call_seconds
         self._lock = threading.Lock()
         self._calls: dict[str, _Call] = {}
-        self._in_flight: dict[str, threading.Event] = {}
         self._counts: Counter[str] = Counter()
-        self._wake = threading.Event()
-        self._closing = threading.Event()
-        # Picks up what a previous process left in the spool, then retries failed uploads.
-        self._retrier = threading.Thread(target=self._retry_loop, name="cdr-recording-retry", daemon=True)
-        self._retrier.start()
+        self._uploads = SpoolUploader(
+            spool=self._spool,
+            backing=backing,
+            counts=self._counts,
+            threads=upload_threads or conf["UPLOAD_THREADS"],
+            enqueue=backing.queues_uploads if enqueue_uploads is None else enqueue_uploads,
+            retry_seconds=retry_seconds,
+            max_retry_seconds=max_retry_seconds,
+        )
 
     @property
     def spool(self) -> RecordingSpool:
@@ -201,7 +196,7 @@ class StorageRecordingSink:
             path.replace(self._spool.part_path(name))
             self._spool.put(name, meta=meta_json)
             self._counts["spooled"] += 1
-        self._wait([self._submit(self._upload, name)], deadline)
+        self._wait([self._uploads.submit(self._uploads.upload, name)], deadline)
         return RecordingResult(url=self._backing.uri(key), object_key=key, bytes=size)
 
     # --- store ---------------------------------------------------------------------------------
@@ -235,14 +230,14 @@ class StorageRecordingSink:
                 if name not in self._spool:
                     self._spool.put(name, meta=self._meta(artifact, call_id, target, key, sha), data=artifact.payload)
                     self._counts["spooled"] += 1
-                future = self._submit(self._upload, name)
+                future = self._uploads.submit(self._uploads.upload, name)
             results.append(
                 (RecordingResult(url=self._backing.uri(key), object_key=key, bytes=len(artifact.payload)), future)
             )
         if has_taps:
             assert state is not None
             key = taps_key(tenant_id=target.tenant_id, call_id=call_id, day=target.day)
-            future = self._submit(self._store_taps, state, call_id, target, key)
+            future = self._uploads.submit(self._store_taps, state, call_id, target, key)
             results.append((RecordingResult(url=self._backing.uri(key), object_key=key), future))
         self._wait([future for _, future in results], deadline)
         return results[0][0]
@@ -299,12 +294,6 @@ class StorageRecordingSink:
             "key": key,
         }
 
-    def _submit(self, fn: Any, *args: Any) -> Future[Any] | None:
-        try:
-            return self._pool.submit(fn, *args)
-        except RuntimeError:  # pool shut down: the spool entry stays for the next process
-            return None
-
     def _store_taps(self, state: _Call, call_id: str, target: _Target, key: str) -> None:
         assert state.taps is not None
         name = spool_name(call_id=call_id)
@@ -332,73 +321,7 @@ class StorageRecordingSink:
         }
         self._spool.put(name, meta=meta)
         self._counts["spooled"] += 1
-        self._upload(name)
-
-    def _upload(self, name: str) -> bool:
-        """Upload one spool entry; True when done (or done by someone else)."""
-        with self._lock:
-            running = self._in_flight.get(name)
-            if running is None:
-                done = self._in_flight[name] = threading.Event()
-        if running is not None:  # the retry thread has it: the caller's deadline bounds the wait
-            running.wait(60)
-            return name not in self._spool
-        try:
-            self._backing.upload_spooled(name=name, spool_dir=self._spool.path)
-            self._counts["uploaded"] += 1
-            return True
-        except Exception as exc:
-            self._counts["upload_failures"] += 1
-            log.warning("recording upload of %s failed (%s: %s); retrying later", name, type(exc).__name__, exc)
-            self._enqueue_retry(name)
-            raise
-        finally:
-            with self._lock:
-                del self._in_flight[name]
-            done.set()
-            self._backing.release_connections()
-
-    def _enqueue_retry(self, name: str) -> None:
-        if not self._enqueue:
-            return
-        try:
-            self._backing.enqueue_upload(name=name, countdown=self._backoff)
-        except Exception as exc:  # broker down too: this sink's retry thread still has it
-            log.warning("could not queue cdr.recording_upload for %s: %s", name, exc)
-
-    # --- retries ---------------------------------------------------------------------------------
-    def _retry_loop(self) -> None:
-        delay = 0.0
-        while True:
-            self._wake.wait(delay)
-            self._wake.clear()
-            if self._closing.is_set():
-                return
-            delay = self._retry
-            try:
-                self._spool.sweep_parts()
-                for name in self._spool.names():
-                    if self._closing.is_set():
-                        return
-                    with self._lock:
-                        if name in self._in_flight:
-                            continue
-                    try:
-                        self._upload(name)
-                    except Exception:
-                        # Storage still down: back off, doubling up to the cap.
-                        self._backoff = min(self._backoff * 2, self._max_retry)
-                        delay = self._backoff
-                        break
-                else:
-                    self._backoff = self._retry
-            except Exception:  # the thread must survive anything; entries stay spooled
-                log.exception("recording retry loop error")
-
-    def retry_now(self) -> None:
-        """Wake the retry thread (tests, or an operator after storage came back)."""
-        self._backoff = self._retry
-        self._wake.set()
+        self._uploads.upload(name)
 
     # --- housekeeping ------------------------------------------------------------------------------
     def _evict_stale(self) -> None:
@@ -414,21 +337,16 @@ class StorageRecordingSink:
         counts.update(open_calls=len(self._calls), spool_pending=len(self._spool.names()))
         return counts
 
+    def retry_now(self) -> None:
+        """Wake the retry thread (tests, or an operator after storage came back)."""
+        self._uploads.retry_now()
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until the spool is empty (True) or the timeout passes."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if not self._spool.names():
-                return True
-            self._wake.set()
-            time.sleep(0.05)
-        return False
+        return self._uploads.flush(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        self._closing.set()
-        self._wake.set()
-        self._retrier.join(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        self._uploads.close(timeout)
         with self._lock:
             calls, self._calls = self._calls, {}
         for state in calls.values():
