@@ -63,3 +63,22 @@ def cdr_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
             )
         )
     return errors
+
+
+@checks.register()
+def cdr_api_schema(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The API's schema and docs pages need drf-spectacular's AutoSchema as DRF's schema class."""
+    if "rest_framework" not in settings.INSTALLED_APPS:
+        return []
+    from rest_framework.settings import api_settings
+
+    schema_class = api_settings.DEFAULT_SCHEMA_CLASS
+    if schema_class is not None and schema_class.__module__.startswith("drf_spectacular"):
+        return []
+    return [
+        checks.Warning(
+            "/api/schema/ and /api/docs/ will fail: DRF's DEFAULT_SCHEMA_CLASS is not drf-spectacular's.",
+            hint='REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}',
+            id="cdr.W001",
+        )
+    ]

@@ -87,3 +87,14 @@ def test_the_beat_schedule_names_registered_tasks_and_the_project_takes_it_whole
     app.loader.import_default_modules()  # what a worker and beat do at start: autodiscovery
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} <= set(app.tasks)
     assert settings.CELERY_BEAT_SCHEDULE == BEAT_SCHEDULE
+
+
+def test_a_project_without_spectacular_as_schema_class_is_warned(settings):
+    from cdr.checks import cdr_api_schema
+
+    assert cdr_api_schema() == []
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_SCHEMA_CLASS": "rest_framework.schemas.openapi.AutoSchema",
+    }
+    assert [w.id for w in cdr_api_schema()] == ["cdr.W001"]
