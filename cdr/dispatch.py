@@ -75,7 +75,7 @@ def enqueue_on_commit(name: str, *args: Any, **kwargs: Any) -> None:
 
 def run_here(name: str, *, args: list[Any], kwargs: dict[str, Any]) -> Any:
     """Run task ``name`` in this process and thread, raising what it raises (the eager sink)."""
-    return _task(name).apply(args=args, kwargs=kwargs, throw=True).get()
+    return _task(name).apply(args=args, kwargs=kwargs, throw=True).result
 
 
 class BrokerSender:

@@ -5,6 +5,7 @@ with); ``runner.run()`` fires them at a LifecycleSink/RecordingSink from several
 the repeats and reordering the real gateway produces. Pure Python: nothing from Django here.
 """
 
+from cdr.simulator.clock import SimClock
 from cdr.simulator.model import (
     Expected,
     ExpectedTransfer,
@@ -15,7 +16,7 @@ from cdr.simulator.model import (
     Status,
     Step,
 )
-from cdr.simulator.runner import RunStats, run
+from cdr.simulator.runner import RunStats, run, step_time
 from cdr.simulator.scenarios import expected_by_call_id, generate
 from cdr.simulator.schedule import Delivery, Schedule, perturbed_order, plan
 
@@ -29,6 +30,7 @@ __all__ = [
     "RunStats",
     "Schedule",
     "SimCall",
+    "SimClock",
     "Status",
     "Step",
     "expected_by_call_id",
@@ -36,4 +38,5 @@ __all__ = [
     "perturbed_order",
     "plan",
     "run",
+    "step_time",
 ]

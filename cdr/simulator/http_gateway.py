@@ -20,6 +20,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,8 +44,10 @@ class HttpGateway:
         batch_events: int = 500,
         retry_seconds: float = 1.0,
         timeout: float = 10.0,
+        clock: Callable[[], int] = time.time_ns,
     ) -> None:
         parts = urlsplit(url)
+        self._clock = clock  # when a hook was observed (ns); a simulator passes simulated time
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"url: expected http(s)://host[:port][/prefix], got {url!r}")
         self._https = parts.scheme == "https"
@@ -84,7 +87,7 @@ class HttpGateway:
         self._add("on_failed", (meta, hangup))
 
     def _add(self, method: str, args: tuple[Any, ...]) -> None:
-        event = encode_hook_call(method, args, time.time_ns())
+        event = encode_hook_call(method, args, self._clock())
         event.pop("source", None)  # the server says where an event came from
         with self._lock:  # hook calls come from many threads
             event["event_id"] = f"{self._prefix}-{next(self._seq)}"

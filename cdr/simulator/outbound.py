@@ -62,8 +62,9 @@ def transfer(v: Values, mix: Mix, index: int, started_at: datetime) -> SimCall:
         started_at=started_at,
     )
     b = CallBuilder(v, index, Kind.TRANSFER, inbound)
-    b.ringing(inbound, 0.0)
-    est = v.seconds(1, 10)
+    ring = v.seconds(1.0, 4.0)  # the AI agent's number: a short post-dial delay
+    b.ringing(inbound, ring)
+    est = ring + v.seconds(0.5, 6)
     b.established(inbound, est)
     t = est + v.seconds(10, 120)  # AI conversation before the transfer
     agents = v.rng.sample(range(1, 61), MAX_TRANSFER_ATTEMPTS)

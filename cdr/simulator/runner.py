@@ -13,10 +13,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from cdr.hooks import LifecycleSink, RecordingArtifact, RecordingChannel, RecordingSink
-from cdr.simulator.model import SimCall
+from cdr.simulator.clock import SimClock
+from cdr.simulator.model import SimCall, Step
 from cdr.simulator.schedule import Delivery, plan
 from cdr.simulator.values import SAMPLE_RATES
 
@@ -42,6 +44,12 @@ class RunStats:
         return self.total / self.elapsed if self.elapsed > 0 else 0.0
 
 
+def step_time(call: SimCall, step: Step) -> datetime:
+    """The planned instant of ``step``: its offset from the call's start."""
+    assert call.meta.started_at is not None
+    return call.meta.started_at + timedelta(seconds=step.offset)
+
+
 class _Worker:
     """Delivers one worker's schedule; recording state is per call, and a call has one worker."""
 
@@ -52,8 +60,10 @@ class _Worker:
         recording: RecordingSink | None,
         factory: RecordingFactory | None,
         pcm_frames: int,
+        clock: SimClock | None = None,
     ) -> None:
         self.calls, self.lifecycle, self.recording = calls, lifecycle, recording
+        self.clock = clock
         self.factory, self.pcm_frames = factory, pcm_frames
         self.stats = RunStats()
         self.begun: set[int] = set()
@@ -86,6 +96,8 @@ class _Worker:
         sim = self.calls[d.call]
         step = sim.steps[d.step]
         args = step.args
+        if self.clock is not None:
+            self.clock.set(step_time(sim, step))
         if step.recording == "begin":
             self._begin(d.call)
         elif step.recording == "finish":
@@ -129,6 +141,7 @@ def run(
     seed: int = 0,
     recording_factory: RecordingFactory | None = None,
     pcm_frames: int = 0,
+    clock: SimClock | None = None,
 ) -> RunStats:
     """Deliver every step of ``calls`` to the sinks from ``threads`` threads; return stats.
 
@@ -136,6 +149,8 @@ def run(
     ``realtime``); ``realtime`` honours step offsets. The SN3 payload of the bye that carries
     the recording (and of ``finish_recording``) comes from ``recording_factory`` (default b"").
     ``pcm_frames`` 20 ms silence chunks go to ``append_pcm`` when ``begin_recording`` is True.
+    ``clock``: the sinks' clock (``SimClock``), set to each step's planned instant before its
+    hook is called, so what the sinks observe agrees with the calls' own times.
     """
     schedule = plan(
         calls,
@@ -145,7 +160,7 @@ def run(
         shuffle_window=shuffle_window,
         seed=seed,
     )
-    workers = [_Worker(calls, lifecycle, recording, recording_factory, pcm_frames) for _ in schedule.workers]
+    workers = [_Worker(calls, lifecycle, recording, recording_factory, pcm_frames, clock) for _ in schedule.workers]
     paced = realtime or rate is not None
     t0 = [0.0]
     barrier = threading.Barrier(len(workers), action=lambda: t0.__setitem__(0, time.monotonic()))

@@ -41,19 +41,21 @@ def _inbound_meta(v: Values, started_at: datetime) -> CallMeta:
     )
 
 
-def _ring(v: Values, mix: Mix, b: CallBuilder) -> None:
-    """OnRinging at once, sometimes again (183 then 180, or a retransmitted INVITE)."""
-    b.ringing(b.meta, 0.0)
+def _ring(v: Values, mix: Mix, b: CallBuilder) -> float:
+    """OnRinging after a post-dial delay of 1-6 s, sometimes again (183 then 180, or a
+    retransmitted INVITE); returns the first ringing's offset."""
+    ring = v.seconds(1.0, 6.0)
+    b.ringing(b.meta, ring)
     if v.chance(mix.p_ringing_repeated):
         b.tags.add("ringing_repeated")
-        b.ringing(b.meta, v.seconds(0.05, 1.0))
+        b.ringing(b.meta, ring + v.seconds(0.05, 1.0))
+    return ring
 
 
 def _answered(v: Values, mix: Mix, index: int, started_at: datetime, *, kind: Kind) -> SimCall:
     b = CallBuilder(v, index, kind, _inbound_meta(v, started_at))
     meta = b.meta
-    _ring(v, mix, b)
-    est = v.seconds(1.5, 20)
+    est = _ring(v, mix, b) + v.seconds(1.5, 15)
     b.established(meta, est)
     talk = v.talk_time()
     end = est + talk
@@ -88,8 +90,8 @@ def inbound_invalid_reinvite(v: Values, mix: Mix, index: int, started_at: dateti
 def inbound_rejected(v: Values, mix: Mix, index: int, started_at: datetime) -> SimCall:
     """Ringing, then OnFailed 486 Busy Here / 603 Decline."""
     b = CallBuilder(v, index, Kind.INBOUND_REJECTED, _inbound_meta(v, started_at))
-    _ring(v, mix, b)
-    b.failed(b.meta, v.seconds(1.1, 20), v.rng.choice(REJECTIONS), floating=False)
+    ring = _ring(v, mix, b)
+    b.failed(b.meta, ring + v.seconds(1.1, 15), v.rng.choice(REJECTIONS), floating=False)
     return b.build()
 
 

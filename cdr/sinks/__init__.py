@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Callable
 
 from cdr.conf import cdr_setting
 from cdr.sinks.lifecycle import CeleryLifecycleSink
@@ -20,8 +21,13 @@ _lock = threading.Lock()
 _sink: CeleryLifecycleSink | None = None
 
 
-def lifecycle_sink_from_settings() -> CeleryLifecycleSink:
-    """The process-wide sink configured by CDR_LIFECYCLE_SINK, closed at interpreter exit."""
+def lifecycle_sink_from_settings(*, clock: Callable[[], int] | None = None) -> CeleryLifecycleSink:
+    """The process-wide sink configured by CDR_LIFECYCLE_SINK, closed at interpreter exit.
+
+    ``clock`` (ns since the epoch; default the wall clock) is taken by the call that creates the
+    sink: a simulator that stamps hooks with simulated time (``cdr.simulator.SimClock``) must be
+    the process's first caller, and asking for another clock later is an error.
+    """
     global _sink
     with _lock:
         if _sink is None:
@@ -37,6 +43,9 @@ def lifecycle_sink_from_settings() -> CeleryLifecycleSink:
                 spool_max_events=conf["SPOOL_MAX_EVENTS"],
                 redeliver_seconds=conf["REDELIVER_SECONDS"],
                 recordings=recording_sink_from_settings(),
+                clock=clock,
             )
             atexit.register(_sink.close)
+        elif clock is not None and _sink.clock is not clock:
+            raise RuntimeError("the process-wide lifecycle sink already exists with another clock")
         return _sink

@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,12 @@ class CeleryLifecycleSink:
         confirm_seconds: float = 0.5,
         redeliver_seconds: float = 60.0,
         recordings: Any | None = None,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self._publisher = publisher
+        # When each hook was observed, in ns since the epoch. Default: the wall clock, kept
+        # distinct per sink. A simulator passes its own clock (simulated time of the step).
+        self._clock = clock
         # OnBye may carry the SN3 blob: handed to the recording sink (``store_bye_artifact``,
         # deduplicated by sha256) on a thread of its own, so slow storage never delays events.
         self._recordings = recordings
@@ -74,6 +79,11 @@ class CeleryLifecycleSink:
         self._thread = threading.Thread(target=self._run, name="cdr-lifecycle-sink", daemon=True)
         self._thread.start()
 
+    @property
+    def clock(self) -> Callable[[], int] | None:
+        """The clock hooks are stamped with (None: the wall clock)."""
+        return self._clock
+
     # --- hooks.LifecycleSink (gateway threads) ------------------------------------------------
     def _put(self, method: str, args: tuple[Any, ...]) -> None:
         try:
@@ -82,10 +92,13 @@ class CeleryLifecycleSink:
                 # fired back to back (two transfer attempts) keep their order. The lock is held
                 # for a few hundred nanoseconds; unlocked, racing threads could tie two stamps.
                 with self._stamp_lock:
-                    now = time.time_ns()
-                    if now < self._last_ns + 1000:
-                        now = self._last_ns + 1000
-                    self._last_ns = now
+                    if self._clock is None:
+                        now = time.time_ns()
+                        if now < self._last_ns + 1000:
+                            now = self._last_ns + 1000
+                        self._last_ns = now
+                    else:
+                        now = self._clock()
                     self._buf.append((method, args, now))
                 return
             with self._fault_lock:

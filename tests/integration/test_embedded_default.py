@@ -1,5 +1,6 @@
 """With no environment at all: SQLite, in-process tasks, no service. Fire, close(), find the records."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,32 @@ print("legs", len(simulator.expected_by_call_id(calls)), "mismatches", len(probl
 """
 
 
+DEMO_FIGURES = """
+import os, sys
+sys.path.insert(0, os.getcwd())
+os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
+import django; django.setup()
+from zoneinfo import ZoneInfo
+from django.db.models import Count, Min, Max
+from cdr.models import Call
+from cdr.selectors.reports import ReportQuery
+from cdr.services.reports import report_summary_fresh
+broken = 0
+for c in Call.objects.all():
+    marks = [t for t in (c.started_at, c.ringing_at, c.established_at) if t is not None]
+    broken += marks != sorted(marks)
+    broken += c.ended_at is not None and c.ended_at < marks[-1]
+    broken += c.status == "completed" and c.established_at is not None and not c.billable_ms
+    broken += c.pdd_ms is not None and not 1000 <= c.pdd_ms <= 6000
+tenant = Call.objects.values("tenant_id").annotate(n=Count("id")).order_by("-n")[0]["tenant_id"]
+span = Call.objects.aggregate(lo=Min("started_at"), hi=Max("started_at"))
+q = ReportQuery(tenant, span["lo"].date(), span["hi"].date(), "day", ZoneInfo("UTC"))
+total = report_summary_fresh(q)["total"]
+print("legs=%d broken=%d" % (Call.objects.count(), broken))
+print("asr=%s acd_s=%s pdd_mean_ms=%s" % (total["asr"], total["acd_s"], total["pdd_mean_ms"]))
+"""
+
+
 def clean_env(tmp_path):
     return {"PATH": "/usr/bin:/bin", "CDR_VAR_DIR": str(tmp_path), "HOME": str(tmp_path)}
 
@@ -54,6 +81,19 @@ def test_make_run_pipeline_without_the_server(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "simulated 200 calls" in proc.stdout and "sink flushed" in proc.stdout, proc.stdout
+    stored, expected = re.search(r"stored (\d+) of (\d+) call legs", proc.stdout).groups()
+    assert stored == expected, proc.stdout
+    # What a first-time user sees: every record consistent on one clock, the reports realistic.
+    report = subprocess.run(
+        [sys.executable, "-c", DEMO_FIGURES], cwd=ROOT, env=clean_env(tmp_path), capture_output=True, text=True
+    )
+    assert report.returncode == 0, report.stderr[-3000:]
+    figures = dict(line.split("=", 1) for line in report.stdout.split())
+    assert figures["broken"] == "0", report.stdout
+    assert int(figures["legs"]) >= 200
+    assert 1000 <= float(figures["pdd_mean_ms"]) <= 6000, figures
+    assert float(figures["acd_s"]) >= 30, figures
+    assert 0.55 <= float(figures["asr"]) <= 0.85, figures
 
 
 def test_a_bad_database_url_fails_at_start_up_naming_the_setting(tmp_path):

@@ -13,7 +13,7 @@ import logging
 import secrets
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +30,12 @@ from cdr.simulator.audio import sn3_conversation
 from cdr.simulator.http_gateway import HttpGateway
 from cdr.simulator.values import LARGE_TENANT
 from cdr.sinks import lifecycle_sink_from_settings, recording_sink_from_settings
+
+# Mean gap between the starts of the first batch's calls (s), and how long before now the last
+# of them starts, so that every call of the batch has ended (the longest: a transfer, ~25 min).
+INTERARRIVAL = 2.0
+CALLS_OVER_AFTER = 1800
+LIVE_BATCH = 40
 
 
 def ensure_admin() -> tuple[str, str]:
@@ -51,7 +57,7 @@ def gateway_name() -> str:
     return "demo-http"
 
 
-def demo_gateway(addr: str) -> HttpGateway:
+def demo_gateway(addr: str, clock: Any) -> HttpGateway:
     """The demo's HTTP gateway, allowed every tenant the simulator uses; its secret is kept in the
     database (encrypted, as for any gateway), so the same gateway serves every restart."""
     tenants = tenant_ids_clean([*range(1, 21), LARGE_TENANT])  # simulator.generate's: 1..20 and a 2**40 one
@@ -63,7 +69,7 @@ def demo_gateway(addr: str) -> HttpGateway:
         gateway, secret = issued.gateway, issued.secret
     elif gateway.tenant_ids != tenants:
         Gateway.objects.filter(pk=gateway.pk).update(tenant_ids=tenants)
-    return HttpGateway(f"http://{addr}", gateway.key_id, secret)
+    return HttpGateway(f"http://{addr}", gateway.key_id, secret, clock=clock)
 
 
 class Command(BaseCommand):
@@ -77,7 +83,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        sink = lifecycle_sink_from_settings()
+        # Calls run faster than their planned times are stamped with those times (one clock per
+        # call: ringing, answer and end agree); the live traffic below runs in real time.
+        self.clock = simulator.SimClock()
+        sink = lifecycle_sink_from_settings(clock=self.clock)
         if options["calls"]:
             self.batch(sink, options["calls"])
             if options["no_serve"]:
@@ -85,7 +94,7 @@ class Command(BaseCommand):
         username, password = ensure_admin()
         stop = threading.Event()
         threading.Thread(target=self.traffic, args=(sink, options["rate"], stop), daemon=True).start()
-        gateway = demo_gateway(options["addr"])
+        gateway = demo_gateway(options["addr"], self.clock)
         threading.Thread(target=self.http_traffic, args=(gateway, options["rate"] / 4, stop), daemon=True).start()
         threading.Thread(target=self.sweeper, args=(stop,), daemon=True).start()
         self.stdout.write(
@@ -107,9 +116,11 @@ class Command(BaseCommand):
             gateway.close(timeout=5)
 
     def batch(self, sink: Any, n: int) -> None:
-        calls = simulator.generate(n, seed=secrets.randbits(32), base_time=datetime.now(UTC), time_scale=0.01)
+        # Real durations, as if the calls had arrived over the last hours: all over before now.
+        base = datetime.now(UTC) - timedelta(seconds=n * INTERARRIVAL + CALLS_OVER_AFTER)
+        calls = simulator.generate(n, seed=secrets.randbits(32), base_time=base, interarrival=INTERARRIVAL)
         recordings = recording_sink_from_settings()
-        stats = simulator.run(calls, sink, recordings, threads=4, recording_factory=sn3_conversation)
+        stats = simulator.run(calls, sink, recordings, threads=4, recording_factory=sn3_conversation, clock=self.clock)
         delivered = sink.close(timeout=60)
         recordings.flush(timeout=60)
         expected = simulator.expected_by_call_id(calls)
@@ -123,11 +134,11 @@ class Command(BaseCommand):
         )
 
     def traffic(self, sink: Any, rate: float, stop: threading.Event) -> None:
-        seed = secrets.randbits(32)
-        while not stop.is_set():
-            seed += 1
-            calls = simulator.generate(40, seed=seed, base_time=datetime.now(UTC), time_scale=0.05)
-            simulator.run(
+        """Live calls in real time (ringing, talking for minutes, ending), ``rate`` new a second."""
+        self._live(
+            stop,
+            rate,
+            lambda calls: simulator.run(
                 calls,
                 sink,
                 recording_sink_from_settings(),
@@ -135,14 +146,26 @@ class Command(BaseCommand):
                 rate=rate,
                 realtime=True,
                 recording_factory=sn3_conversation,
-            )
+            ),
+        )
 
     def http_traffic(self, gateway: HttpGateway, rate: float, stop: threading.Event) -> None:
+        self._live(
+            stop,
+            rate,
+            lambda calls: simulator.run(calls, gateway, threads=4, rate=rate, realtime=True, clock=self.clock),
+        )
+
+    @staticmethod
+    def _live(stop: threading.Event, rate: float, run: Any) -> None:
+        """A batch of calls each LIVE_BATCH / rate seconds, each on its own thread: a batch's
+        long calls go on talking while the next batch's calls arrive."""
         seed = secrets.randbits(32)
         while not stop.is_set():
             seed += 1
-            calls = simulator.generate(20, seed=seed, base_time=datetime.now(UTC), time_scale=0.05)
-            simulator.run(calls, gateway, threads=4, rate=rate, realtime=True)
+            calls = simulator.generate(LIVE_BATCH, seed=seed, base_time=datetime.now(UTC), interarrival=1 / rate)
+            threading.Thread(target=run, args=(calls,), name="cdr-demo-live", daemon=True).start()
+            stop.wait(LIVE_BATCH / rate)
 
     def sweeper(self, stop: threading.Event) -> None:
         while not stop.wait(60):
