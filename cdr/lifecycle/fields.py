@@ -13,8 +13,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-# The pattern of the published schema (cdr/schemas/lifecycle-event.schema.json).
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+# The pattern of the published schema (cdr/schemas/lifecycle-event.schema.json). Up to 9 fractional
+# digits: Go's time.Time marshals RFC3339Nano. The store keeps microseconds: digits past the sixth are
+# dropped (truncated, never rounded, as datetime.fromisoformat does), so a nanosecond stamp and its
+# microsecond truncation are the same instant here, and fingerprint the same.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 # What PostgreSQL's text and jsonb cannot hold: NUL, and UTF-16 surrogates without their pair
 # (JSON's "\ud800" escape gives Python such a string); nor can json hold NaN or infinities. One

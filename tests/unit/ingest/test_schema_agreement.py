@@ -53,6 +53,12 @@ FACTORY_EVENTS = [
     failed(4, 4),
     dict(event("established", 1), event_id="gw-42/7"),
     event("ringing", 0, call(started_at="2026-03-29 00:30:00.5Z")),
+    # Go's time.Time (RFC3339Nano): nine fractional digits, in every time field.
+    dict(
+        bye(3, 3, call(started_at="2026-03-29T00:30:00.123456789Z")),
+        observed_at="2026-03-29T02:30:01.1234567+02:00",
+        hangup={"initiator": "remote", "sip_code": 200, "ended_at": "2026-03-29T00:30:09.12345678Z"},
+    ),
 ]
 
 
@@ -85,7 +91,7 @@ INVALID = [
             "2026-03-29T00:00+00:00",
             "20260329T000000Z",
             "2026-03-29T00:00:00+0000",
-            "2026-03-29T00:00:00.1234567+00:00",
+            "2026-03-29T00:00:00.1234567890+00:00",
             "2026-03-29T00:00:00+00:00:00",
             "2026-03-29",
             "2026-03-29t00:00:00z",
