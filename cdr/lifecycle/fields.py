@@ -45,13 +45,22 @@ def _utc(value: str) -> datetime | None:
         return None
 
 
+# Go's zero time.Time, as the event log keeps a "not known" StartedAt (see cdr.lifecycle.events.parse_call).
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def is_zero_time(value: Any) -> bool:
+    """Go's zero time.Time (``0001-01-01T00:00:00Z``, in any offset): the gateway did not know the time."""
+    return isinstance(value, str) and value.startswith("0001-01-01")
+
+
 def parse_time(value: Any, name: str, *, required: bool) -> datetime | None:
-    if type(value) is str and len(value) <= 40 and not value.startswith("0001-01-01"):
+    if type(value) is str and len(value) <= 40 and not is_zero_time(value):
         parsed = _utc(value)
         if parsed is not None:
             return parsed
     # Not a valid timestamp (or Go's zero time): the checks below say which rule it breaks.
-    if value in (None, "") or (isinstance(value, str) and value.startswith("0001-01-01")):
+    if value in (None, "") or is_zero_time(value):
         if required:
             raise Invalid(f"{name}: required")
         return None  # Go's zero time.Time

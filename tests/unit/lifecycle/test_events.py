@@ -178,3 +178,14 @@ def test_go_nanosecond_times_are_accepted_and_truncated_to_microseconds(digits):
 def test_more_than_nine_fractional_digits_or_none_after_the_dot_are_rejected(stamp):
     result = parse(event("ringing", meta=call(started_at=stamp)))
     assert isinstance(result, Rejected) and "call.started_at: not an RFC 3339" in result.reason
+
+
+@pytest.mark.parametrize(
+    "zero", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000000000Z", "0001-01-01T01:00:00+01:00"]
+)
+def test_a_zero_started_at_is_valid_and_not_known_and_kept_in_one_spelling(zero):
+    ev = parse(bye(5, 5, meta=call(started_at=zero)))
+    assert isinstance(ev, Event) and ev.call.started_at is None
+    assert ev.payload["call"]["started_at"] == "0001-01-01T00:00:00Z"
+    assert ev.fingerprint == parse(bye(5, 5, meta=call(started_at="0001-01-01T00:00:00Z"))).fingerprint
+    assert event_from_row(ev.payload, ev.observed_at) == ev  # the log reads it back
