@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -48,11 +49,31 @@ class LifecycleEventSerializer(serializers.Serializer):
     """Stands for the JSON Schema file in the OpenAPI document (never used to validate)."""
 
 
+def branch_component_name(event_type: str) -> str:
+    return "LifecycleEvent" + "".join(part.capitalize() for part in event_type.split("_"))
+
+
 class LifecycleEventSchema(OpenApiSerializerExtension):
+    """Each branch of the event's ``oneOf`` is a component of its own (``LifecycleEventBye``, ...), and
+    ``type`` discriminates them. Inline, drf-spectacular's enum hook names every branch's ``type``
+    enum ``LifecycleEventTypeEnum`` (one component, one property name) and keeps only the first
+    (``ringing``): a client generated from it could send nothing else."""
+
     target_class = LifecycleEventSerializer
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        return event_openapi_schema()
+        schema = event_openapi_schema()
+        refs: dict[str, str] = {}
+        for branch in schema["oneOf"]:
+            name = branch_component_name(branch["title"])
+            component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=branch)
+            auto_schema.registry.register_on_missing(component)
+            refs[branch["title"]] = component.ref["$ref"]
+        return {
+            **{k: v for k, v in schema.items() if k != "oneOf"},
+            "oneOf": [{"$ref": ref} for ref in refs.values()],
+            "discriminator": {"propertyName": "type", "mapping": refs},
+        }
 
 
 class EventOutcomeSerializer(serializers.Serializer):
