@@ -93,11 +93,22 @@ class BatchResultSerializer(serializers.Serializer):
 
 
 class RecordingStoredSerializer(serializers.Serializer):
+    """The answer to a recording upload. No URL or server path: ``recording_id`` is the recording in
+    the REST API (``/api/v1/recordings/{id}/media``, the call's ``recordings``)."""
+
+    recording_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The stored recording's id in the REST API; null while its upload to storage is still "
+        "finishing (it is spooled and retried: post again later to learn the id) or when nothing was stored",
+    )
     call_id = serializers.CharField()
-    object_key = serializers.CharField()
-    url = serializers.CharField()
-    bytes = serializers.IntegerField()
-    sha256 = serializers.CharField()
+    object_key = serializers.CharField(
+        help_text="The storage object key, relative to the recordings storage; empty when the tenant's "
+        "recording policy is off"
+    )
+    bytes = serializers.IntegerField(help_text="Size of the stored object in bytes")
+    sha256 = serializers.CharField(help_text="Hex SHA-256 of the body, as verified")
+    detail = serializers.CharField(required=False, help_text="Why nothing was stored (the recording policy is off)")
 
 
 class IngestErrorSerializer(serializers.Serializer):

@@ -161,7 +161,7 @@ class RecordingIngestView(_IngestView):
             raise exceptions.UnsupportedMediaType(request.content_type or "(none)")
         try:
             upload = recording_upload_parse(call_id=call_id, headers=request.headers)
-            result, created = gateway_recording_accept(
+            stored = gateway_recording_accept(
                 gateway=request.auth,
                 upload=upload,
                 stream=request._request,
@@ -173,13 +173,13 @@ class RecordingIngestView(_IngestView):
             return Response({exc.parameter: exc.reason}, status=exc.status)
         except (OSError, *DATABASE_UNREACHABLE) as exc:  # the spool's disk or the database: post again
             return _unavailable(exc)
-        body = {
+        body: dict[str, Any] = {
+            "recording_id": stored.recording_id,
             "call_id": call_id,
-            "object_key": result.object_key,
-            "url": result.url,
-            "bytes": result.bytes,
-            "sha256": upload.sha256,
+            "object_key": stored.object_key,
+            "bytes": stored.bytes,
+            "sha256": stored.sha256,
         }
-        if not result.object_key:
+        if not stored.object_key:
             body["detail"] = "the tenant's recording policy is off: not stored"
-        return Response(body, status=201 if created and result.object_key else 200)
+        return Response(body, status=201 if stored.created else 200)

@@ -206,6 +206,14 @@ def test_any_json_value_is_an_answer_never_an_exception(raw):
     wire_event_parse(raw, received_at=NOW)
 
 
+def test_the_bye_recording_summary_is_described_field_for_field():
+    """The schema names every field the sink's summary carries, and the sink's summary fits it."""
+    sink_bye = next(e for e in SINK_EVENTS if e["type"] == "bye")
+    described = next(b for b in SCHEMA["oneOf"] if b["title"] == "bye")["properties"]["recording"]
+    assert set(described["properties"]) == set(sink_bye["recording"])
+    assert list(jsonschema.Draft7Validator(described).iter_errors(sink_bye["recording"])) == []
+
+
 def test_the_openapi_component_is_the_file_in_openapi_dialect():
     component = event_openapi_schema()
     dumped = json.dumps(component)
