@@ -124,6 +124,8 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         401: "Missing or bad signature, unknown key, or a timestamp outside the replay window",
         403: "Gateway revoked, or not allowed to report this tenant",
         409: "Already stored with different content",
+        411: "A chunked body (Transfer-Encoding: chunked) this server cannot read (e.g. runserver): "
+        "send a Content-Length. Behind gunicorn chunked bodies are read",
         413: "Body larger than the configured cap",
         415: "Wrong Content-Type",
         503: "Broker or storage unavailable: nothing was accepted, post again after Retry-After",

@@ -29,8 +29,8 @@ def test_the_operations_declare_their_answers_and_the_event_schema(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     events = schema["paths"]["/ingest/v1/events"]["post"]
     recording = schema["paths"]["/ingest/v1/recordings/{call_id}"]["post"]
-    assert set(events["responses"]) == {"200", "400", "401", "403", "413", "415", "503"}
-    assert {"201", "400", "401", "403", "413", "503"} <= set(recording["responses"])
+    assert set(events["responses"]) == {"200", "400", "401", "403", "411", "413", "415", "503"}
+    assert {"201", "400", "401", "403", "411", "413", "503"} <= set(recording["responses"])
     body = events["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"type": "array", "items": {"$ref": "#/components/schemas/LifecycleEvent"}}
     components = schema["components"]["schemas"]
