@@ -115,8 +115,14 @@ def test_what_the_schema_forbids_is_rejected(raw):
     assert not accepted(raw)
 
 
-stamps = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)).map(
-    lambda t: t.isoformat()
+stamps = st.one_of(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)).map(
+        lambda t: t.isoformat()
+    ),
+    # Go's RFC3339Nano: 1 to 9 fractional digits, trailing zeros trimmed.
+    st.tuples(st.integers(946684800, 4102444800), st.integers(1, 10**9 - 1)).map(
+        lambda p: datetime.fromtimestamp(p[0], UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{p[1]:09d}".rstrip("0") + "Z"
+    ),
 )
 # Any text the schema allows: no NUL, no unpaired surrogates (which the schema's prose forbids).
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=30)
