@@ -121,13 +121,35 @@ def content_length(request: Any) -> int | None:
     return value if value >= 0 else None
 
 
+def _chunked(request: Any) -> bool:
+    return content_length(request) is None and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+def body_unreadable(request: Any) -> bool:
+    """A chunked body (Transfer-Encoding: chunked, no Content-Length) the server hands over undecoded.
+
+    A WSGI server that de-chunks says so with ``wsgi.input_terminated`` (gunicorn, mod_wsgi): its
+    ``wsgi.input`` ends with the body. Django's runserver (wsgiref) does not de-chunk: there the body
+    cannot be read, and ``request.read()`` would give b"" (an empty body, a wrong signature).
+    """
+    return _chunked(request) and "wsgi.input" in request.META and not request.META.get("wsgi.input_terminated")
+
+
+def body_stream(request: Any) -> Any:
+    """What to read the body from: the request, or for a de-chunked body without Content-Length the
+    server's ``wsgi.input`` (Django limits ``request.read()`` to CONTENT_LENGTH, i.e. to 0 bytes)."""
+    if _chunked(request) and request.META.get("wsgi.input_terminated"):
+        return request.META["wsgi.input"]
+    return request
+
+
 def body_read(request: Any, cap: int) -> bytes:
     """The whole body, or 413 past ``cap`` bytes (checked before reading when the length is declared)."""
     declared = content_length(request)
     if declared is not None and declared > cap:
         raise PayloadTooLarge(f"body: {declared} bytes, more than the {cap} allowed")
-    chunks, size = [], 0
-    while chunk := request.read(_CHUNK):
+    chunks, size, stream = [], 0, body_stream(request)
+    while chunk := stream.read(_CHUNK):
         size += len(chunk)
         if size > cap:
             raise PayloadTooLarge(f"body: more than the {cap} bytes allowed")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -48,11 +49,31 @@ class LifecycleEventSerializer(serializers.Serializer):
     """Stands for the JSON Schema file in the OpenAPI document (never used to validate)."""
 
 
+def branch_component_name(event_type: str) -> str:
+    return "LifecycleEvent" + "".join(part.capitalize() for part in event_type.split("_"))
+
+
 class LifecycleEventSchema(OpenApiSerializerExtension):
+    """Each branch of the event's ``oneOf`` is a component of its own (``LifecycleEventBye``, ...), and
+    ``type`` discriminates them. Inline, drf-spectacular's enum hook names every branch's ``type``
+    enum ``LifecycleEventTypeEnum`` (one component, one property name) and keeps only the first
+    (``ringing``): a client generated from it could send nothing else."""
+
     target_class = LifecycleEventSerializer
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        return event_openapi_schema()
+        schema = event_openapi_schema()
+        refs: dict[str, str] = {}
+        for branch in schema["oneOf"]:
+            name = branch_component_name(branch["title"])
+            component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=branch)
+            auto_schema.registry.register_on_missing(component)
+            refs[branch["title"]] = component.ref["$ref"]
+        return {
+            **{k: v for k, v in schema.items() if k != "oneOf"},
+            "oneOf": [{"$ref": ref} for ref in refs.values()],
+            "discriminator": {"propertyName": "type", "mapping": refs},
+        }
 
 
 class EventOutcomeSerializer(serializers.Serializer):
@@ -72,11 +93,22 @@ class BatchResultSerializer(serializers.Serializer):
 
 
 class RecordingStoredSerializer(serializers.Serializer):
+    """The answer to a recording upload. No URL or server path: ``recording_id`` is the recording in
+    the REST API (``/api/v1/recordings/{id}/media``, the call's ``recordings``)."""
+
+    recording_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The stored recording's id in the REST API; null while its upload to storage is still "
+        "finishing (it is spooled and retried: post again later to learn the id) or when nothing was stored",
+    )
     call_id = serializers.CharField()
-    object_key = serializers.CharField()
-    url = serializers.CharField()
-    bytes = serializers.IntegerField()
-    sha256 = serializers.CharField()
+    object_key = serializers.CharField(
+        help_text="The storage object key, relative to the recordings storage; empty when the tenant's "
+        "recording policy is off"
+    )
+    bytes = serializers.IntegerField(help_text="Size of the stored object in bytes")
+    sha256 = serializers.CharField(help_text="Hex SHA-256 of the body, as verified")
+    detail = serializers.CharField(required=False, help_text="Why nothing was stored (the recording policy is off)")
 
 
 class IngestErrorSerializer(serializers.Serializer):
@@ -92,6 +124,8 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         401: "Missing or bad signature, unknown key, or a timestamp outside the replay window",
         403: "Gateway revoked, or not allowed to report this tenant",
         409: "Already stored with different content",
+        411: "A chunked body (Transfer-Encoding: chunked) this server cannot read (e.g. runserver): "
+        "send a Content-Length. Behind gunicorn chunked bodies are read",
         413: "Body larger than the configured cap",
         415: "Wrong Content-Type",
         503: "Broker or storage unavailable: nothing was accepted, post again after Retry-After",

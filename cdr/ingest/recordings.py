@@ -15,7 +15,6 @@ from cdr.hooks import CallMeta, RecordingArtifact, RecordingFormat, RecordingRes
 from cdr.models import Call, Gateway
 from cdr.selectors.recordings import recording_find
 from cdr.sinks.recording import recording_sink_from_settings
-from cdr.storage.backend import recordings_storage, storage_uri
 
 _CHUNK = 1 << 20
 _U64 = 1 << 64
@@ -116,10 +115,21 @@ def body_spool(stream: BinaryIO, directory: Path, *, cap: int, declared: int | N
     return path, size, digest.hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class RecordingAccepted:
+    """What the gateway is told: never a server path or URL (the storage is the server's business)."""
+
+    recording_id: int | None  # the Recording row (REST API id); None while its upload is still running
+    object_key: str  # "" when the tenant's recording policy is off (nothing stored)
+    bytes: int
+    sha256: str
+    created: bool
+
+
 def gateway_recording_accept(
     *, gateway: Gateway, upload: RecordingUpload, stream: BinaryIO, declared_bytes: int | None, sink: Any = None
-) -> tuple[RecordingResult, bool]:
-    """Store one posted recording through the recording sink: (result, newly stored).
+) -> RecordingAccepted:
+    """Store one posted recording through the recording sink.
 
     RecordingRefused for bad input. A recording already stored (same call, same signed SHA-256)
     is answered from its row without reading the body again.
@@ -128,8 +138,18 @@ def gateway_recording_accept(
     _tenant_check(gateway, upload)
     existing = recording_find(call_id=upload.call_id, sha256=upload.sha256)
     if existing is not None:
-        key = existing.storage_key
-        return RecordingResult(url=storage_uri(recordings_storage(), key), object_key=key, bytes=existing.bytes), False
+        return RecordingAccepted(existing.pk, existing.storage_key, existing.bytes, upload.sha256, created=False)
+    result = _store(gateway, upload, stream, declared_bytes, sink)
+    # The row is written once the upload is done: within the sink's wait, or later by its retries.
+    row = recording_find(call_id=upload.call_id, sha256=upload.sha256) if result.object_key else None
+    return RecordingAccepted(
+        row.pk if row else None, result.object_key, result.bytes, upload.sha256, created=bool(result.object_key)
+    )
+
+
+def _store(
+    gateway: Gateway, upload: RecordingUpload, stream: BinaryIO, declared_bytes: int | None, sink: Any
+) -> RecordingResult:
     sink = sink or recording_sink_from_settings()
     path, size, sha = body_spool(
         stream, sink.spool.path, cap=cdr_setting("CDR_INGEST")["MAX_RECORDING_BYTES"], declared=declared_bytes
@@ -147,4 +167,4 @@ def gateway_recording_accept(
         sample_rate=upload.sample_rate,
         channels=upload.channels,
     )
-    return sink.store_file(meta, artifact, path=path, size=size, sha256=sha, gateway_id=gateway.pk), True
+    return sink.store_file(meta, artifact, path=path, size=size, sha256=sha, gateway_id=gateway.pk)

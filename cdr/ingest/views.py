@@ -6,6 +6,8 @@ import json
 import logging
 from typing import Any
 
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -22,6 +24,8 @@ from cdr.ingest.auth import (
     GatewaySignatureAuthentication,
     IsActiveGateway,
     Unavailable,
+    body_stream,
+    body_unreadable,
     content_length,
 )
 from cdr.ingest.openapi import BatchResultSerializer, LifecycleEventSerializer, RecordingStoredSerializer, errors
@@ -58,11 +62,31 @@ def events_body_parse(body: bytes) -> list[Any]:
     return events
 
 
+LENGTH_REQUIRED = (
+    "Content-Length: required: this server cannot read a chunked body (Transfer-Encoding: chunked); "
+    "send the body with a Content-Length"
+)
+
+
+def _length_required() -> StreamingHttpResponse:
+    # Streamed, so without a Content-Length: a server that cannot de-chunk (runserver) then closes
+    # the connection, and the unread chunks cannot be taken for the next request on it.
+    body = json.dumps({"Content-Length": LENGTH_REQUIRED}).encode()
+    return StreamingHttpResponse(iter([body]), status=411, content_type="application/json")
+
+
 class _IngestView(APIView):
     permission_classes = [IsActiveGateway]
     renderer_classes = [JSONRenderer]
     parser_classes: list[Any] = []  # bodies are read (and signed) raw, never through DRF parsers
     throttle_classes: list[Any] = []
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Before the signature is checked: a body the server cannot read would otherwise be
+        # checked as empty, and answered "signature does not match" (or "body: empty").
+        if body_unreadable(request):
+            return _length_required()
+        return super().dispatch(request, *args, **kwargs)
 
 
 class EventsIngestView(_IngestView):
@@ -81,7 +105,7 @@ class EventsIngestView(_IngestView):
             "Re-posting a batch is harmless: events already delivered are answered 'duplicate'."
         ),
         request={"application/json": LifecycleEventSerializer(many=True)},
-        responses={200: BatchResultSerializer, **errors(400, 401, 403, 413, 415, 503)},
+        responses={200: BatchResultSerializer, **errors(400, 401, 403, 411, 413, 415, 503)},
     )
     def post(self, request: Request) -> Response:
         if _media_type(request) != "application/json":
@@ -153,7 +177,7 @@ class RecordingIngestView(_IngestView):
             200: OpenApiResponse(
                 RecordingStoredSerializer, description="Already stored, or the tenant's policy is off"
             ),
-            **errors(400, 401, 403, 413, 415, 503),
+            **errors(400, 401, 403, 411, 413, 415, 503),
         },
     )
     def post(self, request: Request, call_id: str) -> Response:
@@ -161,10 +185,10 @@ class RecordingIngestView(_IngestView):
             raise exceptions.UnsupportedMediaType(request.content_type or "(none)")
         try:
             upload = recording_upload_parse(call_id=call_id, headers=request.headers)
-            result, created = gateway_recording_accept(
+            stored = gateway_recording_accept(
                 gateway=request.auth,
                 upload=upload,
-                stream=request._request,
+                stream=body_stream(request._request),
                 declared_bytes=content_length(request._request),
             )
         except RecordingRefused as exc:
@@ -173,13 +197,13 @@ class RecordingIngestView(_IngestView):
             return Response({exc.parameter: exc.reason}, status=exc.status)
         except (OSError, *DATABASE_UNREACHABLE) as exc:  # the spool's disk or the database: post again
             return _unavailable(exc)
-        body = {
+        body: dict[str, Any] = {
+            "recording_id": stored.recording_id,
             "call_id": call_id,
-            "object_key": result.object_key,
-            "url": result.url,
-            "bytes": result.bytes,
-            "sha256": upload.sha256,
+            "object_key": stored.object_key,
+            "bytes": stored.bytes,
+            "sha256": stored.sha256,
         }
-        if not result.object_key:
+        if not stored.object_key:
             body["detail"] = "the tenant's recording policy is off: not stored"
-        return Response(body, status=201 if created and result.object_key else 200)
+        return Response(body, status=201 if stored.created else 200)

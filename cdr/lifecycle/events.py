@@ -17,8 +17,10 @@ import orjson
 
 from cdr.hooks import CallMeta, Direction, HangupInitiator, HangupMeta
 from cdr.lifecycle.fields import (
+    GO_ZERO_TIME,
     Invalid,
     integer,
+    is_zero_time,
     parse_time,
     storable,
     storable_copy,
@@ -81,6 +83,11 @@ def content_fingerprint(content: dict[str, Any]) -> str:
 
 
 def parse_call(obj: dict[str, Any]) -> CallMeta:
+    """``started_at`` None: Go's zero time, "not known here" (e.g. a BYE built without the call's
+    StartedAt). Valid: the call's start is taken from its other events (``cdr.lifecycle.fold``),
+    and the HTTP edge refuses it for a call it cannot find. Absent, null or "" stays an error."""
+    raw_start = obj.get("started_at")
+    started_at = None if is_zero_time(raw_start) else parse_time(raw_start, "call.started_at", required=True)
     direction = text(obj, "direction", "call.direction", 32)
     if direction not in (Direction.INBOUND, Direction.OUTBOUND):
         raise Invalid(f"call.direction: unknown value {direction!r} (inbound|outbound)")
@@ -93,7 +100,7 @@ def parse_call(obj: dict[str, Any]) -> CallMeta:
         remote_addr=text(obj, "remote_addr", "call.remote_addr", 255),
         local_ip=text(obj, "local_ip", "call.local_ip", 64),
         codec=text(obj, "codec", "call.codec", 32).lower(),
-        started_at=parse_time(obj.get("started_at"), "call.started_at", required=True),
+        started_at=started_at,
     )
 
 
@@ -115,7 +122,6 @@ def parse_hangup(obj: dict[str, Any]) -> HangupMeta:
 
 
 def call_to_json(meta: CallMeta) -> dict[str, Any]:
-    assert meta.started_at is not None
     return {
         "call_id": meta.call_id,
         "correlation_id": meta.correlation_id,
@@ -125,7 +131,9 @@ def call_to_json(meta: CallMeta) -> dict[str, Any]:
         "remote_addr": meta.remote_addr,
         "local_ip": meta.local_ip,
         "codec": meta.codec,
-        "started_at": meta.started_at.isoformat(),
+        # A zero time is kept as such (one spelling, so re-posts fingerprint the same), never
+        # replaced by the call's start: that depends on what else is stored, the identity must not.
+        "started_at": meta.started_at.isoformat() if meta.started_at else GO_ZERO_TIME,
     }
 
 

@@ -13,8 +13,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-# The pattern of the published schema (cdr/schemas/lifecycle-event.schema.json).
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+# The pattern of the published schema (cdr/schemas/lifecycle-event.schema.json). Up to 9 fractional
+# digits: Go's time.Time marshals RFC3339Nano. The store keeps microseconds: digits past the sixth are
+# dropped (truncated, never rounded, as datetime.fromisoformat does), so a nanosecond stamp and its
+# microsecond truncation are the same instant here, and fingerprint the same.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 # What PostgreSQL's text and jsonb cannot hold: NUL, and UTF-16 surrogates without their pair
 # (JSON's "\ud800" escape gives Python such a string); nor can json hold NaN or infinities. One
@@ -42,13 +45,22 @@ def _utc(value: str) -> datetime | None:
         return None
 
 
+# Go's zero time.Time, as the event log keeps a "not known" StartedAt (see cdr.lifecycle.events.parse_call).
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def is_zero_time(value: Any) -> bool:
+    """Go's zero time.Time (``0001-01-01T00:00:00Z``, in any offset): the gateway did not know the time."""
+    return isinstance(value, str) and value.startswith("0001-01-01")
+
+
 def parse_time(value: Any, name: str, *, required: bool) -> datetime | None:
-    if type(value) is str and len(value) <= 40 and not value.startswith("0001-01-01"):
+    if type(value) is str and len(value) <= 40 and not is_zero_time(value):
         parsed = _utc(value)
         if parsed is not None:
             return parsed
     # Not a valid timestamp (or Go's zero time): the checks below say which rule it breaks.
-    if value in (None, "") or (isinstance(value, str) and value.startswith("0001-01-01")):
+    if value in (None, "") or is_zero_time(value):
         if required:
             raise Invalid(f"{name}: required")
         return None  # Go's zero time.Time

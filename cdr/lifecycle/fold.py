@@ -73,7 +73,8 @@ def deciding_end(events: Iterable[Event]) -> Event | None:
 
 
 def derive_call(call_id: str, events: Iterable[Event], inherited_tenant: int = 0) -> CallRecord | None:
-    """The record of ``call_id`` from its accepted events; None if no event describes the call."""
+    """The record of ``call_id`` from its accepted events; None if no event describes the call or
+    gives its start."""
     mine = sorted((e for e in events if e.call_id == call_id), key=_order)
     metas = [e.call for e in mine if e.call is not None and e.call.call_id == call_id]
     if not metas:
@@ -82,8 +83,13 @@ def derive_call(call_id: str, events: Iterable[Event], inherited_tenant: int = 0
     def first(attr: str) -> str:
         return next((str(v) for m in metas if (v := getattr(m, attr))), "")
 
+    # Go's zero StartedAt (None) is "not known here": the call's start is the earliest one its
+    # other events give. With none yet, no record: the events wait in the log for one.
+    starts = [m.started_at for m in metas if m.started_at is not None]
+    if not starts:
+        return None
     tenant_id = next((m.tenant_id for m in metas if m.tenant_id), 0) or inherited_tenant
-    started_at = min(m.started_at for m in metas if m.started_at is not None)
+    started_at = min(starts)
     ringing_at = min((e.observed_at for e in mine if e.type == "ringing"), default=None)
     established_at = min((e.observed_at for e in mine if e.type == "established"), default=None)
     # Observations use our clock, StartedAt/EndedAt the gateway's: under skew, keep the record

@@ -20,7 +20,7 @@ from cdr.conf import cdr_setting
 from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event, Rejected
 from cdr.lifecycle.wire import wire_event_parse
-from cdr.models import Call, Gateway, GatewayEvent
+from cdr.models import Call, Gateway, GatewayBatch, GatewayEvent
 from cdr.services.gateway_batches import events_enqueue
 
 
@@ -31,6 +31,10 @@ class Outcome:
     code: int = 200  # for a rejected event: 400 (invalid), 403 (tenant not allowed), 409 (event_id reused)
 
 
+_STARTLESS = (
+    "call.started_at: Go's zero time is taken as the call's start, but call {!r} is not stored and no"
+    " other event of it in this batch gives one: send its StartedAt"
+)
 ACCEPTED = Outcome("accepted")
 DUPLICATE = Outcome("duplicate")
 
@@ -83,6 +87,22 @@ def _tenant_refusal(event: Event, gateway: Gateway, allowed: frozenset[int], own
     return None
 
 
+def _startless(checked: list[Event], owners: dict[str, int]) -> set[str]:
+    """Calls of events sent with Go's zero StartedAt that no one can give a start: not stored
+    (``owners`` holds the stored ones), no other event of this batch has one, and nothing is queued.
+
+    The store takes such an event's start from the call's other events, in any order; the edge
+    refuses it only when the call is surely unknown, so a gateway hears why instead of losing it.
+    """
+    wanted = {e.call.call_id for e in checked if e.call is not None and e.call.started_at is None}
+    wanted -= owners.keys()
+    wanted -= {e.call.call_id for e in checked if e.call is not None and e.call.started_at is not None}
+    # The queue is read before the calls: a batch drained in between is then a committed call.
+    if not wanted or GatewayBatch.objects.exists():
+        return set()
+    return wanted - set(Call.objects.filter(one_of("call_id", wanted)).values_list("call_id", flat=True))
+
+
 def _remember(gateway: Gateway, pending: dict[str, _Pending], now: datetime) -> set[str]:
     """Insert the event ids in one statement; returns those that were new."""
     if not pending:
@@ -121,7 +141,9 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
     pending: dict[str, _Pending] = {}
     repeats: list[tuple[int, str, str]] = []  # (index, key, fingerprint) of a key seen earlier in the batch
     checked = [wire_event_parse(raw, received_at=received_at) for raw in events]
-    owners = _owners([parsed for _, parsed in checked if isinstance(parsed, Event)])
+    valid = [parsed for _, parsed in checked if isinstance(parsed, Event)]
+    owners = _owners(valid)
+    startless = _startless(valid, owners)
     for index, (raw, (wire, parsed)) in enumerate(zip(events, checked, strict=True)):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         result.event_ids.append(event_id if isinstance(event_id, str) else None)
@@ -129,6 +151,8 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
             outcomes[index] = Outcome("rejected", parsed.reason, 400)
             continue
         refusal = _tenant_refusal(parsed, gateway, allowed, owners)
+        if refusal is None and parsed.call is not None and parsed.call.call_id in startless:
+            refusal = Outcome("rejected", _STARTLESS.format(parsed.call.call_id[:80]), 400)
         if refusal is not None:
             outcomes[index] = refusal
             continue

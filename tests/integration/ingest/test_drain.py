@@ -12,7 +12,7 @@ from cdr.dispatch import drain_nudges_wait
 from cdr.models import Call, CallEvent, GatewayBatch
 from cdr.selectors.gateway_batches import gateway_batches_queued, gateway_batches_state
 from cdr.services.gateway_batches import gateway_batches_drain, gateway_batches_retry
-from tests.factories import bye, call, event
+from tests.factories import T0, bye, call, event
 from tests.integration.ingest.conftest import with_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -211,3 +211,19 @@ def test_a_drain_interrupted_while_retrying_one_by_one_sets_nothing_aside(gw, qu
     assert list(GatewayBatch.objects.values_list("error", flat=True)) == ["", ""]
     monkeypatch.setattr(drain, "events_ingest", original)
     assert gateway_batches_drain() == 2  # the next drain stores both
+
+
+def test_a_zero_started_at_of_a_call_still_queued_is_accepted_and_takes_its_start_when_drained(gw, queued):
+    leg = call("zq@gw", tenant_id=7)
+    assert gw.events(with_ids([event("ringing", 0, leg)], prefix="zq-r")).json()["accepted"] == 1
+    # Not stored yet, but queued: the edge cannot tell it is unknown, so it accepts.
+    startless = call("zq@gw", tenant_id=7, started_at="0001-01-01T00:00:00Z")
+    assert gw.events(with_ids([bye(5, 5, startless)], prefix="zq-b")).json()["accepted"] == 1
+    # Drained in either order (concurrent drains take batches out of order), the record is the same.
+    first, second = GatewayBatch.objects.order_by("-id")
+    for batch in (first, second):
+        GatewayBatch.objects.exclude(pk=batch.pk).update(error="held")
+        assert gateway_batches_drain() == 1
+        GatewayBatch.objects.update(error="")
+    row = Call.objects.get(call_id="zq@gw")
+    assert (row.status, row.started_at, row.duration_ms) == ("completed", T0, 5000)

@@ -64,6 +64,24 @@ def test_an_upload_is_stored_through_the_sink_and_a_repost_is_the_same_object(we
     assert spool_files(sink) == []
 
 
+def test_the_answer_names_the_recording_by_id_and_key_never_by_a_server_path(local_storage, sink, gw):
+    blob = conversation(seed=7).blob
+    response = upload(gw, "where@gw", blob)
+    assert response.status_code == 201, response.content
+    rec = Recording.objects.get(call_id="where@gw")
+    assert response.json() == {
+        "recording_id": rec.pk,
+        "call_id": "where@gw",
+        "object_key": rec.storage_key,
+        "bytes": len(blob),
+        "sha256": hashlib.sha256(blob).hexdigest(),
+    }
+    again = upload(gw, "where@gw", blob)
+    assert again.status_code == 200 and again.json() == response.json()
+    for answer in (response, again):
+        assert b"file:" not in answer.content and str(local_storage.location).encode() not in answer.content
+
+
 def test_a_checksum_mismatch_is_400_and_nothing_is_kept(local_storage, local_recordings, sink, gw):
     blob = conversation(seed=6).blob
     response = upload(gw, "bad@gw", blob, sha="0" * 64)
@@ -132,10 +150,10 @@ def test_a_large_body_is_streamed_to_disk_never_held_in_memory(local_storage, si
     assert sha == probe.digest.hexdigest()
     # The whole path: the file is moved into the spool and uploaded as it is.
     upload_ = RecordingUpload("long@gw", 7, "stereo_pcm", "l16", 8000, 2, sha)
-    result, created = gateway_recording_accept(
+    stored = gateway_recording_accept(
         gateway=Gateway.objects.get(), upload=upload_, stream=Chunks(size), declared_bytes=size, sink=sink
     )
-    assert created and result.bytes == size and local_storage.size(result.object_key) == size
+    assert stored.created and stored.bytes == size and local_storage.size(stored.object_key) == size
     assert spool_files(sink) == []
 
 

@@ -53,6 +53,12 @@ FACTORY_EVENTS = [
     failed(4, 4),
     dict(event("established", 1), event_id="gw-42/7"),
     event("ringing", 0, call(started_at="2026-03-29 00:30:00.5Z")),
+    # Go's time.Time (RFC3339Nano): nine fractional digits, in every time field.
+    dict(
+        bye(3, 3, call(started_at="2026-03-29T00:30:00.123456789Z")),
+        observed_at="2026-03-29T02:30:01.1234567+02:00",
+        hangup={"initiator": "remote", "sip_code": 200, "ended_at": "2026-03-29T00:30:09.12345678Z"},
+    ),
 ]
 
 
@@ -85,7 +91,7 @@ INVALID = [
             "2026-03-29T00:00+00:00",
             "20260329T000000Z",
             "2026-03-29T00:00:00+0000",
-            "2026-03-29T00:00:00.1234567+00:00",
+            "2026-03-29T00:00:00.1234567890+00:00",
             "2026-03-29T00:00:00+00:00:00",
             "2026-03-29",
             "2026-03-29t00:00:00z",
@@ -109,8 +115,14 @@ def test_what_the_schema_forbids_is_rejected(raw):
     assert not accepted(raw)
 
 
-stamps = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)).map(
-    lambda t: t.isoformat()
+stamps = st.one_of(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)).map(
+        lambda t: t.isoformat()
+    ),
+    # Go's RFC3339Nano: 1 to 9 fractional digits, trailing zeros trimmed.
+    st.tuples(st.integers(946684800, 4102444800), st.integers(1, 10**9 - 1)).map(
+        lambda p: datetime.fromtimestamp(p[0], UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{p[1]:09d}".rstrip("0") + "Z"
+    ),
 )
 # Any text the schema allows: no NUL, no unpaired surrogates (which the schema's prose forbids).
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=30)
@@ -198,6 +210,14 @@ def test_what_the_schema_forbids_in_a_mutated_event_is_rejected_and_nothing_rais
 @given(json_values)
 def test_any_json_value_is_an_answer_never_an_exception(raw):
     wire_event_parse(raw, received_at=NOW)
+
+
+def test_the_bye_recording_summary_is_described_field_for_field():
+    """The schema names every field the sink's summary carries, and the sink's summary fits it."""
+    sink_bye = next(e for e in SINK_EVENTS if e["type"] == "bye")
+    described = next(b for b in SCHEMA["oneOf"] if b["title"] == "bye")["properties"]["recording"]
+    assert set(described["properties"]) == set(sink_bye["recording"])
+    assert list(jsonschema.Draft7Validator(described).iter_errors(sink_bye["recording"])) == []
 
 
 def test_the_openapi_component_is_the_file_in_openapi_dialect():

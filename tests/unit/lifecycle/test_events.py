@@ -137,3 +137,55 @@ def test_an_event_json_cannot_write_is_rejected_not_raised():
     parsed = parse_event({"type": "bogus", (1, 2): 3}, received_at=T0)
     assert isinstance(parsed, Rejected) and parsed.reason == "type: unknown event type 'bogus'"
     assert parsed.payload == {"value": "{'type': 'bogus', (1, 2): 3}"}
+
+
+# Fingerprints of events as main stored them before nanosecond times were accepted: a stored
+# event must keep its identity, or a re-delivery would be stored a second time.
+STORED_FINGERPRINTS = [
+    (event("ringing", meta=call(started_at="2026-03-29T00:30:00.123456Z")), "19f75b82bbee517cbdfe353001a85004"),
+    (bye(1, 2, meta=call(started_at="2026-03-29T02:30:00.5+02:00")), "f313dbfa37f02b63302f8924c57f3725"),
+    (event("transfer_started", 1.25, target_uri="sip:q@pbx"), "a5964fe171c3a8da8aefbf0243f56423"),
+]
+
+
+@pytest.mark.parametrize("raw, fp", STORED_FINGERPRINTS, ids=lambda v: v if isinstance(v, str) else v["type"])
+def test_fingerprints_of_events_stored_before_are_unchanged(raw, fp):
+    assert parse(raw).fingerprint == fp
+
+
+@pytest.mark.parametrize("digits", ["1234567", "12345678", "123456789", "123456999"])
+def test_go_nanosecond_times_are_accepted_and_truncated_to_microseconds(digits):
+    """Go's time.Time marshals RFC3339Nano: up to 9 fractional digits, in every time field."""
+    stamp = f"2026-03-29T02:30:00.{digits}+02:00"
+    raw = bye(1, 2, meta=call(started_at=stamp))
+    raw["observed_at"] = stamp
+    raw["hangup"]["ended_at"] = stamp
+    ev = parse(raw)
+    assert isinstance(ev, Event), ev
+    micro = datetime(2026, 3, 29, 0, 30, 0, 123456, tzinfo=UTC)  # truncated, never rounded up
+    assert ev.observed_at == ev.call.started_at == ev.hangup.ended_at == micro
+    # Stored in the normalised microsecond form: the same payload and fingerprint as the
+    # microsecond-truncated stamp would give, so the two are one event.
+    assert ev.payload["call"]["started_at"] == ev.payload["hangup"]["ended_at"] == "2026-03-29T00:30:00.123456+00:00"
+    six = bye(1, 2, meta=call(started_at="2026-03-29T00:30:00.123456Z"))
+    six["observed_at"] = "2026-03-29T00:30:00.123456Z"
+    six["hangup"]["ended_at"] = "2026-03-29T00:30:00.123456Z"
+    assert ev.fingerprint == parse(six).fingerprint
+    assert ev.fingerprint == parse(dict(raw)).fingerprint  # a re-post is the same event
+
+
+@pytest.mark.parametrize("stamp", ["2026-03-29T00:30:00.1234567890Z", "2026-03-29T00:30:00.Z"])
+def test_more_than_nine_fractional_digits_or_none_after_the_dot_are_rejected(stamp):
+    result = parse(event("ringing", meta=call(started_at=stamp)))
+    assert isinstance(result, Rejected) and "call.started_at: not an RFC 3339" in result.reason
+
+
+@pytest.mark.parametrize(
+    "zero", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000000000Z", "0001-01-01T01:00:00+01:00"]
+)
+def test_a_zero_started_at_is_valid_and_not_known_and_kept_in_one_spelling(zero):
+    ev = parse(bye(5, 5, meta=call(started_at=zero)))
+    assert isinstance(ev, Event) and ev.call.started_at is None
+    assert ev.payload["call"]["started_at"] == "0001-01-01T00:00:00Z"
+    assert ev.fingerprint == parse(bye(5, 5, meta=call(started_at="0001-01-01T00:00:00Z"))).fingerprint
+    assert event_from_row(ev.payload, ev.observed_at) == ev  # the log reads it back

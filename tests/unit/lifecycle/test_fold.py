@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,6 +67,30 @@ def test_an_ended_at_missing_falls_back_to_the_observation():
     b = bye(7, 7)
     b["hangup"]["ended_at"] = None
     assert record([event("established", 1), b]).ended_at == T0 + timedelta(seconds=7)
+
+
+@pytest.mark.parametrize("zero", ["0001-01-01T00:00:00Z", "0001-01-01T01:00:00+01:00"])
+def test_an_ended_at_of_gos_zero_time_is_not_known_too(zero):
+    b = bye(7, 7)
+    b["hangup"]["ended_at"] = zero
+    assert record([event("established", 1), b]).ended_at == T0 + timedelta(seconds=7)
+
+
+ZERO_START = call(started_at="0001-01-01T00:00:00Z")  # Go's zero time.Time: StartedAt not known
+
+
+def test_a_zero_started_at_takes_the_calls_start_from_its_other_events_in_any_order():
+    events = [event("ringing", 0.5), event("established", 2.0, ZERO_START), bye(30.0, 30.0, ZERO_START)]
+    whole = record(events)
+    assert (whole.started_at, whole.status, whole.duration_ms, whole.pdd_ms) == (T0, "completed", 30000, 500)
+    assert record(events[::-1]) == whole
+    # The earliest start given wins, as between two given starts.
+    later = event("ringing", 0.5, call(started_at=(T0 + timedelta(seconds=1)).isoformat()))
+    assert record([later, *events[1:]]).started_at == T0 + timedelta(seconds=1)
+
+
+def test_a_call_whose_events_give_no_start_has_no_record_yet():
+    assert derive_call("c1@gw", parsed([bye(30.0, 30.0, ZERO_START)])) is None
 
 
 def test_a_late_ack_seen_after_the_bye_does_not_give_negative_billing():
