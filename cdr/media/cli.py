@@ -1,4 +1,9 @@
-"""Pure implementation of ``manage.py cdr_decode`` (no Django): exit code + one stderr line."""
+"""The decoder's command line, shared by ``python -m cdr.media decode`` and ``manage.py cdr_decode``
+(no Django): the same arguments, output, and exit code with one stderr line.
+
+Arguments are checked before the decoder (and numpy) is loaded: ``--help`` and usage errors cost
+only the interpreter's start.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,25 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+import cdr.media as media  # decode_to_wav is looked up when decoding (the package loads it lazily)
 from cdr.media.codecs import CODECS
-from cdr.media.decode import DecodeReport, decode_to_wav
 from cdr.media.errors import DecodeError
 from cdr.media.mapped import mapped_file
+
+if TYPE_CHECKING:
+    from cdr.media.decode import DecodeReport
+
+DESCRIPTION = "Decode a recording blob (SN3/SN2/SN1/raw G.711) to a 16-bit stereo WAV (left caller, right agent)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The decode arguments, for argparse and for the management command's parser alike."""
+    parser.add_argument("input", help="recording blob file")
+    parser.add_argument("--codec", required=True, help="one of: " + ", ".join(CODECS))
+    parser.add_argument("--snap-ms", default="80", help="jitter gaps shorter than this are closed (10-500)")
+    parser.add_argument("-o", "--output", required=True, help="WAV file to write")
 
 
 def decode_file(src: Path, dst: Path, codec: str, *, snap_ms: int = 80) -> DecodeReport:
@@ -24,7 +42,7 @@ def decode_file(src: Path, dst: Path, codec: str, *, snap_ms: int = 80) -> Decod
         fd, tmp = tempfile.mkstemp(prefix=".cdr_decode-", suffix=".wav.part", dir=folder)
         try:
             with os.fdopen(fd, "wb") as out:
-                report = decode_to_wav(blob, codec, out, snap_ms=snap_ms)
+                report = media.decode_to_wav(blob, codec, out, snap_ms=snap_ms)
             os.replace(tmp, dst)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -69,17 +87,14 @@ def run(
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cdr_decode", description="Decode a recording blob to a stereo WAV.")
-    parser.add_argument("input")
-    parser.add_argument("--codec", required=True, choices=sorted(CODECS))
-    parser.add_argument("--snap-ms", type=int, default=80)
-    parser.add_argument("-o", "--output", required=True)
+def build_parser(prog: str = "cdr_decode") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_arguments(parser)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = "cdr_decode") -> int:
+    args = build_parser(prog).parse_args(argv)
     return run(args.input, args.output, args.codec, snap_ms=args.snap_ms)
 
 

@@ -1,11 +1,9 @@
-"""Codec table: audio rate, RTP clock, and which payloads are not audio."""
+"""Codec table: audio rate, RTP clock, payload sizes that are not audio (numpy-free: the command
+lines read it to validate their arguments)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-from numpy.typing import NDArray
 
 from cdr.media.errors import UnknownCodecError
 
@@ -38,23 +36,3 @@ def get_codec(name: str) -> CodecSpec:
     if spec is None:
         raise UnknownCodecError(f"unknown codec {name!r} (expected one of: {', '.join(CODECS)})")
     return spec
-
-
-def non_audio_mask(
-    spec: CodecSpec, blob: NDArray[np.uint8], offset: NDArray[np.int64], length: NDArray[np.int64]
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """(dtmf, comfort_noise) masks of payloads that must not be decoded as audio.
-
-    G.711/G.722: any 4-byte payload is DTMF, 1..3-byte payloads are comfort noise, empty
-    payloads are dropped as CN too. Opus: a 4-byte payload is DTMF only if it looks like an
-    RFC 4733 event (event code <= 16 and reserved bit clear); empty payloads count as CN.
-    """
-    empty = length == 0
-    if spec.name != "opus":
-        return length == DTMF_BYTES, empty | ((length >= 1) & (length <= MAX_CN_BYTES))
-    four = length == DTMF_BYTES
-    safe = np.where(four, offset, 0)
-    first = blob[np.minimum(safe, blob.size - 1)] if blob.size else np.zeros(offset.size, np.uint8)
-    second = blob[np.minimum(safe + 1, blob.size - 1)] if blob.size else first
-    dtmf = four & (first <= 16) & ((second & 0x40) == 0)
-    return dtmf, empty

@@ -12,9 +12,9 @@ from typing import BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from cdr.media.codecs import CodecSpec, get_codec, non_audio_mask
+from cdr.media.codecs import CodecSpec, get_codec
 from cdr.media.errors import CorruptTimelineError, EmptyRecordingError, RecordingFormatError
-from cdr.media.frames import FrameTable, parse_blob
+from cdr.media.frames import FrameTable, non_audio_mask, parse_blob
 from cdr.media.g711 import ALAW_TABLE, ULAW_TABLE
 from cdr.media.placement import Placement, place_leg
 from cdr.media.render import LegAudio, render

@@ -1,12 +1,16 @@
-"""Parsing of SN3 / SN2 / SN1 / raw G.711 blobs into a columnar frame table (numpy)."""
+"""Parsing of SN3 / SN2 / SN1 / raw G.711 blobs into a columnar frame table (numpy), and which of
+its frames are not audio."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
+from cdr.media.codecs import DTMF_BYTES, MAX_CN_BYTES, CodecSpec
 from cdr.media.errors import EmptyRecordingError, RecordingFormatError
 
 # header size and offset of the u16 payload length, per format
@@ -53,7 +57,7 @@ class FrameTable:
 
 
 def _u16(buf: NDArray[np.uint8], pos: NDArray[np.int64]) -> NDArray[np.int64]:
-    return buf[pos].astype(np.int64) | (buf[pos + 1].astype(np.int64) << 8)
+    return _field(buf, pos, 2).astype(np.int64)
 
 
 def _walk(buf: NDArray[np.uint8], start: int, header: int, len_at: int) -> tuple[NDArray[np.int64], int]:
@@ -91,11 +95,11 @@ def _walk(buf: NDArray[np.uint8], start: int, header: int, len_at: int) -> tuple
     return offsets, size - pos
 
 
-def _field(buf: NDArray[np.uint8], pos: NDArray[np.int64], width: int) -> NDArray[np.uint64]:
-    value = np.zeros(pos.shape, dtype=np.uint64)
-    for i in range(width):
-        value |= buf[pos + i].astype(np.uint64) << np.uint64(8 * i)
-    return value
+def _field(buf: NDArray[np.uint8], pos: NDArray[np.int64], width: int) -> NDArray[np.unsignedinteger[Any]]:
+    """The little-endian unsigned integer of ``width`` bytes at each of ``pos`` (a view: convert it
+    with ``astype``). The bytes are gathered a row per frame and read in place as integers."""
+    rows = sliding_window_view(buf, width)[pos]
+    return rows.view(f"<u{width}").reshape(-1)
 
 
 def _check_foreign(head: bytes) -> None:
@@ -142,7 +146,7 @@ def parse_blob(blob: bytes | bytearray | memoryview, *, raw_frame_bytes: int = R
         seq = _field(buf, starts + 1, 2).astype(np.uint16)
         rtp_ts = _field(buf, starts + 3, 4).astype(np.uint32)
     if name == "sn3":
-        wall = _field(buf, starts + 7, 8)
+        wall = _field(buf, starts + 7, 8).astype(np.uint64)
     return FrameTable(
         format=name,
         blob=buf,
@@ -154,3 +158,23 @@ def parse_blob(blob: bytes | bytearray | memoryview, *, raw_frame_bytes: int = R
         wall_ns=wall,
         trailing_bytes=trailing,
     )
+
+
+def non_audio_mask(
+    spec: CodecSpec, blob: NDArray[np.uint8], offset: NDArray[np.int64], length: NDArray[np.int64]
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(dtmf, comfort_noise) masks of payloads that must not be decoded as audio.
+
+    G.711/G.722: any 4-byte payload is DTMF, 1..3-byte payloads are comfort noise, empty
+    payloads are dropped as CN too. Opus: a 4-byte payload is DTMF only if it looks like an
+    RFC 4733 event (event code <= 16 and reserved bit clear); empty payloads count as CN.
+    """
+    empty = length == 0
+    if spec.name != "opus":
+        return length == DTMF_BYTES, empty | ((length >= 1) & (length <= MAX_CN_BYTES))
+    four = length == DTMF_BYTES
+    safe = np.where(four, offset, 0)
+    first = blob[np.minimum(safe, blob.size - 1)] if blob.size else np.zeros(offset.size, np.uint8)
+    second = blob[np.minimum(safe + 1, blob.size - 1)] if blob.size else first
+    dtmf = four & (first <= 16) & ((second & 0x40) == 0)
+    return dtmf, empty

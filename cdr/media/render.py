@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from cdr.media.wav import WavWriter
@@ -53,7 +55,24 @@ def _scatter(
     buf[dest[keep], channel] = leg.lut[vals] if leg.lut is not None else vals
 
 
-def _paint(buf: NDArray[np.int16], channel: int, leg: LegAudio, lo: int, hi: int, w0: int) -> None:
+class _Rows:
+    """Sliding views of one leg's source and of one channel of the window buffer, a frame of
+    ``width`` samples per row, made once per frame size rather than once per window."""
+
+    def __init__(self, source: NDArray[np.int16] | NDArray[np.uint8], column: NDArray[np.int16]) -> None:
+        self._source = source
+        self._column = column
+        self._views: dict[int, tuple[NDArray[Any], NDArray[np.int16]]] = {}
+
+    def get(self, width: int) -> tuple[NDArray[Any], NDArray[np.int16]]:
+        views = self._views.get(width)
+        if views is None:
+            views = (sliding_window_view(self._source, width), sliding_window_view(self._column, width, writeable=True))
+            self._views[width] = views
+        return views
+
+
+def _paint(buf: NDArray[np.int16], channel: int, leg: LegAudio, rows: _Rows, lo: int, hi: int, w0: int) -> None:
     p = leg.pos[lo:hi] - w0
     c = leg.count[lo:hi]
     s = leg.src[lo:hi]
@@ -64,10 +83,12 @@ def _paint(buf: NDArray[np.int16], channel: int, leg: LegAudio, lo: int, hi: int
     if not inside.all():
         _scatter(buf, channel, leg, p[~inside], c[~inside], s[~inside])
         p, s = p[inside], s[inside]
-    if p.size:
-        ramp = np.arange(int(c[0]), dtype=np.int64)
-        vals = leg.source[(s[:, None] + ramp).ravel()]
-        buf[(p[:, None] + ramp).ravel(), channel] = leg.lut[vals] if leg.lut is not None else vals
+    width = int(c[0])
+    if p.size and width:
+        # Frames of one size are copied row by row (no index array per sample).
+        source_rows, dest_rows = rows.get(width)
+        frames = source_rows[s]
+        dest_rows[p] = leg.lut.take(frames) if leg.lut is not None else frames
 
 
 def render(legs: Sequence[LegAudio | None], total: int, writer: WavWriter, window: int = WINDOW) -> None:
@@ -75,15 +96,16 @@ def render(legs: Sequence[LegAudio | None], total: int, writer: WavWriter, windo
     ready = [None if leg is None or leg.pos.size == 0 else _sorted(leg) for leg in legs]
     longest = [0 if leg is None else int(leg.count.max()) for leg in ready]
     buf = np.zeros((min(window, max(total, 1)), len(legs)), dtype=np.int16)
+    rows = [None if leg is None else _Rows(leg.source, buf[:, channel]) for channel, leg in enumerate(ready)]
     for w0 in range(0, total, window):
         w1 = min(total, w0 + window)
         view = buf[: w1 - w0]
         view.fill(0)
-        for channel, leg in enumerate(ready):
-            if leg is None:
+        for channel, (leg, leg_rows) in enumerate(zip(ready, rows, strict=True)):
+            if leg is None or leg_rows is None:
                 continue
             lo = int(np.searchsorted(leg.pos, w0 - longest[channel], side="left"))
             hi = int(np.searchsorted(leg.pos, w1, side="left"))
             if lo < hi:
-                _paint(view, channel, leg, lo, hi, w0)
+                _paint(view, channel, leg, leg_rows, lo, hi, w0)
         writer.write(view)

@@ -1,6 +1,8 @@
 """``manage.py cdr_decode INPUT --codec pcmu|pcma|g722|opus [--snap-ms N] -o OUT.wav``.
 
-A thin wrapper: all logic (and its tests) lives in :mod:`cdr.media.cli`.
+A thin wrapper: all logic (and its tests) lives in :mod:`cdr.media.cli`, which also serves
+``python -m cdr.media decode``. The command uses neither the database nor the app registry, so it
+runs no system checks and manage.py runs it without setting Django up (see manage.py).
 """
 
 from __future__ import annotations
@@ -11,21 +13,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from cdr.media.cli import run
-from cdr.media.codecs import CODECS
+from cdr.media import cli
 
 
 class Command(BaseCommand):
-    help = "Decode a recording blob (SN3/SN2/SN1/raw G.711) to a 16-bit stereo WAV (left caller, right agent)."
+    help = cli.DESCRIPTION
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("input", help="recording blob file")
-        parser.add_argument("--codec", required=True, help="one of: " + ", ".join(CODECS))
-        parser.add_argument("--snap-ms", default="80", help="jitter gaps shorter than this are closed (10-500)")
-        parser.add_argument("-o", "--output", required=True, help="WAV file to write")
+        cli.add_arguments(parser)
+        # Accepted as before, when the command ran the system checks (it has none to skip now).
+        parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        code = run(
+        code = cli.run(
             options["input"],
             options["output"],
             options["codec"],
