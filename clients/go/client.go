@@ -297,9 +297,16 @@ func (c *Client) pump() {
 		size    = 2 // "[" and "]"
 		seq     uint64
 		lastNs  int64
-		ticker  = time.NewTicker(c.cfg.FlushInterval)
+		started time.Time // when the batch being filled got its first event
 		waiting []chan struct{}
 	)
+	// The pump polls the queue instead of waiting on it: a hook's send then never finds a parked
+	// receiver to wake, which costs the gateway's goroutine microseconds (a futex wake-up).
+	poll := c.cfg.FlushInterval
+	if poll > 2*time.Millisecond {
+		poll = 2 * time.Millisecond
+	}
+	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 	write := func() {
 		if len(events) > 0 {
@@ -345,38 +352,39 @@ func (c *Client) pump() {
 		if len(events) == c.cfg.BatchEvents || size+len(e)+1 > c.cfg.MaxBodyBytes {
 			write()
 		}
+		if len(events) == 0 {
+			started = time.Now()
+		}
 		events = append(events, e)
 		size += len(e) + 1
 	}
+	drain := func() {
+		for {
+			select {
+			case it := <-c.queue:
+				add(&it)
+			default:
+				return
+			}
+		}
+	}
 	for {
 		select {
-		case it := <-c.queue:
-			add(&it)
 		case <-ticker.C:
-			write()
+			drain()
+			if len(events) > 0 && time.Since(started) >= c.cfg.FlushInterval {
+				write()
+			}
 		case w := <-c.flushReq:
 			waiting = append(waiting, w)
-			for drained := false; !drained; {
-				select {
-				case it := <-c.queue:
-					add(&it)
-				default:
-					drained = true
-				}
-			}
+			drain()
 			write()
 			notify()
 		case <-c.stop:
-			for {
-				select {
-				case it := <-c.queue:
-					add(&it)
-				default:
-					write()
-					notify()
-					return
-				}
-			}
+			drain()
+			write()
+			notify()
+			return
 		}
 	}
 }
