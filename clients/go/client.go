@@ -52,7 +52,7 @@ type Config struct {
 	MaxBackoff     time.Duration // ...up to this (30 s); a longer Retry-After wins
 	Uploads        int           // recording uploads at once (2)
 	TimeDigits     int           // fractional digits of times on the wire, 0..9 (6: what the store keeps)
-	EventIDPrefix  string        // event ids are PREFIX-N (default: 12 random hex digits per process)
+	EventIDPrefix  string        // event ids are PREFIX-RUN-N, RUN random per New: never reused after a restart
 	HTTPClient     *http.Client  // default: a client with keep-alive and RequestTimeout
 	Logger         *log.Logger   // default: log.Default()
 }
@@ -104,21 +104,24 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("cdrclient: TimeDigits: %d not in 0..9", c.TimeDigits)
 	case c.MinBackoff < 0 || c.MaxBackoff < c.MinBackoff:
 		return errors.New("cdrclient: need 0 <= MinBackoff <= MaxBackoff")
-	case len(c.EventIDPrefix) > 100:
-		return errors.New("cdrclient: EventIDPrefix: longer than 100 characters")
+	case len(c.EventIDPrefix) > 90: // the server takes ids of up to 128 characters
+		return errors.New("cdrclient: EventIDPrefix: longer than 90 characters")
 	}
 	for _, r := range c.EventIDPrefix {
 		if r < '!' || r > '~' {
 			return fmt.Errorf("cdrclient: EventIDPrefix: %q has a character outside ASCII ! to ~", c.EventIDPrefix)
 		}
 	}
-	if c.EventIDPrefix == "" {
-		var b [6]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return fmt.Errorf("cdrclient: EventIDPrefix: %w", err)
-		}
-		c.EventIDPrefix = hex.EncodeToString(b[:])
+	// A random run id: a restarted gateway counts from 1 again, and a reused id would be
+	// answered "duplicate" (or 409) for a new event.
+	var run [6]byte
+	if _, err := rand.Read(run[:]); err != nil {
+		return fmt.Errorf("cdrclient: event ids: %w", err)
 	}
+	if c.EventIDPrefix != "" {
+		c.EventIDPrefix += "-"
+	}
+	c.EventIDPrefix += hex.EncodeToString(run[:])
 	if c.HTTPClient == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = c.Connections + c.Uploads

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,7 +224,7 @@ func TestEveryHookOnTheWire(t *testing.T) {
 	}
 	var last time.Time
 	for i, e := range got {
-		if e["event_id"] != "t-"+strconv.Itoa(i+1) {
+		if !regexp.MustCompile(`^t-[0-9a-f]{12}-` + strconv.Itoa(i+1) + `$`).MatchString(e["event_id"].(string)) {
 			t.Errorf("event %d: id %v", i, e["event_id"])
 		}
 		at, err := time.Parse(time.RFC3339Nano, e["observed_at"].(string))
@@ -377,7 +378,13 @@ func TestBackoffGrowsWithJitterUpToTheCap(t *testing.T) {
 func TestRejectedEventsAreCountedAndNotSentAgain(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.respond = func(_ int, events []map[string]any, w http.ResponseWriter) bool {
-		answerAll(w, events, map[string]string{"t-2": "observed_at: not an RFC 3339 timestamp"})
+		rejected := map[string]string{}
+		for _, e := range events {
+			if e["type"] == "established" {
+				rejected[e["event_id"].(string)] = "observed_at: not an RFC 3339 timestamp"
+			}
+		}
+		answerAll(w, events, rejected)
 		return true
 	}
 	var logged bytes.Buffer
@@ -393,7 +400,8 @@ func TestRejectedEventsAreCountedAndNotSentAgain(t *testing.T) {
 	if st.Posted != 3 || st.Accepted != 2 || st.Rejected != 1 || st.Retries != 0 || len(srv.events()) != 3 {
 		t.Fatalf("%+v, %d events posted", st, len(srv.events()))
 	}
-	if !strings.Contains(logged.String(), "t-2 rejected (400): observed_at") || !strings.Contains(st.LastError, "t-2") {
+	second := srv.events()[1]["event_id"].(string)
+	if !strings.Contains(logged.String(), second+" rejected (400): observed_at") || !strings.Contains(st.LastError, second) {
 		t.Errorf("log %q, last error %q", logged.String(), st.LastError)
 	}
 }
@@ -597,7 +605,7 @@ func TestOutboxSurvivesAKilledProcess(t *testing.T) {
 		t.Fatalf("%d of 2500 events after the kill", len(got))
 	}
 	for i, e := range got {
-		if e["event_id"] != "child-"+strconv.Itoa(i+1) || e["call"].(map[string]any)["call_id"] != fmt.Sprintf("k%d@gw", i) {
+		if !regexp.MustCompile(`^child-[0-9a-f]{12}-`+strconv.Itoa(i+1)+`$`).MatchString(e["event_id"].(string)) || e["call"].(map[string]any)["call_id"] != fmt.Sprintf("k%d@gw", i) {
 			t.Fatalf("event %d: %v", i, e)
 		}
 	}
