@@ -311,26 +311,38 @@ func (c *Client) pump() {
 	}
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
-	write := func() {
-		if len(events) > 0 {
-			body := make([]byte, 0, size)
-			body = append(body, '[')
-			for i, e := range events {
-				if i > 0 {
-					body = append(body, ',')
-				}
-				body = append(body, e...)
-			}
-			body = append(body, ']')
-			if err := c.box.append(body, len(events)); err != nil {
-				c.dropped.Add(uint64(len(events)))
-				c.setError(err.Error())
-				c.warnf("outbox: %v: dropping %d events", err, len(events))
-			} else {
-				c.written.Add(uint64(len(events)))
-			}
-			events, size = events[:0], 2
+	// seal closes the batch being filled; write makes the sealed ones durable, as one file.
+	var sealed [][]byte
+	var sealedEvents int
+	seal := func() {
+		if len(events) == 0 {
+			return
 		}
+		body := make([]byte, 0, size)
+		body = append(body, '[')
+		for i, e := range events {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, e...)
+		}
+		body = append(body, ']')
+		sealed = append(sealed, body)
+		sealedEvents += len(events)
+		events, size = events[:0], 2
+	}
+	write := func() {
+		if len(sealed) == 0 {
+			return
+		}
+		if err := c.box.append(sealed, sealedEvents); err != nil {
+			c.dropped.Add(uint64(sealedEvents))
+			c.setError(err.Error())
+			c.warnf("outbox: %v: dropping %d events", err, sealedEvents)
+		} else {
+			c.written.Add(uint64(sealedEvents))
+		}
+		sealed, sealedEvents = nil, 0
 	}
 	notify := func() {
 		for _, w := range waiting {
@@ -353,7 +365,10 @@ func (c *Client) pump() {
 			return
 		}
 		if len(events) == c.cfg.BatchEvents || size+len(e)+1 > c.cfg.MaxBodyBytes {
-			write()
+			seal()
+			if len(sealed) == 64 { // a backlog is written in files of 64 requests at most
+				write()
+			}
 		}
 		if len(events) == 0 {
 			started = time.Now()
@@ -376,15 +391,18 @@ func (c *Client) pump() {
 		case <-ticker.C:
 			drain()
 			if len(events) > 0 && time.Since(started) >= c.cfg.FlushInterval {
-				write()
+				seal()
 			}
+			write()
 		case w := <-c.flushReq:
 			waiting = append(waiting, w)
 			drain()
+			seal()
 			write()
 			notify()
 		case <-c.stop:
 			drain()
+			seal()
 			write()
 			notify()
 			return

@@ -1,6 +1,7 @@
 package cdrclient
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,27 +11,44 @@ import (
 	"sync"
 )
 
-// outbox is a directory of event batches, one file per request body, named by a sequence
-// number so a restart sends them in the order they were written. A file is written to a
-// temporary name, fsync'd and renamed, so a kill leaves whole batches or none.
+// outbox is a directory of files, each holding one or more request bodies (one JSON array a
+// line), named by a sequence number so a restart sends them in the order they were written. A
+// file is written to a temporary name, fsync'd and renamed, so a kill leaves whole files or
+// none. Everything the pump drained in one pass goes into one file: a backlog costs one fsync
+// pair, not one per request (fsyncs on a shared disk also slow the server's commits).
 type outbox struct {
-	dir    string
-	max    int64
-	mu     sync.Mutex
-	cond   *sync.Cond
-	files  []*boxFile // oldest first, in flight included
-	seq    uint64
-	bytes  int64
-	events int
-	woken  bool
+	dir     string
+	max     int64
+	mu      sync.Mutex
+	cond    *sync.Cond
+	files   []*boxFile // oldest first, in flight included
+	seq     uint64
+	bytes   int64
+	events  int
+	batches int
+	woken   bool
 }
 
 type boxFile struct {
-	name  string
-	n     int
-	size  int64
-	taken bool
+	name   string
+	n      int // events in the file
+	size   int64
+	bodies [][]byte // loaded when a sender first takes one of them
+	state  []uint8  // per body: 0 waiting, 1 taken, 2 answered
+	left   int      // bodies not answered yet
 }
+
+// unit is one request: a body of a file.
+type unit struct {
+	f *boxFile
+	i int
+}
+
+const (
+	bodyWaiting uint8 = iota
+	bodyTaken
+	bodyAnswered
+)
 
 func openOutbox(dir string, max int64) (*outbox, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "refused"), 0o700); err != nil {
@@ -52,19 +70,39 @@ func openOutbox(dir string, max int64) (*outbox, error) {
 		if !ok {
 			continue
 		}
-		info, err := e.Info()
+		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			continue
 		}
-		b.files = append(b.files, &boxFile{name: name, n: n, size: info.Size()})
-		b.bytes += info.Size()
+		f := newBoxFile(name, n, splitBodies(data))
+		b.files = append(b.files, f)
+		b.bytes += f.size
 		b.events += n
+		b.batches += f.left
 		if seq > b.seq {
 			b.seq = seq
 		}
 	}
 	sort.Slice(b.files, func(i, j int) bool { return b.files[i].name < b.files[j].name })
 	return b, nil
+}
+
+func newBoxFile(name string, n int, bodies [][]byte) *boxFile {
+	f := &boxFile{name: name, n: n, bodies: bodies, state: make([]uint8, len(bodies)), left: len(bodies)}
+	for _, body := range bodies {
+		f.size += int64(len(body)) + 1
+	}
+	return f
+}
+
+func splitBodies(data []byte) [][]byte {
+	var bodies [][]byte
+	for _, line := range bytes.Split(data, []byte{'\n'}) {
+		if len(line) > 0 {
+			bodies = append(bodies, line)
+		}
+	}
+	return bodies
 }
 
 func parseBatchName(name string) (seq uint64, n int, ok bool) {
@@ -77,23 +115,33 @@ func parseBatchName(name string) (seq uint64, n int, ok bool) {
 	return seq, n, err1 == nil && err2 == nil && n > 0
 }
 
-func (b *outbox) append(body []byte, n int) error {
+// append makes bodies (JSON arrays holding n events in all, no newline inside) durable as one file.
+func (b *outbox) append(bodies [][]byte, n int) error {
+	size := int64(0)
+	for _, body := range bodies {
+		size += int64(len(body)) + 1
+	}
 	b.mu.Lock()
-	if b.bytes+int64(len(body)) > b.max {
+	if b.bytes+size > b.max {
 		b.mu.Unlock()
 		return fmt.Errorf("outbox full (%d bytes on disk, OutboxMaxBytes %d)", b.bytes, b.max)
 	}
 	b.seq++
 	name := fmt.Sprintf("%020d-%d.json", b.seq, n)
 	b.mu.Unlock()
-	if err := writeDurably(b.dir, name, body); err != nil {
+	data := make([]byte, 0, size)
+	for _, body := range bodies {
+		data = append(append(data, body...), '\n')
+	}
+	if err := writeDurably(b.dir, name, data); err != nil {
 		return err
 	}
 	b.mu.Lock()
-	b.files = append(b.files, &boxFile{name: name, n: n, size: int64(len(body))})
-	b.bytes += int64(len(body))
+	b.files = append(b.files, newBoxFile(name, n, bodies))
+	b.bytes += size
 	b.events += n
-	b.cond.Signal()
+	b.batches += len(bodies)
+	b.cond.Broadcast()
 	b.mu.Unlock()
 	return nil
 }
@@ -131,52 +179,57 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// take gives the oldest batch no sender holds, waiting for one; nil once woken by Close.
-func (b *outbox) take() *boxFile {
+// take gives the oldest request body no sender holds, waiting for one; ok false once woken by Close.
+func (b *outbox) take() (u unit, body []byte, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
 		if b.woken {
-			return nil
+			return unit{}, nil, false
 		}
 		for _, f := range b.files {
-			if !f.taken {
-				f.taken = true
-				return f
+			for i, s := range f.state {
+				if s == bodyWaiting {
+					f.state[i] = bodyTaken
+					return unit{f, i}, f.bodies[i], true
+				}
 			}
 		}
 		b.cond.Wait()
 	}
 }
 
-func (b *outbox) read(f *boxFile) ([]byte, error) {
-	return os.ReadFile(filepath.Join(b.dir, f.name))
-}
-
-// finish forgets a batch the server answered (refused: kept aside in refused/ for an operator).
-func (b *outbox) finish(f *boxFile, refused bool) {
-	path := filepath.Join(b.dir, f.name)
+// finish forgets a body the server answered (refused: kept aside in refused/ for an operator);
+// a file goes once all its bodies are answered.
+func (b *outbox) finish(u unit, refused bool) {
 	if refused {
-		_ = os.Rename(path, filepath.Join(b.dir, "refused", f.name))
-	} else {
-		_ = os.Remove(path)
+		name := fmt.Sprintf("%s-%d.json", strings.TrimSuffix(u.f.name, ".json"), u.i)
+		_ = writeDurably(filepath.Join(b.dir, "refused"), name, append(append([]byte{}, u.f.bodies[u.i]...), '\n'))
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	u.f.state[u.i] = bodyAnswered
+	u.f.left--
+	b.batches--
+	if u.f.left > 0 {
+		return
+	}
+	_ = os.Remove(filepath.Join(b.dir, u.f.name))
 	for i, g := range b.files {
-		if g == f {
+		if g == u.f {
 			b.files = append(b.files[:i], b.files[i+1:]...)
 			break
 		}
 	}
-	b.bytes -= f.size
-	b.events -= f.n
+	b.bytes -= u.f.size
+	b.events -= u.f.n
+	u.f.bodies = nil
 	b.cond.Broadcast()
 }
 
-func (b *outbox) release(f *boxFile) {
+func (b *outbox) release(u unit) {
 	b.mu.Lock()
-	f.taken = false
+	u.f.state[u.i] = bodyWaiting
 	b.mu.Unlock()
 }
 
@@ -192,11 +245,11 @@ func (b *outbox) empty() bool { return b.len() == 0 }
 func (b *outbox) len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.files)
+	return b.batches
 }
 
 func (b *outbox) stats() (int, int, int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.files), b.events, b.bytes
+	return b.batches, b.events, b.bytes
 }

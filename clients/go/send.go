@@ -37,36 +37,36 @@ const (
 func (c *Client) sender() {
 	defer c.wg.Done()
 	for {
-		f := c.box.take()
-		if f == nil {
+		u, body, ok := c.box.take()
+		if !ok {
 			return
 		}
-		body, err := c.box.read(f)
-		if err != nil { // the file vanished or cannot be read: nothing to send
-			c.setError(err.Error())
-			c.cfg.Logger.Printf("cdrclient: outbox %s: %v (set aside)", f.name, err)
-			c.box.finish(f, true)
-			continue
-		}
+		n := countEvents(body)
 		sha := SHA256Hex(body)
 		for attempt := 1; ; attempt++ {
-			result, wait := c.postBatch(body, sha, f.n)
+			result, wait := c.postBatch(body, sha, n)
 			if result == delivered {
-				c.box.finish(f, false)
+				c.box.finish(u, false)
 				break
 			}
 			if result == refusedWhole {
-				c.refused.Add(uint64(f.n))
-				c.box.finish(f, true)
+				c.refused.Add(uint64(n))
+				c.box.finish(u, true)
 				break
 			}
 			c.retries.Add(1)
 			if !c.sleep(c.backoff(attempt, wait)) {
-				c.box.release(f)
+				c.box.release(u)
 				return
 			}
 		}
 	}
+}
+
+func countEvents(body []byte) int {
+	var events []json.RawMessage
+	_ = json.Unmarshal(body, &events)
+	return len(events)
 }
 
 // postBatch is one attempt: what became of the batch, and the server's Retry-After.
