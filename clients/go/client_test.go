@@ -636,3 +636,47 @@ func TestOutboxChild(t *testing.T) {
 	fmt.Println("DURABLE")
 	time.Sleep(time.Minute) // killed here
 }
+
+// A file of several requests, partly answered when the client stops, is sent whole by the next
+// client on the same Dir: every event arrives, the answered part again (the server says duplicate).
+func TestAPartlyAnsweredOutboxFileIsSentWholeAfterARestart(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.respond = func(n int, _ []map[string]any, w http.ResponseWriter) bool {
+		if n > 2 {
+			w.WriteHeader(503)
+			return true
+		}
+		return false
+	}
+	cfg := testConfig(t, srv.URL)
+	cfg.BatchEvents, cfg.FlushInterval, cfg.MinBackoff, cfg.MaxBackoff = 10, time.Hour, time.Hour, time.Hour
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		m := inbound
+		m.CallID = fmt.Sprintf("p%d@gw", i)
+		c.OnRinging(m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := c.Close(ctx); err == nil {
+		t.Fatal("closed with 3 of 5 requests unanswered")
+	}
+	files, _ := filepath.Glob(filepath.Join(cfg.Dir, "outbox", "*.json"))
+	if len(files) == 0 || c.Stats().OutboxBatches != 3 { // one file, or two if a poll fell mid-loop
+		t.Fatalf("files %v, %+v", files, c.Stats())
+	}
+	again := newFakeServer(t)
+	cfg.URL = again.URL
+	cfg.FlushInterval, cfg.MinBackoff, cfg.MaxBackoff = 5*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond
+	flush(t, newClient(t, cfg))
+	got := again.events()
+	if len(got) != 50 || got[0]["call"].(map[string]any)["call_id"] != "p0@gw" || got[49]["call"].(map[string]any)["call_id"] != "p49@gw" {
+		t.Fatalf("%d events after the restart", len(got))
+	}
+	if files, _ := filepath.Glob(filepath.Join(cfg.Dir, "outbox", "*.json")); len(files) != 0 {
+		t.Fatalf("left %v", files)
+	}
+}
