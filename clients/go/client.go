@@ -51,7 +51,7 @@ type Config struct {
 	MinBackoff     time.Duration // first retry delay (200 ms), doubled per failure with jitter...
 	MaxBackoff     time.Duration // ...up to this (30 s); a longer Retry-After wins
 	Uploads        int           // recording uploads at once (2)
-	TimeDigits     int           // fractional digits of times on the wire, 0..9 (6: what the store keeps)
+	TimeDigits     int           // fractional digits of times on the wire, 1..9 (6: what the store keeps)
 	EventIDPrefix  string        // event ids are PREFIX-RUN-N, RUN random per New: never reused after a restart
 	HTTPClient     *http.Client  // default: a client with keep-alive and RequestTimeout
 	Logger         *log.Logger   // default: log.Default()
@@ -100,8 +100,8 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("cdrclient: MaxBodyBytes: %d < 4096", c.MaxBodyBytes)
 	case c.Connections < 1 || c.Uploads < 1:
 		return errors.New("cdrclient: Connections and Uploads must be >= 1")
-	case c.TimeDigits < 0 || c.TimeDigits > 9:
-		return fmt.Errorf("cdrclient: TimeDigits: %d not in 0..9", c.TimeDigits)
+	case c.TimeDigits < 1 || c.TimeDigits > 9:
+		return fmt.Errorf("cdrclient: TimeDigits: %d not in 1..9", c.TimeDigits)
 	case c.MinBackoff < 0 || c.MaxBackoff < c.MinBackoff:
 		return errors.New("cdrclient: need 0 <= MinBackoff <= MaxBackoff")
 	case len(c.EventIDPrefix) > 90: // the server takes ids of up to 128 characters

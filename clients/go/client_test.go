@@ -470,7 +470,7 @@ func TestConfigIsCheckedInOnePlace(t *testing.T) {
 		"secret":   func(c *Config) { c.Secret = "" },
 		"dir":      func(c *Config) { c.Dir = "" },
 		"batch":    func(c *Config) { c.BatchEvents = 1001 },
-		"digits":   func(c *Config) { c.TimeDigits = 10 },
+		"digits":   func(c *Config) { c.TimeDigits = -1 },
 		"prefix":   func(c *Config) { c.EventIDPrefix = "has space" },
 		"backoffs": func(c *Config) { c.MinBackoff, c.MaxBackoff = time.Second, time.Millisecond },
 	} {
