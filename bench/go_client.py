@@ -205,7 +205,8 @@ def main(args: argparse.Namespace) -> None:
             print(
                 f"  Go client: {g['events']:,} hook calls fired in {g['fired_seconds'] * 1000:.0f} ms, all answered "
                 f"after {g['seconds']:.2f}s: {go_rate:,.0f} events/s accepted ({s['Accepted']:,} accepted, "
-                f"{s['Rejected']} rejected, {s['Dropped']} dropped, {s['Retries']} retries, flush {g['flush_error']})"
+                f"{s['Rejected']} rejected, {s['Dropped']} dropped, {s['Retries']} retries, flush {g['flush_error']}; "
+                f"client process CPU {g.get('cpu_seconds', 0):.2f}s)"
             )
             print(f"  ratio Go client : edge alone = {go_rate / edge_rate:.2f} (goal >= 0.95)")
         if len(rounds) > 1:

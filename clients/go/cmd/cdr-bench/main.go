@@ -15,6 +15,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/LingByte/lingllm/protocol/sip/hooks"
@@ -56,6 +57,10 @@ func main() {
 	defer cancel()
 	_ = c.Close(ctx)
 	out["stats"] = c.Stats()
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		out["cpu_seconds"] = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	}
 	_ = json.NewEncoder(os.Stdout).Encode(out)
 }
 
