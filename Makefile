@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1su
 # The test suite's PostgreSQL (pytest-django creates and drops test_<name> on it).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cdr
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit go-test bench clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,17 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
-test: $(STAMP) lint typecheck
+# The Go client (clients/go): vet and test, offline (go.mod replaces the hooks package with
+# clients/go/hooksstub). Go is Debian's golang-go (1.19); .ci/run installs it.
+GO ?= $(shell command -v go || ls /usr/lib/go-1.19/bin/go 2>/dev/null)
+go-test:
+	@if [ -z "$(GO)" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >/dev/null 2>&1 || true; fi
+	@GO="$(GO)"; GO=$${GO:-$$(command -v go)}; \
+	if [ -z "$$GO" ]; then echo "go-test: SKIPPED: no go toolchain (apt-get install golang-go)"; exit 0; fi; \
+	cd clients/go && export GOPROXY=off GOFLAGS=-mod=readonly && $$GO vet ./... && $$GO test -count=1 ./...
+
+test: $(STAMP) lint typecheck go-test
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q
 
 bench: $(STAMP)

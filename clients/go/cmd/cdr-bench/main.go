@@ -1,0 +1,213 @@
+// Command cdr-bench measures the client for bench/go_client.py (which starts the servers and
+// prints the figures): how long a hook call takes (-mode latency) and how many events per
+// second the client delivers (-mode replay, the wire events of a JSON-lines file fired as hook
+// calls, then Flush). It prints one JSON object.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/LingByte/lingllm/protocol/sip/hooks"
+
+	cdrclient "github.com/cdr-voice/cdr/clients/go"
+)
+
+func main() {
+	mode := flag.String("mode", "latency", "latency or replay")
+	url := flag.String("url", "", "cdr server")
+	key := flag.String("key", "", "gateway key id")
+	secret := flag.String("secret", "", "gateway secret")
+	dir := flag.String("dir", "", "client state directory")
+	n := flag.Int("n", 100000, "latency: hook calls")
+	goroutines := flag.Int("goroutines", 4, "latency: goroutines calling hooks")
+	rate := flag.Int("rate", 20000, "latency: hook calls per second in all (0: as fast as possible)")
+	events := flag.String("events", "", "replay: JSON-lines file of wire events")
+	batch := flag.Int("batch", 1000, "events per request")
+	connections := flag.Int("connections", 1, "requests in flight")
+	queue := flag.Int("queue", 16384, "in-memory queue (replay: make it hold the whole file)")
+	wait := flag.Duration("wait", 2*time.Minute, "replay: how long Flush may take")
+	flag.Parse()
+	c, err := cdrclient.New(cdrclient.Config{URL: *url, KeyID: *key, Secret: *secret, Dir: *dir,
+		BatchEvents: *batch, Connections: *connections, QueueEvents: *queue, RequestTimeout: 5 * time.Second,
+		Logger: log.New(io.Discard, "", 0)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	out := map[string]any{}
+	switch *mode {
+	case "latency":
+		latency(c, *n, *goroutines, *rate, out)
+	case "replay":
+		replay(c, *events, *wait, out)
+	default:
+		log.Fatalf("-mode %q", *mode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = c.Close(ctx)
+	out["stats"] = c.Stats()
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		out["cpu_seconds"] = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(out)
+}
+
+func pct(d []time.Duration, p float64) float64 {
+	i := int(float64(len(d)) * p)
+	if i >= len(d) {
+		i = len(d) - 1
+	}
+	return float64(d[i].Nanoseconds()) / 1000
+}
+
+// latency: n hook calls (ringing, established, bye in turn) from g goroutines, each timed.
+func latency(c *cdrclient.Client, n, g, rate int, out map[string]any) {
+	var life hooks.LifecycleSink = c
+	per := n / g
+	all := make([][]time.Duration, g)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < g; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			d := make([]time.Duration, 0, per)
+			meta := hooks.CallMeta{Direction: hooks.DirectionInbound, TenantID: 7, Codec: "pcma",
+				RemoteAddr: "198.51.100.7:5060", LocalIP: "10.0.0.2", StartedAt: time.Now()}
+			hangup := hooks.HangupMeta{Initiator: hooks.HangupRemote, SIPCode: 200, Reason: "Normal Clearing", EndedAt: time.Now()}
+			began := time.Now()
+			for i := 0; i < per; i++ {
+				if rate > 0 && i%10 == 0 { // bursts of 10 at the goroutine's share of the rate
+					due := began.Add(time.Duration(i) * time.Second * time.Duration(g) / time.Duration(rate))
+					if s := time.Until(due); s > 0 {
+						time.Sleep(s)
+					}
+				}
+				meta.CallID = fmt.Sprintf("lat-%d-%d@gw", w, i/3)
+				t := time.Now()
+				switch i % 3 {
+				case 0:
+					life.OnRinging(meta)
+				case 1:
+					life.OnEstablished(meta)
+				default:
+					life.OnBye(meta, hangup, hooks.RecordingArtifact{})
+				}
+				d = append(d, time.Since(t))
+			}
+			all[w] = d
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var d []time.Duration
+	for _, x := range all {
+		d = append(d, x...)
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	out["calls"] = len(d)
+	out["seconds"] = elapsed.Seconds()
+	out["p50_us"], out["p99_us"], out["p999_us"] = pct(d, 0.5), pct(d, 0.99), pct(d, 0.999)
+	out["max_us"] = float64(d[len(d)-1].Nanoseconds()) / 1000
+}
+
+type wireCall struct {
+	CallID        string  `json:"call_id"`
+	CorrelationID string  `json:"correlation_id"`
+	Direction     string  `json:"direction"`
+	Scenario      string  `json:"scenario"`
+	TenantID      float64 `json:"tenant_id"`
+	RemoteAddr    string  `json:"remote_addr"`
+	LocalIP       string  `json:"local_ip"`
+	Codec         string  `json:"codec"`
+	StartedAt     string  `json:"started_at"`
+}
+
+type wireEvent struct {
+	Type   string    `json:"type"`
+	Call   *wireCall `json:"call"`
+	Hangup *struct {
+		Initiator  string `json:"initiator"`
+		SIPCode    int    `json:"sip_code"`
+		Reason     string `json:"reason"`
+		DurationMs int64  `json:"duration_ms"`
+		EndedAt    string `json:"ended_at"`
+	} `json:"hangup"`
+	TargetURI      string `json:"target_uri"`
+	InboundCallID  string `json:"inbound_call_id"`
+	OutboundCallID string `json:"outbound_call_id"`
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// replay fires the file's events as hook calls (parsed beforehand), then waits for Flush.
+func replay(c *cdrclient.Client, path string, wait time.Duration, out map[string]any) {
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	var calls []func()
+	var life hooks.LifecycleSink = c
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e wireEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			log.Fatal(err)
+		}
+		var meta hooks.CallMeta
+		if e.Call != nil {
+			meta = hooks.CallMeta{CallID: e.Call.CallID, CorrelationID: e.Call.CorrelationID,
+				Direction: hooks.Direction(e.Call.Direction), Scenario: e.Call.Scenario, TenantID: uint(e.Call.TenantID),
+				RemoteAddr: e.Call.RemoteAddr, LocalIP: e.Call.LocalIP, Codec: e.Call.Codec, StartedAt: parseTime(e.Call.StartedAt)}
+		}
+		var hangup hooks.HangupMeta
+		if e.Hangup != nil {
+			hangup = hooks.HangupMeta{Initiator: hooks.HangupInitiator(e.Hangup.Initiator), SIPCode: e.Hangup.SIPCode,
+				Reason: e.Hangup.Reason, Duration: time.Duration(e.Hangup.DurationMs) * time.Millisecond, EndedAt: parseTime(e.Hangup.EndedAt)}
+		}
+		switch e.Type {
+		case "ringing":
+			calls = append(calls, func() { life.OnRinging(meta) })
+		case "established":
+			calls = append(calls, func() { life.OnEstablished(meta) })
+		case "transfer_started":
+			calls = append(calls, func() { life.OnTransferStarted(meta, e.TargetURI) })
+		case "bridge_started":
+			calls = append(calls, func() { life.OnBridgeStarted(e.InboundCallID, e.OutboundCallID) })
+		case "bye":
+			calls = append(calls, func() { life.OnBye(meta, hangup, hooks.RecordingArtifact{}) })
+		case "failed":
+			calls = append(calls, func() { life.OnFailed(meta, hangup) })
+		}
+	}
+	start := time.Now()
+	for _, call := range calls {
+		call()
+	}
+	fired := time.Since(start)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	err = c.Flush(ctx)
+	elapsed := time.Since(start)
+	out["events"] = len(calls)
+	out["fired_seconds"] = fired.Seconds()
+	out["seconds"] = elapsed.Seconds()
+	out["flush_error"] = fmt.Sprint(err)
+}
