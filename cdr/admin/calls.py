@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,12 +19,8 @@ from cdr.admin.display import duration, local_time
 from cdr.admin.recordings import recording_urls, recordings_by_call, recordings_detail
 from cdr.admin.scoping import TenantScopedAdmin
 from cdr.models import Call
+from cdr.reports.cells import csv_line
 from cdr.selectors import RECORD_FIELDS, call_records_iter
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 @admin.register(Call)
@@ -136,12 +131,10 @@ class CallAdmin(TenantScopedAdmin):
 
     @admin.action(description="Export selected calls (CSV)")
     def export_csv(self, request: Any, queryset: QuerySet[Call]) -> StreamingHttpResponse:
-        writer = csv.writer(_Echo())
-
         def rows() -> Iterator[str]:
-            yield writer.writerow(RECORD_FIELDS)
+            yield csv_line(RECORD_FIELDS)
             for record in call_records_iter(queryset.select_related(None)):
-                yield writer.writerow([record[f] for f in RECORD_FIELDS])
+                yield csv_line([record[f] for f in RECORD_FIELDS])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="calls.csv"'

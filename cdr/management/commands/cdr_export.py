@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -11,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cdr.reports.cells import csv_line
 from cdr.selectors import RECORD_FIELDS, call_records_iter, calls_filter
 
 
@@ -50,10 +50,9 @@ class Command(BaseCommand):
 
     def _write(self, out: Any, qs: Any, fmt: str) -> None:
         if fmt == "csv":
-            writer = csv.DictWriter(out, fieldnames=RECORD_FIELDS, lineterminator="\n")
-            writer.writeheader()
+            out.write(csv_line(RECORD_FIELDS))
             for record in call_records_iter(qs):
-                writer.writerow(record)
+                out.write(csv_line([record[name] for name in RECORD_FIELDS]))
         else:
             for record in call_records_iter(qs):
                 out.write(json.dumps(record, separators=(",", ":")) + "\n")
