@@ -17,7 +17,7 @@ from cdr.admin.changelist import KeysetChangeList
 from cdr.admin.detail import call_detail
 from cdr.admin.display import duration, local_time
 from cdr.admin.recordings import recording_urls, recordings_by_call, recordings_detail
-from cdr.admin.scoping import TenantScopedAdmin
+from cdr.admin.scoping import TenantScopedAdmin, search_term_unmatchable
 from cdr.models import Call
 from cdr.reports.cells import csv_line
 from cdr.selectors import RECORD_FIELDS, call_records_iter
@@ -79,6 +79,8 @@ class CallAdmin(TenantScopedAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
+        if search_term_unmatchable(term):
+            return queryset.none(), False
         q = Q(call_id__startswith=term) | Q(correlation_id=term) | Q(remote_addr__startswith=term)
         return queryset.filter(q), False
 
