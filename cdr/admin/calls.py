@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,14 +17,10 @@ from cdr.admin.changelist import KeysetChangeList
 from cdr.admin.detail import call_detail
 from cdr.admin.display import duration, local_time
 from cdr.admin.recordings import recording_urls, recordings_by_call, recordings_detail
-from cdr.admin.scoping import TenantScopedAdmin
+from cdr.admin.scoping import TenantScopedAdmin, search_term_unmatchable
 from cdr.models import Call
+from cdr.reports.cells import csv_line
 from cdr.selectors import RECORD_FIELDS, call_records_iter
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 @admin.register(Call)
@@ -84,6 +79,8 @@ class CallAdmin(TenantScopedAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
+        if search_term_unmatchable(term):
+            return queryset.none(), False
         q = Q(call_id__startswith=term) | Q(correlation_id=term) | Q(remote_addr__startswith=term)
         return queryset.filter(q), False
 
@@ -136,12 +133,10 @@ class CallAdmin(TenantScopedAdmin):
 
     @admin.action(description="Export selected calls (CSV)")
     def export_csv(self, request: Any, queryset: QuerySet[Call]) -> StreamingHttpResponse:
-        writer = csv.writer(_Echo())
-
         def rows() -> Iterator[str]:
-            yield writer.writerow(RECORD_FIELDS)
+            yield csv_line(RECORD_FIELDS)
             for record in call_records_iter(queryset.select_related(None)):
-                yield writer.writerow([record[f] for f in RECORD_FIELDS])
+                yield csv_line([record[f] for f in RECORD_FIELDS])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="calls.csv"'

@@ -58,7 +58,21 @@ class BoundedPaginator(Paginator):
         return self.object_list[: self.cap + 1].count()
 
 
-class KeysetChangeList(ChangeList):
+def query_has_nul(request: Any) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists())
+
+
+class CheckedChangeList(ChangeList):
+    """Refuses (the admin's "invalid lookup" answer) a query string no database can be asked:
+    PostgreSQL text cannot hold NUL, and the driver fails the request rather than match nothing."""
+
+    def __init__(self, request: Any, *args: Any, **kwargs: Any):
+        if query_has_nul(request):
+            raise IncorrectLookupParameters("NUL characters are not allowed")
+        super().__init__(request, *args, **kwargs)
+
+
+class KeysetChangeList(CheckedChangeList):
     ordering = ("-started_at", "-id")
 
     def __init__(self, request: Any, *args: Any, **kwargs: Any):

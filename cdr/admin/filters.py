@@ -42,6 +42,8 @@ def selected_tenant(request: Any) -> Tenant | None:
         wanted = int(raw)
     except ValueError:
         return None
+    if not 0 <= wanted < 2**64:  # no tenant has it (and UInt64Field refuses to ask)
+        return None
     for tenant in tenants:
         if tenant.id == wanted:
             return tenant
@@ -135,11 +137,15 @@ class StartedFilter(admin.ListFilter):
         try:
             if len(raw) == 10:
                 day = date.fromisoformat(raw)
-                return datetime.combine(day + timedelta(days=1 if end else 0), time(), tzinfo=tz)
-            parsed = datetime.fromisoformat(raw)
+                parsed = datetime.combine(day + timedelta(days=1 if end else 0), time(), tzinfo=tz)
+            else:
+                parsed = datetime.fromisoformat(raw)
+            # In UTC, as every database gets it: 9999-12-31T23:59:59-14:00 is past the year 9999.
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
         except ValueError:
             raise IncorrectLookupParameters(f"{name}: not a date or datetime: {raw[:40]!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        except OverflowError:
+            raise IncorrectLookupParameters(f"{name}: out of range (years 0001..9999): {raw[:40]!r}") from None
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
         since, until = self.bounds()

@@ -14,11 +14,29 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from cdr.admin.changelist import BoundedPaginator
+from cdr.admin.changelist import BoundedPaginator, CheckedChangeList
 from cdr.selectors.access import tenant_ids_for
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+def search_term_unmatchable(term: str) -> bool:
+    """A term no stored text equals or contains: PostgreSQL text holds no NUL (asking would fail)."""
+    return "\x00" in term
+
+
+class CheckedInputAdmin(admin.ModelAdmin):
+    """Query strings a database cannot be asked give an empty or refused list, never an error."""
+
+    def get_changelist(self, request: Any, **kwargs: Any) -> type[CheckedChangeList]:
+        return CheckedChangeList
+
+    def get_search_results(self, request: Any, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        # The autocomplete view searches too, outside the change list's check.
+        if search_term_unmatchable(search_term):
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+
+class TenantScopedAdmin(CheckedInputAdmin):
     """``tenant_field``: the lookup from this model to its tenant id (``tenant_id``, ``id``)."""
 
     tenant_field = "tenant_id"
@@ -55,7 +73,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return False
 
 
-class SuperuserOnlyAdmin(admin.ModelAdmin):
+class SuperuserOnlyAdmin(CheckedInputAdmin):
     """Data that cannot be attributed to a tenant safely: only superusers reach it."""
 
     read_only = True

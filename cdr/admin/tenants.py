@@ -36,8 +36,8 @@ class TenantAdmin(TenantScopedAdmin):
 
     def get_search_results(self, request: Any, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         term = search_term.strip()
-        if term.isdigit():
-            return queryset.filter(id=int(term)), False
+        if term.isascii() and term.isdigit():  # an id; past 2**64-1 no tenant has it
+            return (queryset.filter(id=int(term)) if len(term) <= 20 and int(term) < 2**64 else queryset.none()), False
         return super().get_search_results(request, queryset, search_term)
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:

@@ -8,7 +8,6 @@ formatted in Python. Both paths give byte-identical output; tests hold them to i
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from cdr.models import Call
+from cdr.reports.cells import csv_line, csv_text_sql
 from cdr.selectors import RECORD_FIELDS, TIME_FIELDS, call_records_iter
 
 # Column order of every CSV/NDJSON body of the API (export and list pages).
@@ -28,27 +28,12 @@ _CHUNK = 64 * 1024
 
 
 # --- formatting in Python ---------------------------------------------------------------------
-_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
-
-
-def _cell(value: Any) -> str:
-    # PostgreSQL's COPY CSV rules: quote a field holding a delimiter, quote, CR or LF (the csv
-    # module leaves a lone CR bare); JSON spellings for booleans; NULL and "" both an empty cell.
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    if _NEEDS_QUOTES.search(text):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
 def csv_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    lines = [",".join(EXPORT_FIELDS) + "\n"]
+    # csv_line: COPY's CSV quoting and the formula rule of every CSV (cdr.reports.cells).
+    lines = [csv_line(EXPORT_FIELDS)]
     size = len(lines[0])
     for record in records:
-        line = ",".join([_cell(record[name]) for name in EXPORT_FIELDS]) + "\n"
+        line = csv_line([record[name] for name in EXPORT_FIELDS])
         lines.append(line)
         size += len(line)
         if size >= _CHUNK:
@@ -90,8 +75,15 @@ def _sql_text(name: str) -> str:
         # UInt64Field: ids from 2**63 up are stored as their two's-complement negative.
         return f"(CASE WHEN {col} < 0 THEN {col}::numeric + 18446744073709551616 ELSE {col}::numeric END)::text"
     if field.get_internal_type() in ("CharField", "TextField"):
-        return f"NULLIF({col}, '')"
+        return f"NULLIF({col}, '')"  # JSON content: the CSV cell is _sql_csv's
     return f"{col}::text"  # integers; booleans read 'true'/'false'
+
+
+def _sql_csv(name: str) -> str:
+    """SQL giving the field's CSV cell content: as _sql_text, text neutralised against formulas."""
+    if name not in TIME_FIELDS and Call._meta.get_field(name).get_internal_type() in ("CharField", "TextField"):
+        return csv_text_sql(_col(name), otherwise=_sql_text(name))
+    return _sql_text(name)
 
 
 def _sql_json(name: str) -> str:
@@ -107,7 +99,7 @@ def _select_sql(qs: QuerySet[Call], fmt: str) -> tuple[str, tuple[Any, ...]]:
     """The filtered queryset compiled by Django (one source of filter logic), with our columns."""
     ordered = qs.order_by("started_at", "id")
     if fmt == "csv":
-        columns = {f"c{i}": RawSQL(_sql_text(name), ()) for i, name in enumerate(EXPORT_FIELDS)}
+        columns = {f"c{i}": RawSQL(_sql_csv(name), ()) for i, name in enumerate(EXPORT_FIELDS)}
     else:
         parts = [f"""'{"," if i else "{"}"{name}":' || {_sql_json(name)}""" for i, name in enumerate(EXPORT_FIELDS)]
         columns = {"line": RawSQL(" || ".join(parts) + " || '}'", ())}
@@ -116,7 +108,7 @@ def _select_sql(qs: QuerySet[Call], fmt: str) -> tuple[str, tuple[Any, ...]]:
 
 def pg_chunks(qs: QuerySet[Call], fmt: str) -> Iterator[bytes]:
     if fmt == "csv":
-        yield (",".join(EXPORT_FIELDS) + "\n").encode()
+        yield csv_line(EXPORT_FIELDS).encode()
     try:
         sql, params = _select_sql(qs, fmt)
     except EmptyResultSet:  # e.g. a user without tenants: Django knows without asking

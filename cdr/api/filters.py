@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -17,8 +17,13 @@ from cdr.models import Call, CallStatus, Direction, HangupInitiator
 _U64 = 1 << 64
 
 
+def _digits(value: str, most: int) -> bool:
+    """ASCII digits only (``isdigit`` alone lets ``²`` through to a failing ``int``), at most ``most``."""
+    return value.isascii() and value.isdigit() and len(value) <= most
+
+
 def _tenant(value: str) -> int:
-    if not value.isdigit() or int(value) >= _U64:
+    if not _digits(value, 20) or int(value) >= _U64:
         raise ValueError("expected an unsigned 64-bit integer")
     return int(value)
 
@@ -32,7 +37,11 @@ def _when(value: str) -> datetime:
         raise ValueError("expected an RFC 3339 timestamp, e.g. 2026-03-01T00:00:00Z")
     if parsed.tzinfo is None:
         raise ValueError("give a UTC offset (e.g. ...Z)")
-    return parsed
+    try:
+        # In UTC, as every database gets it: 9999-12-31T23:59:59-14:00 is past the year 9999.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range (years 0001..9999 in UTC)") from None
 
 
 def _choice(choices: Any) -> Callable[[str], str]:
@@ -45,7 +54,7 @@ def _choice(choices: Any) -> Callable[[str], str]:
 
 
 def _sip_code(value: str) -> int:
-    if not value.isdigit() or not 100 <= int(value) <= 699:
+    if not _digits(value, 3) or not 100 <= int(value) <= 699:
         raise ValueError("expected a SIP status code 100..699")
     return int(value)
 

@@ -64,7 +64,7 @@ def page_params(params: Any) -> tuple[str, int, Position | None]:
     raw = params.get("page_size")
     size = PAGE_SIZE
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
             raise ValidationError({"page_size": f"expected an integer 1..{MAX_PAGE_SIZE}, got {raw[:100]!r}"})
         size = int(raw)
     position = None

@@ -30,6 +30,7 @@ from cdr.ingest.auth import (
 )
 from cdr.ingest.openapi import BatchResultSerializer, LifecycleEventSerializer, RecordingStoredSerializer, errors
 from cdr.ingest.recordings import RecordingRefused, gateway_recording_accept, recording_upload_parse
+from cdr.lifecycle.wire import MAX_JSON_DEPTH, json_depth_exceeds
 from cdr.services.gateway_batches import IngestUnavailable
 from cdr.services.gateway_events import gateway_events_accept
 
@@ -51,10 +52,15 @@ def _media_type(request: Request) -> str:
 
 def events_body_parse(body: bytes) -> list[Any]:
     limit = cdr_setting("CDR_INGEST")["MAX_EVENTS"]
+    too_deep = f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
     try:
         events = json.loads(body)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise BadRequest("body", too_deep) from None
+    except ValueError as exc:
         raise BadRequest("body", f"body: not valid JSON ({str(exc)[:120]})") from None
+    if json_depth_exceeds(events):
+        raise BadRequest("body", too_deep)
     if not isinstance(events, list):
         raise BadRequest("body", f"body: expected a JSON array of events, got {type(events).__name__}")
     if not 0 < len(events) <= limit:

@@ -10,17 +10,36 @@ from datetime import datetime
 from typing import Any
 
 from cdr.lifecycle.events import Event, Rejected, fingerprint, parse_event
+from cdr.lifecycle.fields import storable_copy
 
 # The issue names the moment ``occurred_at``; the sink has always sent ``observed_at``. Either.
 ALIAS = "occurred_at"
 _EVENT_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 HOOK_TYPES = ("ringing", "established", "transfer_started", "bridge_started", "bye", "failed")
+# Of a whole body (array, event, its objects, up to 32 levels of free-form JSON kept in an event).
+# Python's json recursion stops somewhere near 1,000 levels less the stack in use: past this bound
+# a body is refused whatever the stack, instead of passing the parser and failing further on.
+MAX_JSON_DEPTH = 64
+
+
+def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` nests arrays/objects more than ``limit`` levels deep (iterative: any depth)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def _rejected(raw: Any, reason: str, received_at: datetime) -> Rejected:
-    return Rejected(
-        type="", call_id="", fingerprint=fingerprint(raw), observed_at=received_at, reason=reason, payload={}
-    )
+    try:
+        fp = fingerprint(raw)
+    except RecursionError:  # "never raises": a deep event gets the fingerprint of its storable copy
+        fp = fingerprint(storable_copy(raw))
+    return Rejected(type="", call_id="", fingerprint=fp, observed_at=received_at, reason=reason, payload={})
 
 
 def wire_event_parse(raw: Any, *, received_at: datetime) -> tuple[dict[str, Any], Event | Rejected]:

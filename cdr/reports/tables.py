@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
+from cdr.reports.cells import csv_line
 from cdr.reports.metrics import FIGURES
 
 TABLES = ("buckets", "sip_codes", "initiators")
@@ -24,11 +23,7 @@ def summary_rows(summary: dict[str, Any], table: str) -> tuple[list[str], list[d
 
 def summary_csv(summary: dict[str, Any], table: str) -> str:
     header, rows = summary_rows(summary, table)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    return "".join([csv_line(header), *(csv_line([row.get(name) for name in header]) for row in rows)])
 
 
 def summary_filename(summary: dict[str, Any], table: str) -> str:

@@ -91,6 +91,17 @@ def recording_visible_to(user: Any, recording: Recording) -> bool:
     return ids is None or recording.tenant_id in ids
 
 
+def recording_get_visible(*, user: Any, recording_id: int) -> Recording | None:
+    """The recording if ``user`` may see it, else None: an unknown id and another tenant's look the
+    same (no id oracle), as the API's 404 for both."""
+    if not 0 < recording_id < 2**63:  # beyond BIGINT: no such row, and no query that would fail
+        return None
+    recording = Recording.objects.filter(pk=recording_id).first()
+    if recording is None or not recording_visible_to(user, recording):
+        return None
+    return recording
+
+
 # --- signed links for local files ---------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class LinkClaims:

@@ -22,11 +22,10 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from cdr.models import AccessPurpose, Recording
-from cdr.selectors.recordings import recording_link_verify
+from cdr.selectors.recordings import recording_get_visible, recording_link_verify
 from cdr.services.recordings import RecordingUnavailable, recording_link, recording_waveform
 from cdr.storage.backend import recordings_storage
 
@@ -34,11 +33,19 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
 
 
+def _visible_recording(request: HttpRequest, pk: int) -> Recording:
+    # 404, not 403, for another tenant's recording: ids cannot be enumerated (as the API).
+    recording = recording_get_visible(user=request.user, recording_id=pk)
+    if recording is None:
+        raise Http404("No such recording.")
+    return recording
+
+
 @staff_member_required
 @require_safe
 def recording_link_view(request: HttpRequest, pk: int) -> HttpResponse:
     """``?purpose=playback|download|api&variant=wav|original``: redirect (or JSON for ``api``)."""
-    recording = get_object_or_404(Recording, pk=pk)
+    recording = _visible_recording(request, pk)
     purpose = request.GET.get("purpose", AccessPurpose.PLAYBACK)
     if purpose not in AccessPurpose.values:
         return HttpResponse("purpose must be playback, download or api\n", status=400, content_type="text/plain")
@@ -58,8 +65,8 @@ def recording_link_view(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_member_required
 @require_safe
 def recording_waveform_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The recording's waveform as SVG (403 for a user who may not see it, 410 without a WAV)."""
-    recording = get_object_or_404(Recording, pk=pk)
+    """The recording's waveform as SVG (404 for a user who may not see it, 410 without a WAV)."""
+    recording = _visible_recording(request, pk)
     try:
         svg = recording_waveform(user=request.user, recording=recording)
     except RecordingUnavailable as exc:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cdr.reports.cells import csv_line
 from cdr.selectors import RECORD_FIELDS, call_records_iter, calls_filter
 
 
@@ -21,7 +21,11 @@ def parse_when(value: str, name: str) -> datetime:
         raise CommandError(f"--{name}: not an RFC 3339 timestamp: {value!r}") from None
     if parsed.tzinfo is None:
         raise CommandError(f"--{name}: give a UTC offset (e.g. {value}Z): {value!r}")
-    return parsed
+    try:
+        # In UTC, as every database gets it: 9999-12-31T23:59:59-14:00 is past the year 9999.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise CommandError(f"--{name}: out of range (years 0001..9999 in UTC): {value!r}") from None
 
 
 class Command(BaseCommand):
@@ -35,7 +39,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = options["tenant"]
-        if tenant is not None and (not tenant.isdigit() or int(tenant) >= 2**64):
+        if tenant is not None and (not (tenant.isascii() and tenant.isdigit()) or int(tenant) >= 2**64):
             raise CommandError(f"--tenant: expected an unsigned integer, got {tenant!r}")
         qs = calls_filter(
             tenant_id=int(tenant) if tenant is not None else None,
@@ -50,10 +54,9 @@ class Command(BaseCommand):
 
     def _write(self, out: Any, qs: Any, fmt: str) -> None:
         if fmt == "csv":
-            writer = csv.DictWriter(out, fieldnames=RECORD_FIELDS, lineterminator="\n")
-            writer.writeheader()
+            out.write(csv_line(RECORD_FIELDS))
             for record in call_records_iter(qs):
-                writer.writerow(record)
+                out.write(csv_line([record[name] for name in RECORD_FIELDS]))
         else:
             for record in call_records_iter(qs):
                 out.write(json.dumps(record, separators=(",", ":")) + "\n")

@@ -91,16 +91,19 @@ def test_waveform_is_valid_svg_for_the_tenants_staff_and_is_cached_once(staff_cl
     assert not RecordingAccess.objects.filter(recording=recording).exists()
 
 
-def test_staff_of_another_tenant_is_refused_like_the_links(client, calls, local_recordings):
+def test_another_tenants_recording_is_a_404_on_every_recording_url(client, calls, local_recordings):
     a, b = calls
     recording_a, recording_b = recording_of(a.answered), recording_of(b.answered)
     client.force_login(staff_user("bob-of-b", TENANT_B))
-    # 403 exactly as cdr:recording-link answers (same permission function, recording_visible_to).
-    assert client.get(waveform_url(recording_a)).status_code == 403
-    assert client.get(reverse("cdr:recording-link", args=[recording_a.pk])).status_code == 403
+    # 404 as for an unknown id, on every recording URL (no id oracle; the API answers the same).
+    unknown = recording_b.pk + 999
+    for pk, expected in ((recording_a.pk, 404), (unknown, 404)):
+        assert client.get(reverse("cdr:recording-waveform", args=[pk])).status_code == expected
+        for query in ("", "?purpose=download", "?purpose=api&variant=original", "?purpose=steal"):
+            assert client.get(reverse("cdr:recording-link", args=[pk]) + query).status_code == expected
+    assert client.get(reverse("cdr:recording-link", args=[2**70])).status_code == 404
     assert not storages["recordings"].exists(waveform_key(recording_a.wav_key))  # nothing computed for B's staff
     assert client.get(waveform_url(recording_b)).status_code == 200
-    assert client.get(reverse("cdr:recording-waveform", args=[recording_b.pk + 999])).status_code == 404
 
 
 def test_anonymous_and_non_staff_go_to_login(client, calls, django_user_model):

@@ -58,6 +58,9 @@ def test_csv_and_filters(three_calls):
         (["--since", "yesterday"], "--since: not an RFC 3339 timestamp"),
         (["--until", "2026-01-01T00:00:00"], "--until: give a UTC offset"),
         (["--tenant", "-3"], "--tenant: expected an unsigned integer"),
+        (["--tenant", "²"], "--tenant: expected an unsigned integer"),
+        (["--since", "9999-12-31T23:59:59-14:00"], "--since: out of range"),
+        (["--until", "0001-01-01T00:00:00+14:00"], "--until: out of range"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(args, message):

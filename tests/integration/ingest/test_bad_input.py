@@ -23,7 +23,11 @@ def _nothing_written():
     [
         (b"[{", "body: not valid JSON"),
         (b"\xff\xfe\x00", "body: not valid JSON"),
-        (b"[" * 100_000 + b"]" * 100_000, "body: not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "body: JSON nested deeper than 64 levels"),
+        (b"[" * 65 + b"]" * 65, "body: JSON nested deeper than 64 levels"),
+        # An event deep enough to pass the parser and break a recursive step after it (issue 16).
+        (b'[{"type": "x", "a": ' + b"[" * 900 + b"]" * 900 + b"}]", "body: JSON nested deeper than 64 levels"),
+        (b'[{"type": "ringing", "call": ' + b'{"a":' * 900 + b"1" + b"}" * 901 + b"]", "body: JSON nested deeper"),
         (b'{"type": "ringing"}', "body: expected a JSON array of events, got dict"),
         (b"[]", "body: expected 1..1000 events, got 0"),
         (json.dumps([{}] * 1001).encode(), "body: expected 1..1000 events, got 1001"),
@@ -34,6 +38,12 @@ def test_malformed_bodies_are_400_naming_the_body(gw, body, reason):
     response = gw.events(body)
     assert response.status_code == 400
     assert response.json()["body"].startswith(reason)
+
+
+def test_a_body_at_the_depth_bound_is_read(gw):
+    response = gw.events(b"[" * 64 + b"]" * 64)
+    assert response.status_code == 200
+    assert response.json()["results"][0]["reason"] == "event: expected an object, got list"
 
 
 def test_an_oversized_body_is_413_before_it_is_read(gw, settings):

@@ -146,7 +146,10 @@ def test_staff_of_another_tenant_gets_no_link(stored, client, django_user_model)
     with pytest.raises(PermissionDenied):
         services.recording_link(user=other, recording=stored, purpose="playback")
     client.login(username="other", password="pw")
-    assert client.get(reverse("cdr:recording-link", args=[stored.pk])).status_code == 403
+    # 404 as for an unknown id (no id oracle), whatever the purpose or variant asked.
+    for query in ("", "?purpose=download&variant=original", "?purpose=api", "?purpose=steal"):
+        assert client.get(reverse("cdr:recording-link", args=[stored.pk]) + query).status_code == 404
+    assert client.get(reverse("cdr:recording-waveform", args=[stored.pk])).status_code == 404
     root = django_user_model.objects.create_superuser("root", password="pw")
     assert services.recording_link(user=root, recording=stored, purpose="api").startswith("/recordings/file/")
     assert list(RecordingAccess.objects.values_list("user__username", flat=True)) == ["root"]
