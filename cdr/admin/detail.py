@@ -30,6 +30,13 @@ def _summary(event: CallEvent) -> str:
     return ""
 
 
+def _named_tenant(event: CallEvent) -> int:
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    meta = payload.get("call")
+    tenant_id = meta.get("tenant_id") if isinstance(meta, dict) else 0
+    return tenant_id if isinstance(tenant_id, int) else 0
+
+
 def _delivered_by(events: list[CallEvent]) -> list[str]:
     """Who delivered each event: the in-process sink, the sweeper, or a named gateway over HTTP."""
     ids = [e.payload.get("gateway_id") if isinstance(e.payload, dict) else None for e in events]
@@ -52,6 +59,10 @@ def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
     ids = tenant_ids_for(user)
     tz = call.tenant.time_zone
     events = list(CallEvent.objects.filter(call_id=call.call_id).order_by("observed_at", "id"))
+    if ids is not None:
+        # Another tenant's copy of this Call-ID (refused by cdr.services.owners) is its data, not
+        # this call's: superusers only.
+        events = [e for e in events if _named_tenant(e) in (0, call.tenant_id)]
     delivered_by = _delivered_by(events)
     timeline = [
         {

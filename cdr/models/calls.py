@@ -171,6 +171,24 @@ class Transfer(models.Model):
         return f"{self.inbound_id} -> {self.target_uri or self.outbound_call_id}"
 
 
+class CallOwner(models.Model):
+    """The tenant a Call-ID belongs to: bound once, by the first committed event naming a tenant.
+
+    Decided outside the fold, under the call's lock, by commit order (``cdr.services.owners``),
+    never by ``observed_at``, which the client sets. An event naming another tenant for a bound
+    call is kept in the log as rejected.
+    """
+
+    call_id = models.CharField(max_length=255, primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    # Who bound it (None: the in-process sink or the sweeper); kept if the gateway is deleted.
+    gateway_id = models.BigIntegerField(null=True, blank=True)
+    bound_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.call_id} -> {self.tenant_id}"
+
+
 class EventStatus(models.TextChoices):
     ACCEPTED = "accepted"
     REJECTED = "rejected"

@@ -20,6 +20,7 @@ from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event, Rejected, parse_event
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, IngestedBatch
 from cdr.services.calls import calls_refresh
+from cdr.services.owners import owners_bind
 from cdr.services.tenants import tenants_ensure
 
 log = logging.getLogger("cdr.ingest")
@@ -113,6 +114,12 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
         calls_lock(lock_ids)
         tenants_ensure(tenant_ids={e.call.tenant_id for e in accepted if e.call})
         existing = _existing(list(unique))
+        # Which tenant a call belongs to is settled here, under its lock, by what is committed;
+        # an event naming another one is logged as rejected (a copy already logged was judged).
+        refused = owners_bind(events=[e for e in accepted if e.fingerprint not in existing])
+        if refused:
+            unique.update(refused)
+            accepted = [e for e in accepted if e.fingerprint not in refused]
         _write_log(list(unique.values()), source)
         calls_refresh(
             # A copy already in the log is read back from it: the first delivery's gateway_id is the
@@ -138,6 +145,8 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
         )
     first_in_batch: set[str] = set()
     for item in parsed:
+        if isinstance(item, Event) and item.fingerprint in refused:
+            item = refused[item.fingerprint]
         if isinstance(item, Rejected):
             result.rejected += 1
             result.outcomes.append(("rejected", item.reason))
