@@ -140,8 +140,10 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]], ga
     for call_id, pk, corr, started, status, established, tenant_id in Call.objects.filter(
         one_of("correlation_id", inbound_rows.keys()), scenario=TRANSFER_AGENT
     ).values_list("call_id", "id", "correlation_id", "started_at", "status", "established_at", "tenant_id"):
-        if tenant_id == 0 and inbound_rows[corr][1]:
-            continue  # refused its parent's tenant (see _derive): not this call's agent leg
+        if inbound_rows[corr][1] and tenant_id != inbound_rows[corr][1]:
+            # Another tenant's leg naming this call (posted before it was stored), or one that refused
+            # its parent's tenant (see _derive): not this call's agent leg.
+            continue
         legs[corr].append(Leg(call_id, started, status, established is not None))
         leg_pks[call_id] = pk
     missing = inbound_rows.keys() - events.keys()

@@ -15,7 +15,7 @@ import cdr.services.events as events_mod
 from cdr.db.locks import _key, calls_lock
 from cdr.db.queries import DATABASE_UNREACHABLE
 from cdr.lifecycle.events import parse_event
-from cdr.models import Call, CallEvent, CallOwner, Hangup
+from cdr.models import Call, CallEvent, CallOwner, Hangup, Transfer
 from cdr.services import events_ingest
 from cdr.services.gateways import gateway_create
 from tests.factories import T0, bye, call, event
@@ -268,3 +268,28 @@ def test_two_gateways_posting_one_new_call_id_at_once_the_first_committed_owns_i
         events=from_gateway(gateways[first], event("established", 2, batches[first][0]["call"])), source="http"
     )
     assert Call.objects.get(call_id=RACED).established_at is not None
+
+
+@pytest.mark.parametrize("first", ["leg", "parent"], ids=["leg-commits-first", "parent-commits-first"])
+def test_a_leg_of_another_tenant_is_never_linked_as_a_transfers_agent_leg(monkeypatch, first):
+    """Issue 16, item 2: edge-a posted an agent leg (tenant 7) naming a call edge-b had not posted
+    yet; edge-b's transfer then listed it as its answered agent leg. Transfers skipped tenant-0 legs
+    refusing their parent's tenant, not legs of another tenant."""
+    a = gateway_create(name="edge-a", tenant_ids=[7]).gateway
+    b = gateway_create(name="edge-b", tenant_ids=[9]).gateway
+    parent = call("P@gw", tenant_id=9)
+    leg = call("L@gw", tenant_id=7, direction="outbound", scenario="transfer_agent", correlation_id="P@gw")
+    batches = {
+        "leg": from_gateway(a, event("ringing", 5.5, leg), event("established", 6, leg)),
+        "parent": from_gateway(
+            b,
+            event("ringing", 0, parent),
+            event("established", 1, parent),
+            event("transfer_started", 5, parent, target_uri="sip:agent@pbx"),
+        ),
+    }
+    race(monkeypatch, first, batches)
+    assert dict(Call.objects.values_list("call_id", "tenant_id")) == {"P@gw": 9, "L@gw": 7}
+    transfer = Transfer.objects.get(inbound__call_id="P@gw")
+    assert (transfer.outbound_id, transfer.outbound_call_id, transfer.outcome) == (None, "", "pending")
+    assert not Transfer.objects.filter(outbound__call_id="L@gw").exists()
