@@ -13,6 +13,7 @@ from django.urls import reverse
 from cdr.admin.display import local_time
 from cdr.models import Call, CallEvent, Gateway, Hangup, Transfer
 from cdr.selectors.access import tenant_ids_for
+from cdr.selectors.calls import call_events_visible
 
 
 def _summary(event: CallEvent) -> str:
@@ -28,13 +29,6 @@ def _summary(event: CallEvent) -> str:
     if event.type == "expired":
         return "no end event before the timeout"
     return ""
-
-
-def _named_tenant(event: CallEvent) -> int:
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    meta = payload.get("call")
-    tenant_id = meta.get("tenant_id") if isinstance(meta, dict) else 0
-    return tenant_id if isinstance(tenant_id, int) else 0
 
 
 def _delivered_by(events: list[CallEvent]) -> list[str]:
@@ -58,11 +52,7 @@ def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
     """Template context for one call, as ``user`` may see it."""
     ids = tenant_ids_for(user)
     tz = call.tenant.time_zone
-    events = list(CallEvent.objects.filter(call_id=call.call_id).order_by("observed_at", "id"))
-    if ids is not None:
-        # Another tenant's copy of this Call-ID (refused by cdr.services.owners) is its data, not
-        # this call's: superusers only.
-        events = [e for e in events if _named_tenant(e) in (0, call.tenant_id)]
+    events = call_events_visible(call=call, tenant_ids=ids)
     delivered_by = _delivered_by(events)
     timeline = [
         {
