@@ -198,11 +198,15 @@ class CallEvent(models.Model):
     """Append-only log of distinct lifecycle events.
 
     ``fingerprint`` is a hash of the event's content (not of when it was seen), so a repeated
-    event is stored once, with the earliest time it was observed. Rejected events are kept with
-    the reason, so malformed input never silently disappears.
+    event is stored once per ``scope`` (who delivered it), with the earliest time it was observed.
+    Rejected events are kept with the reason, so malformed input never silently disappears.
     """
 
-    fingerprint = models.CharField(max_length=32, unique=True)
+    fingerprint = models.CharField(max_length=32)
+    # Who delivered this copy: the gateway's id, 0 for the in-process sink and the sweeper. A copy
+    # counts only for tenants its gateway may report, so another gateway's identical content is
+    # its own row: it can neither pre-empt nor absorb this one.
+    scope = models.BigIntegerField(default=0, db_default=0)
     call_id = models.CharField(max_length=255, blank=True)
     type = models.CharField(max_length=32)
     status = models.CharField(max_length=16, choices=EventStatus.choices)
@@ -214,6 +218,7 @@ class CallEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["call_id", "observed_at"], name="cdr_event_call")]
+        constraints = [models.UniqueConstraint(fields=["fingerprint", "scope"], name="cdr_event_fingerprint_scope")]
         ordering = ["call_id", "observed_at", "id"]
 
     def __str__(self) -> str:

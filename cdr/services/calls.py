@@ -26,26 +26,24 @@ _HANGUP_FIELDS = [f.name for f in fields(HangupRecord)]
 _TRANSFER_FIELDS = [f.name for f in fields(TransferRecord)]
 
 
-def _events_by_call(call_ids: set[str], known: dict[str, Event] | None = None) -> dict[str, list[Event]]:
-    """Accepted events of these calls; events of the batch at hand are reused, not re-parsed."""
+def _events_by_call(call_ids: set[str], known: dict[tuple[str, int], Event] | None = None) -> dict[str, list[Event]]:
+    """Accepted events of these calls; events of the batch at hand (by fingerprint and scope) are reused."""
     known = known or {}
     rows = CallEvent.objects.filter(one_of("call_id", call_ids), status=EventStatus.ACCEPTED).values_list(
-        "call_id", "fingerprint", "observed_at"
+        "pk", "call_id", "fingerprint", "scope", "observed_at"
     )
     grouped: dict[str, list[Event]] = defaultdict(list)
-    unknown: list[str] = []
-    for call_id, fp, observed_at in rows.iterator(chunk_size=5000):
-        event = known.get(fp)
+    unknown: list[int] = []
+    for pk, call_id, fp, scope, observed_at in rows.iterator(chunk_size=5000):
+        event = known.get((fp, scope))
         if event is None:
-            unknown.append(fp)
+            unknown.append(pk)
         else:
             grouped[call_id].append(
                 event if event.observed_at == observed_at else replace(event, observed_at=observed_at)
             )
     if unknown:
-        payloads = CallEvent.objects.filter(one_of("fingerprint", unknown)).values_list(
-            "call_id", "payload", "observed_at"
-        )
+        payloads = CallEvent.objects.filter(one_of("pk", unknown)).values_list("call_id", "payload", "observed_at")
         for call_id, payload, observed_at in payloads.iterator(chunk_size=2000):
             grouped[call_id].append(event_from_row(payload, observed_at))
     return grouped
@@ -199,7 +197,7 @@ def calls_refresh(
     *,
     call_ids: Iterable[str],
     transfer_ids: Iterable[str] = (),
-    known: dict[str, Event] | None = None,
+    known: dict[tuple[str, int], Event] | None = None,
     locked: set[str] | None = None,
 ) -> int:
     """Recompute the records of these calls (and the transfers of these inbound calls).

@@ -22,7 +22,7 @@ from django.db.models import IntegerField, Value
 from django.utils import timezone
 
 from cdr.db.queries import one_of
-from cdr.lifecycle.events import Event, Rejected
+from cdr.lifecycle.events import Event
 from cdr.models import Call, CallOwner
 
 log = logging.getLogger("cdr.ingest")
@@ -44,19 +44,21 @@ def _owners(call_ids: set[str]) -> dict[str, int]:
     return out
 
 
-def owners_bind(*, events: Iterable[Event]) -> dict[str, Rejected]:
-    """Bind the unowned calls these events name a tenant for; the events refused, by fingerprint.
+def owners_bind(*, events: Iterable[Event]) -> dict[str, str]:
+    """Bind the unowned calls these events name a tenant for; the reasons of those refused, by fingerprint.
 
     Call under the locks of every call the events name (``events_ingest`` holds them), in delivery
-    order. The refused events are to be logged as rejected instead of accepted.
+    order. The refused events are to be logged as rejected instead of accepted (any copy of the
+    same content names the same tenant for the same call: the verdict is the content's).
     """
     named = [e for e in events if e.call is not None and e.call.tenant_id]
     if not named:
         return {}
     owners = _owners({e.call_id for e in named})
     new: dict[str, CallOwner] = {}
-    refused: dict[str, Rejected] = {}
+    refused: dict[str, str] = {}
     now = timezone.now()
+    gateways: set[object] = set()
     for e in named:
         assert e.call is not None
         owner = owners.get(e.call_id)
@@ -66,24 +68,18 @@ def owners_bind(*, events: Iterable[Event]) -> dict[str, Rejected]:
                 call_id=e.call_id, tenant_id=owner, gateway_id=e.payload.get("gateway_id"), bound_at=now
             )
         elif owner != e.call.tenant_id:
-            refused[e.fingerprint] = Rejected(
-                type=e.type,
-                call_id=e.call_id,
-                fingerprint=e.fingerprint,
-                observed_at=e.observed_at,
-                reason=f"call.tenant_id: call {e.call_id[:80]!r} belongs to tenant {owner} (bound first), "
-                f"not {e.call.tenant_id}",
-                payload=e.payload,
+            refused[e.fingerprint] = (
+                f"call.tenant_id: call {e.call_id[:80]!r} belongs to tenant {owner} (bound first), "
+                f"not {e.call.tenant_id}"
             )
+            gateways.add(e.payload.get("gateway_id", "none"))
     if new:
         CallOwner.objects.bulk_create(new.values(), ignore_conflicts=True)
     if refused:
-        first = next(iter(refused.values()))
         log.warning(
-            "refused %d events naming another tenant for calls already owned, e.g. %s (gateway %s): %s",
+            "refused %d events naming another tenant for calls already owned (gateway ids %s), e.g. %s",
             len(refused),
-            first.call_id,
-            first.payload.get("gateway_id", "none"),
-            first.reason,
+            ", ".join(sorted(map(str, gateways))),
+            next(iter(refused.values())),
         )
     return refused

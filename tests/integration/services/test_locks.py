@@ -6,6 +6,7 @@ is seen waiting for a lock (``pg_locks``) or has finished; no assertion depends 
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -18,9 +19,10 @@ from cdr.lifecycle.events import parse_event
 from cdr.models import Call, CallEvent, CallOwner, Hangup, Transfer
 from cdr.services import events_ingest
 from cdr.services.gateways import gateway_create
-from tests.factories import T0, bye, call, event
+from tests.factories import T0, bye, call, event, iso
 
 pytestmark = pytest.mark.django_db(transaction=True)
+SECOND = timedelta(seconds=1)
 
 
 def until_someone_waits(done: threading.Event | None = None) -> None:
@@ -293,3 +295,29 @@ def test_a_leg_of_another_tenant_is_never_linked_as_a_transfers_agent_leg(monkey
     transfer = Transfer.objects.get(inbound__call_id="P@gw")
     assert (transfer.outbound_id, transfer.outbound_call_id, transfer.outcome) == (None, "", "pending")
     assert not Transfer.objects.filter(outbound__call_id="L@gw").exists()
+
+
+@pytest.mark.parametrize("first", ["a", "b"], ids=["copy-commits-first", "real-commits-first"])
+def test_another_gateways_identical_event_neither_pre_empts_nor_absorbs_the_real_one(monkeypatch, first):
+    """Issue 16, item 3: edge-a posted a bridge_started with exactly the content of edge-b's coming
+    bridge; the log kept one row per content, edge-a's, which does not count for tenant 9, so
+    edge-b's transfer stayed "answered". Each deliverer's copy is now its own row."""
+    a = gateway_create(name="edge-a", tenant_ids=[7]).gateway
+    b = gateway_create(name="edge-b", tenant_ids=[9]).gateway
+    parent = call("P@gw", tenant_id=9)
+    leg = call("L@gw", tenant_id=0, direction="outbound", scenario="transfer_agent", correlation_id="P@gw")
+    setup = [
+        event("ringing", 0, parent),
+        event("established", 1, parent),
+        event("transfer_started", 5, parent, target_uri="sip:agent@pbx"),
+        event("established", 6, leg),
+    ]
+    events_ingest(events=from_gateway(b, *setup), source="http")
+    assert Transfer.objects.get().outcome == "answered"
+    bridge = event("bridge_started", 7, None, inbound_call_id="P@gw", outbound_call_id="L@gw")
+    copy = dict(bridge, observed_at=iso(T0))  # the same content, observed earlier
+    results = race(monkeypatch, first, {"a": from_gateway(a, copy), "b": from_gateway(b, bridge)})
+    assert (results["a"].accepted, results["b"].accepted) == (1, 1)
+    transfer = Transfer.objects.get()
+    assert (transfer.outcome, transfer.outbound.call_id, transfer.bridged_at) == ("bridged", "L@gw", T0 + 7 * SECOND)
+    assert set(CallEvent.objects.filter(type="bridge_started").values_list("scope", flat=True)) == {a.pk, b.pk}
