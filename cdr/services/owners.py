@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from django.db.models import IntegerField, Value
 from django.utils import timezone
 
+from cdr.db.bulk import bulk_upsert
 from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event
 from cdr.models import Call, CallOwner
@@ -55,7 +56,7 @@ def owners_bind(*, events: Iterable[Event]) -> dict[str, str]:
     if not named:
         return {}
     owners = _owners({e.call_id for e in named})
-    new: dict[str, CallOwner] = {}
+    new: dict[str, dict[str, object]] = {}
     refused: dict[str, str] = {}
     now = timezone.now()
     gateways: set[object] = set()
@@ -64,17 +65,20 @@ def owners_bind(*, events: Iterable[Event]) -> dict[str, str]:
         owner = owners.get(e.call_id)
         if owner is None:
             owners[e.call_id] = owner = e.call.tenant_id
-            new[e.call_id] = CallOwner(
-                call_id=e.call_id, tenant_id=owner, gateway_id=e.payload.get("gateway_id"), bound_at=now
-            )
+            new[e.call_id] = {
+                "call_id": e.call_id,
+                "tenant_id": owner,
+                "gateway_id": e.payload.get("gateway_id"),
+                "bound_at": now,
+            }
         elif owner != e.call.tenant_id:
             refused[e.fingerprint] = (
                 f"call.tenant_id: call {e.call_id[:80]!r} belongs to tenant {owner} (bound first), "
                 f"not {e.call.tenant_id}"
             )
             gateways.add(e.payload.get("gateway_id", "none"))
-    if new:
-        CallOwner.objects.bulk_create(new.values(), ignore_conflicts=True)
+    # Rows as dicts, not model instances: a new call is the common case, one row per call.
+    bulk_upsert(CallOwner, sorted(new.values(), key=lambda r: str(r["call_id"])), conflict=["call_id"])
     if refused:
         log.warning(
             "refused %d events naming another tenant for calls already owned (gateway ids %s), e.g. %s",
