@@ -13,6 +13,7 @@ from django.urls import reverse
 from cdr.admin.display import local_time
 from cdr.models import Call, CallEvent, Gateway, Hangup, Transfer
 from cdr.selectors.access import tenant_ids_for
+from cdr.selectors.calls import call_events_visible
 
 
 def _summary(event: CallEvent) -> str:
@@ -51,7 +52,7 @@ def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
     """Template context for one call, as ``user`` may see it."""
     ids = tenant_ids_for(user)
     tz = call.tenant.time_zone
-    events = list(CallEvent.objects.filter(call_id=call.call_id).order_by("observed_at", "id"))
+    events = call_events_visible(call=call, tenant_ids=ids)
     delivered_by = _delivered_by(events)
     timeline = [
         {

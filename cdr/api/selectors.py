@@ -12,6 +12,7 @@ from django.http import Http404
 from cdr.api.filters import calls_apply_filters, calls_filter_params
 from cdr.models import Call, CallEvent, Recording, Transfer, WavStatus
 from cdr.selectors.access import calls_visible_to, recordings_visible_to, tenant_ids_for
+from cdr.selectors.calls import call_events_visible
 
 
 def calls_api_list(*, user: Any, params: Any) -> QuerySet[Call]:
@@ -36,7 +37,7 @@ def call_api_get(*, user: Any, call_id: str) -> tuple[Call, list[CallEvent], lis
     call = calls_visible_to(user).select_related("hangup").prefetch_related(transfers).filter(call_id=call_id).first()
     if call is None:
         raise Http404("No such call.")
-    events = list(CallEvent.objects.filter(call_id=call_id).order_by("observed_at", "id"))
+    events = call_events_visible(call=call, tenant_ids=tenant_ids_for(user))
     recordings = []
     if call.has_recording:
         # Those linked to the call: a gateway's recording is linked only if it may report the

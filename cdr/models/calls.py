@@ -171,6 +171,24 @@ class Transfer(models.Model):
         return f"{self.inbound_id} -> {self.target_uri or self.outbound_call_id}"
 
 
+class CallOwner(models.Model):
+    """The tenant a Call-ID belongs to: bound once, by the first committed event naming a tenant.
+
+    Decided outside the fold, under the call's lock, by commit order (``cdr.services.owners``),
+    never by ``observed_at``, which the client sets. An event naming another tenant for a bound
+    call is kept in the log as rejected.
+    """
+
+    call_id = models.CharField(max_length=255, primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    # Who bound it (None: the in-process sink or the sweeper); kept if the gateway is deleted.
+    gateway_id = models.BigIntegerField(null=True, blank=True)
+    bound_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.call_id} -> {self.tenant_id}"
+
+
 class EventStatus(models.TextChoices):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -180,11 +198,15 @@ class CallEvent(models.Model):
     """Append-only log of distinct lifecycle events.
 
     ``fingerprint`` is a hash of the event's content (not of when it was seen), so a repeated
-    event is stored once, with the earliest time it was observed. Rejected events are kept with
-    the reason, so malformed input never silently disappears.
+    event is stored once per ``scope`` (who delivered it), with the earliest time it was observed.
+    Rejected events are kept with the reason, so malformed input never silently disappears.
     """
 
-    fingerprint = models.CharField(max_length=32, unique=True)
+    fingerprint = models.CharField(max_length=32)
+    # Who delivered this copy: the gateway's id, 0 for the in-process sink and the sweeper. A copy
+    # counts only for tenants its gateway may report, so another gateway's identical content is
+    # its own row: it can neither pre-empt nor absorb this one.
+    scope = models.BigIntegerField(default=0, db_default=0)
     call_id = models.CharField(max_length=255, blank=True)
     type = models.CharField(max_length=32)
     status = models.CharField(max_length=16, choices=EventStatus.choices)
@@ -196,6 +218,7 @@ class CallEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["call_id", "observed_at"], name="cdr_event_call")]
+        constraints = [models.UniqueConstraint(fields=["fingerprint", "scope"], name="cdr_event_fingerprint_scope")]
         ordering = ["call_id", "observed_at", "id"]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from cdr.models import Call
+from cdr.models import Call, CallEvent
 
 # The call record as exported (CLI, REST API): field order is the CSV column order.
 RECORD_FIELDS = (
@@ -67,3 +67,21 @@ def call_records_iter(
         for name in times:
             record[name] = rfc3339(record[name])
         yield record
+
+
+def _named_tenant(payload: Any) -> int:
+    meta = payload.get("call") if isinstance(payload, dict) else None
+    tenant_id = meta.get("tenant_id") if isinstance(meta, dict) else 0
+    return tenant_id if isinstance(tenant_id, int) else 0
+
+
+def call_events_visible(*, call: Call, tenant_ids: set[int] | None) -> list[CallEvent]:
+    """The event log of ``call``, oldest first, as a viewer of ``tenant_ids`` (None: all) may see it.
+
+    Another tenant's copy of the Call-ID (refused by ``cdr.services.owners``) is that tenant's data,
+    not this call's: superusers only.
+    """
+    events = list(CallEvent.objects.filter(call_id=call.call_id).order_by("observed_at", "id"))
+    if tenant_ids is None:
+        return events
+    return [e for e in events if _named_tenant(e.payload) in (0, call.tenant_id)]

@@ -26,26 +26,24 @@ _HANGUP_FIELDS = [f.name for f in fields(HangupRecord)]
 _TRANSFER_FIELDS = [f.name for f in fields(TransferRecord)]
 
 
-def _events_by_call(call_ids: set[str], known: dict[str, Event] | None = None) -> dict[str, list[Event]]:
-    """Accepted events of these calls; events of the batch at hand are reused, not re-parsed."""
+def _events_by_call(call_ids: set[str], known: dict[tuple[str, int], Event] | None = None) -> dict[str, list[Event]]:
+    """Accepted events of these calls; events of the batch at hand (by fingerprint and scope) are reused."""
     known = known or {}
     rows = CallEvent.objects.filter(one_of("call_id", call_ids), status=EventStatus.ACCEPTED).values_list(
-        "call_id", "fingerprint", "observed_at"
+        "pk", "call_id", "fingerprint", "scope", "observed_at"
     )
     grouped: dict[str, list[Event]] = defaultdict(list)
-    unknown: list[str] = []
-    for call_id, fp, observed_at in rows.iterator(chunk_size=5000):
-        event = known.get(fp)
+    unknown: list[int] = []
+    for pk, call_id, fp, scope, observed_at in rows.iterator(chunk_size=5000):
+        event = known.get((fp, scope))
         if event is None:
-            unknown.append(fp)
+            unknown.append(pk)
         else:
             grouped[call_id].append(
                 event if event.observed_at == observed_at else replace(event, observed_at=observed_at)
             )
     if unknown:
-        payloads = CallEvent.objects.filter(one_of("fingerprint", unknown)).values_list(
-            "call_id", "payload", "observed_at"
-        )
+        payloads = CallEvent.objects.filter(one_of("pk", unknown)).values_list("call_id", "payload", "observed_at")
         for call_id, payload, observed_at in payloads.iterator(chunk_size=2000):
             grouped[call_id].append(event_from_row(payload, observed_at))
     return grouped
@@ -140,8 +138,10 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]], ga
     for call_id, pk, corr, started, status, established, tenant_id in Call.objects.filter(
         one_of("correlation_id", inbound_rows.keys()), scenario=TRANSFER_AGENT
     ).values_list("call_id", "id", "correlation_id", "started_at", "status", "established_at", "tenant_id"):
-        if tenant_id == 0 and inbound_rows[corr][1]:
-            continue  # refused its parent's tenant (see _derive): not this call's agent leg
+        if inbound_rows[corr][1] and tenant_id != inbound_rows[corr][1]:
+            # Another tenant's leg naming this call (posted before it was stored), or one that refused
+            # its parent's tenant (see _derive): not this call's agent leg.
+            continue
         legs[corr].append(Leg(call_id, started, status, established is not None))
         leg_pks[call_id] = pk
     missing = inbound_rows.keys() - events.keys()
@@ -197,7 +197,7 @@ def calls_refresh(
     *,
     call_ids: Iterable[str],
     transfer_ids: Iterable[str] = (),
-    known: dict[str, Event] | None = None,
+    known: dict[tuple[str, int], Event] | None = None,
     locked: set[str] | None = None,
 ) -> int:
     """Recompute the records of these calls (and the transfers of these inbound calls).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +20,8 @@ from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event, Rejected, parse_event
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, IngestedBatch
 from cdr.services.calls import calls_refresh
+from cdr.services.owners import owners_bind
+from cdr.services.provenance import event_scope
 from cdr.services.tenants import tenants_ensure
 
 log = logging.getLogger("cdr.ingest")
@@ -34,11 +36,23 @@ class IngestResult:
     outcomes: list[tuple[str, str]] = field(default_factory=list)
 
 
+Key = tuple[str, int]  # (fingerprint, scope): one logged copy per content and deliverer
+
+
+def _key(item: Event | Rejected) -> Key:
+    return item.fingerprint, event_scope(item.payload)
+
+
+def _refuse(e: Event, reason: str) -> Rejected:
+    return Rejected(e.type, e.call_id, e.fingerprint, e.observed_at, reason, e.payload)
+
+
 def _write_log(items: list[Event | Rejected], source: str) -> None:
     now = timezone.now()
     rows = [
         {
             "fingerprint": item.fingerprint,
+            "scope": event_scope(item.payload),
             "call_id": item.call_id,
             "type": item.type,
             "status": EventStatus.ACCEPTED if isinstance(item, Event) else EventStatus.REJECTED,
@@ -52,20 +66,22 @@ def _write_log(items: list[Event | Rejected], source: str) -> None:
     ]
     # Sorted: rejected events take no call lock, so two batches holding the same ones must lock
     # their rows in the same order.
-    rows.sort(key=lambda r: r["fingerprint"])
+    rows.sort(key=lambda r: (r["fingerprint"], r["scope"]))
     least = "LEAST" if connection.vendor == "postgresql" else "MIN"
     # A repeat keeps one row with the earliest observation, whatever order the copies came in.
     bulk_upsert(
         CallEvent,
         rows,
-        conflict=["fingerprint"],
+        conflict=["fingerprint", "scope"],
         update=["observed_at"],
         merge={"observed_at": least + "({old}, {new})"},
     )
 
 
-def _existing(fingerprints: list[str]) -> set[str]:
-    return set(CallEvent.objects.filter(one_of("fingerprint", fingerprints)).values_list("fingerprint", flat=True))
+def _existing(keys: Iterable[Key]) -> set[Key]:
+    keys = set(keys)
+    rows = CallEvent.objects.filter(one_of("fingerprint", {fp for fp, _ in keys})).values_list("fingerprint", "scope")
+    return set(rows) & keys
 
 
 def _neighbours(call_ids: set[str]) -> tuple[set[str], set[str]]:
@@ -89,16 +105,17 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
     """Store a batch of JSON lifecycle events and refresh every call they touch. Idempotent.
 
     Re-delivering the same batch (a broker redelivery, a re-POST) changes nothing: the log is
-    keyed by content fingerprint and call records are recomputed from the log.
+    keyed by content fingerprint and who delivered it, and call records are recomputed from the log.
     """
     received_at = timezone.now()
     parsed = [parse_event(raw, received_at=received_at) for raw in events]
-    # The same event twice in one batch: one row, the earliest observation wins.
-    unique: dict[str, Event | Rejected] = {}
+    # The same event twice in one batch from one deliverer: one row, the earliest observation wins.
+    unique: dict[Key, Event | Rejected] = {}
     for item in parsed:
-        seen = unique.get(item.fingerprint)
+        key = _key(item)
+        seen = unique.get(key)
         if seen is None or item.observed_at < seen.observed_at:
-            unique[item.fingerprint] = item
+            unique[key] = item
     accepted = [p for p in unique.values() if isinstance(p, Event)]
     lock_ids = {e.call_id for e in accepted}
     lock_ids |= {e.call.correlation_id for e in accepted if e.call and e.call.correlation_id}
@@ -113,11 +130,19 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
         calls_lock(lock_ids)
         tenants_ensure(tenant_ids={e.call.tenant_id for e in accepted if e.call})
         existing = _existing(list(unique))
+        # Which tenant a call belongs to is settled here, under its lock, by what is committed;
+        # an event naming another one is logged as rejected (a copy already logged was judged).
+        refused = owners_bind(events=[e for e in accepted if _key(e) not in existing])
+        if refused:
+            for key, item in unique.items():
+                if isinstance(item, Event) and item.fingerprint in refused:
+                    unique[key] = _refuse(item, refused[item.fingerprint])
+            accepted = [e for e in accepted if e.fingerprint not in refused]
         _write_log(list(unique.values()), source)
         calls_refresh(
             # A copy already in the log is read back from it: the first delivery's gateway_id is the
             # one that counts, so a record never depends on which copy was seen last.
-            known={e.fingerprint: e for e in accepted if e.fingerprint not in existing},
+            known={k: e for e in accepted if (k := _key(e)) not in existing},
             call_ids={e.call_id for e in accepted if e.type != "bridge_started"},
             transfer_ids={e.call_id for e in accepted if e.type in ("transfer_started", "bridge_started")},
             locked=lock_ids,
@@ -136,16 +161,18 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
             rejected[0].call_id or "(no call id)",
             rejected[0].reason,
         )
-    first_in_batch: set[str] = set()
+    first_in_batch: set[Key] = set()
     for item in parsed:
+        if isinstance(item, Event) and item.fingerprint in refused:
+            item = _refuse(item, refused[item.fingerprint])
         if isinstance(item, Rejected):
             result.rejected += 1
             result.outcomes.append(("rejected", item.reason))
-        elif item.fingerprint in existing or item.fingerprint in first_in_batch:
+        elif (key := _key(item)) in existing or key in first_in_batch:
             result.duplicate += 1
             result.outcomes.append(("duplicate", ""))
         else:
-            first_in_batch.add(item.fingerprint)
+            first_in_batch.add(key)
             result.accepted += 1
             result.outcomes.append(("accepted", ""))
     return result

@@ -3,7 +3,7 @@
 Duplicates are decided by (gateway, event_id) rows inserted with one ``INSERT ... ON CONFLICT DO
 NOTHING RETURNING`` in the transaction that queues the accepted events (``GatewayBatch``): if it
 fails, the rows roll back with it and a re-post is accepted again. An event without ``event_id`` is keyed by its
-content fingerprint. Whatever happens here, the store itself stays idempotent by content.
+content fingerprint. Whatever happens here, the store itself stays idempotent by content (per gateway).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from cdr.lifecycle.events import Event
 from cdr.models import Gateway
@@ -146,3 +147,16 @@ def recording_counts(
             call_id,
         )
     return False
+
+
+def event_scope(payload: Any) -> int:
+    """Who delivered a copy of an event, the second half of its log key (``CallEvent.scope``).
+
+    The gateway the HTTP edge stamped on it; 0 for the in-process sink and the sweeper. Another
+    gateway's identical content is its own copy, counted (or not) for that gateway only, so it
+    can neither pre-empt nor absorb this one.
+    """
+    gateway_id = payload.get("gateway_id") if isinstance(payload, dict) else None
+    if isinstance(gateway_id, int) and not isinstance(gateway_id, bool) and 0 < gateway_id < 1 << 63:
+        return gateway_id
+    return 0

@@ -8,6 +8,9 @@ import pytest
 from django.urls import reverse
 
 from cdr.models import Call, RecordingAccess
+from cdr.services import events_ingest
+from tests.factories import call, event
+from tests.integration.admin.data import TENANT_B
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +113,16 @@ def test_timeline_says_who_delivered_each_event(superuser_client, calls):
     timeline = section(page(superuser_client, "gw-delivered@gw"), "timeline")
     by = re.findall(r'<td class="cdr-delivered-by">([^<]*)</td>', timeline)
     assert by == ["gateway edge-paris", f"gateway #{gone_pk} (deleted)", "sink"]
+
+
+def test_another_tenants_copy_of_a_call_id_is_shown_rejected_to_superusers_only(staff_client, superuser_client, calls):
+    """Issue 16, item 1: events naming another tenant for an owned call stay in the log, rejected
+    with the reason; they are that tenant's data, not this call's."""
+    a, _ = calls
+    intruder = call(a.answered, tenant_id=TENANT_B, remote_addr="192.0.2.66:5060")
+    assert events_ingest(events=[event("established", 0.5, intruder)]).rejected == 1
+    assert Call.objects.get(call_id=a.answered).remote_addr == "203.0.113.5:5060"
+    for client, shown in ((superuser_client, True), (staff_client, False)):
+        html = page(client, a.answered)
+        assert ("192.0.2.66" in html) is shown
+        assert ("belongs to tenant 7 (bound first)" in section(html, "timeline")) is shown

@@ -138,6 +138,16 @@ def test_detail_shows_rejected_events_with_their_reason(api, calls):
     assert rejected and "sideways" in rejected[0]["reason"]
 
 
+def test_detail_shows_another_tenants_copy_of_the_call_id_to_superusers_only(api, calls, django_user_model):
+    """Issue 16, item 1: the copy is refused (kept rejected in the log); it is that tenant's data."""
+    a, _ = calls
+    assert events_ingest(events=[event("established", 0.5, call(a.answered, tenant_id=TENANT_B))]).rejected == 1
+    root = django_user_model.objects.create_superuser("root", password="x" * 12)
+    for client, shown in ((bearer_client(api_token_create(user=root).key), True), (api, False)):
+        events = client.get(f"{LIST}{quote(a.answered)}/").json()["events"]
+        assert any("(bound first)" in e["reason"] for e in events) is shown
+
+
 def test_detail_of_a_live_call_has_no_hangup(api, calls):
     a, _ = calls
     assert api.get(f"{LIST}{quote(a.live)}/").json()["hangup"] is None

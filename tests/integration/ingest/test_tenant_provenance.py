@@ -169,3 +169,30 @@ def test_the_worker_reads_the_gateways_once_per_batch(edge_a, edge_b):
     with CaptureQueriesContext(connection) as queries:
         events_ingest(events=[event("ringing", 1, {**LEG, "call_id": f"s{i}@gw"}) for i in range(50)])
     assert not [q for q in queries.captured_queries if 'FROM "cdr_gateway"' in q["sql"]]
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one-drain", "stored-in-reverse"])
+def test_both_gateways_accepted_for_one_new_call_id_the_store_settles_it_when_drained(edge_a, edge_b, held, together):
+    """Issue 16, item 1 with a broker: the edge saw no stored call for either post, so both were
+    accepted; queued events were never checked again and the earlier clock took the call."""
+    published, run = held
+    a_meta = call("new@gw", tenant_id=7, remote_addr="198.51.100.7:5060")
+    b_meta = call("new@gw", tenant_id=9, remote_addr="203.0.113.9:5060")
+    assert accept(edge_a, [event("ringing", 1, a_meta), bye(5, 5, a_meta)]) == ["accepted"] * 2
+    assert accept(edge_b, [event("ringing", 0, b_meta), bye(4, 4, b_meta)]) == ["accepted"] * 2
+    if together:  # one drain stores both requests in queue order: edge-a's was queued first
+        from cdr.services.gateway_batches import gateway_batches_drain
+
+        assert gateway_batches_drain() == 4
+        winner, loser = a_meta, edge_b
+    else:  # two workers: edge-b's batch is stored (committed) first
+        a_batch, b_batch = published()
+        run(b_batch)
+        run(a_batch)
+        winner, loser = b_meta, edge_a
+    stored = Call.objects.get(call_id="new@gw")
+    assert (stored.tenant_id, stored.remote_addr) == (winner["tenant_id"], winner["remote_addr"])
+    refused = CallEvent.objects.filter(call_id="new@gw", status="rejected")
+    assert refused.count() == 2
+    assert {e.payload["gateway_id"] for e in refused} == {loser.pk}
+    assert all("belongs to tenant" in e.reason for e in refused)

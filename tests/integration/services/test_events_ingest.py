@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdr.models import Call, CallEvent, Hangup, Tenant, Transfer
+from cdr.models import Call, CallEvent, CallOwner, Hangup, Tenant, Transfer
 from cdr.services import events_ingest
 from tests.factories import T0, bye, call, event, failed
 
@@ -77,6 +77,11 @@ def test_new_tenants_are_created_including_unsigned_64_bit_ids():
     assert Tenant.objects.get(id=big).id == big
     assert Call.objects.get(call_id="big").tenant_id == big
     assert Call.objects.filter(tenant_id=big).count() == 1
+    # Its binding reads back as the same tenant, from the binding or (none yet) from the call row.
+    assert events_ingest(events=[event("established", 1, call(call_id="big", tenant_id=big))]).accepted == 1
+    CallOwner.objects.all().delete()
+    assert events_ingest(events=[bye(2, 2, call(call_id="big", tenant_id=big))]).accepted == 1
+    assert Call.objects.get(call_id="big").status == "completed"
 
 
 def transfer_events(inbound="in@gw", agents=("ag1@gw", "ag2@gw")):

@@ -6,6 +6,7 @@ is seen waiting for a lock (``pg_locks``) or has finished; no assertion depends 
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -15,11 +16,13 @@ import cdr.services.events as events_mod
 from cdr.db.locks import _key, calls_lock
 from cdr.db.queries import DATABASE_UNREACHABLE
 from cdr.lifecycle.events import parse_event
-from cdr.models import Call, CallEvent, Hangup
+from cdr.models import Call, CallEvent, CallOwner, Hangup, Transfer
 from cdr.services import events_ingest
-from tests.factories import T0, bye, call, event
+from cdr.services.gateways import gateway_create
+from tests.factories import T0, bye, call, event, iso
 
 pytestmark = pytest.mark.django_db(transaction=True)
+SECOND = timedelta(seconds=1)
 
 
 def until_someone_waits(done: threading.Event | None = None) -> None:
@@ -185,3 +188,136 @@ def test_a_leg_stored_after_the_batch_looked_its_legs_up_is_only_tried(monkeypat
     assert Call.objects.get(call_id="P@gw").status == "ringing"  # nothing of the batch was kept
     events_ingest(events=[bye(40, 40, parent)])  # the retry
     assert Call.objects.get(call_id="P@gw").status == "completed"
+
+
+def hold_until_the_other_waits(monkeypatch, name: str) -> threading.Event:
+    """Hold the batch of thread ``name`` before its commit until another session waits for a lock."""
+    holding = threading.Event()
+    real_mark = calls_mod.rollups_mark
+
+    def mark_when_the_other_waits(**kw):
+        if threading.current_thread().name == name and not holding.is_set():
+            holding.set()
+            until_someone_waits()
+        return real_mark(**kw)
+
+    monkeypatch.setattr(calls_mod, "rollups_mark", mark_when_the_other_waits)
+    return holding
+
+
+def race(monkeypatch, first: str, batches: dict[str, list[dict]]) -> dict[str, object]:
+    """Store ``batches[first]`` and, while it holds its locks, the other batch: their results by name."""
+    holding = hold_until_the_other_waits(monkeypatch, first)
+    results: dict[str, object] = {}
+
+    def job(name):
+        def run():
+            if name != first:
+                holding.wait(30)
+            results[name] = events_ingest(events=batches[name], source="http")
+
+        return run
+
+    errors = run_in_threads(**{name: job(name) for name in batches})
+    assert errors == {}
+    return results
+
+
+RACED = "race@gw"
+
+
+def from_gateway(gateway, *events) -> list[dict]:
+    return [dict(e, gateway_id=gateway.pk) for e in events]
+
+
+@pytest.mark.parametrize("first", ["a", "b"], ids=["a-commits-first", "b-commits-first"])
+def test_two_gateways_posting_one_new_call_id_at_once_the_first_committed_owns_it(monkeypatch, first):
+    """Issue 16, item 1: the store took the earliest tenant by observed_at (the client's clock), so
+    the record became tenant 9 with tenant 7's data. Now the first committed binding decides."""
+    gateways = {
+        "a": gateway_create(name="edge-a", tenant_ids=[7]).gateway,
+        "b": gateway_create(name="edge-b", tenant_ids=[9]).gateway,
+    }
+    a_meta = call(RACED, tenant_id=7, remote_addr="198.51.100.7:5060")
+    b_meta = call(RACED, tenant_id=9, remote_addr="203.0.113.9:5060")
+    batches = {  # b's clock is earlier, whoever commits first
+        "a": from_gateway(gateways["a"], event("ringing", 1, a_meta), bye(5, 5, a_meta, reason="A hangs up")),
+        "b": from_gateway(gateways["b"], event("ringing", 0, b_meta), bye(4, 4, b_meta, reason="B hangs up")),
+    }
+    results = race(monkeypatch, first, batches)
+    second = "b" if first == "a" else "a"
+    tenant, loser_tenant = (7, 9) if first == "a" else (9, 7)
+    raced = Call.objects.get(call_id=RACED)
+    winner = batches[first][1]
+    assert (raced.tenant_id, raced.remote_addr, raced.hangup_reason) == (
+        tenant,
+        winner["call"]["remote_addr"],
+        winner["hangup"]["reason"],
+    )
+    assert CallOwner.objects.get(call_id=RACED).gateway_id == gateways[first].pk
+    assert results[first].accepted == 2
+    assert (results[second].accepted, results[second].rejected) == (0, 2)
+    refused = CallEvent.objects.filter(call_id=RACED, status="rejected")
+    assert {e.payload["gateway_id"] for e in refused} == {gateways[second].pk}
+    assert {e.reason for e in refused} == {
+        f"call.tenant_id: call '{RACED}' belongs to tenant {tenant} (bound first), not {loser_tenant}"
+    }
+    # A later event of the loser changes nothing either; the owner's own events still count.
+    late = call(RACED, tenant_id=loser_tenant, remote_addr="192.0.2.1:5060")
+    events_ingest(events=from_gateway(gateways[second], event("established", 2, late)), source="http")
+    assert Call.objects.get(call_id=RACED).established_at is None
+    events_ingest(
+        events=from_gateway(gateways[first], event("established", 2, batches[first][0]["call"])), source="http"
+    )
+    assert Call.objects.get(call_id=RACED).established_at is not None
+
+
+@pytest.mark.parametrize("first", ["leg", "parent"], ids=["leg-commits-first", "parent-commits-first"])
+def test_a_leg_of_another_tenant_is_never_linked_as_a_transfers_agent_leg(monkeypatch, first):
+    """Issue 16, item 2: edge-a posted an agent leg (tenant 7) naming a call edge-b had not posted
+    yet; edge-b's transfer then listed it as its answered agent leg. Transfers skipped tenant-0 legs
+    refusing their parent's tenant, not legs of another tenant."""
+    a = gateway_create(name="edge-a", tenant_ids=[7]).gateway
+    b = gateway_create(name="edge-b", tenant_ids=[9]).gateway
+    parent = call("P@gw", tenant_id=9)
+    leg = call("L@gw", tenant_id=7, direction="outbound", scenario="transfer_agent", correlation_id="P@gw")
+    batches = {
+        "leg": from_gateway(a, event("ringing", 5.5, leg), event("established", 6, leg)),
+        "parent": from_gateway(
+            b,
+            event("ringing", 0, parent),
+            event("established", 1, parent),
+            event("transfer_started", 5, parent, target_uri="sip:agent@pbx"),
+        ),
+    }
+    race(monkeypatch, first, batches)
+    assert dict(Call.objects.values_list("call_id", "tenant_id")) == {"P@gw": 9, "L@gw": 7}
+    transfer = Transfer.objects.get(inbound__call_id="P@gw")
+    assert (transfer.outbound_id, transfer.outbound_call_id, transfer.outcome) == (None, "", "pending")
+    assert not Transfer.objects.filter(outbound__call_id="L@gw").exists()
+
+
+@pytest.mark.parametrize("first", ["a", "b"], ids=["copy-commits-first", "real-commits-first"])
+def test_another_gateways_identical_event_neither_pre_empts_nor_absorbs_the_real_one(monkeypatch, first):
+    """Issue 16, item 3: edge-a posted a bridge_started with exactly the content of edge-b's coming
+    bridge; the log kept one row per content, edge-a's, which does not count for tenant 9, so
+    edge-b's transfer stayed "answered". Each deliverer's copy is now its own row."""
+    a = gateway_create(name="edge-a", tenant_ids=[7]).gateway
+    b = gateway_create(name="edge-b", tenant_ids=[9]).gateway
+    parent = call("P@gw", tenant_id=9)
+    leg = call("L@gw", tenant_id=0, direction="outbound", scenario="transfer_agent", correlation_id="P@gw")
+    setup = [
+        event("ringing", 0, parent),
+        event("established", 1, parent),
+        event("transfer_started", 5, parent, target_uri="sip:agent@pbx"),
+        event("established", 6, leg),
+    ]
+    events_ingest(events=from_gateway(b, *setup), source="http")
+    assert Transfer.objects.get().outcome == "answered"
+    bridge = event("bridge_started", 7, None, inbound_call_id="P@gw", outbound_call_id="L@gw")
+    copy = dict(bridge, observed_at=iso(T0))  # the same content, observed earlier
+    results = race(monkeypatch, first, {"a": from_gateway(a, copy), "b": from_gateway(b, bridge)})
+    assert (results["a"].accepted, results["b"].accepted) == (1, 1)
+    transfer = Transfer.objects.get()
+    assert (transfer.outcome, transfer.outbound.call_id, transfer.bridged_at) == ("bridged", "L@gw", T0 + 7 * SECOND)
+    assert set(CallEvent.objects.filter(type="bridge_started").values_list("scope", flat=True)) == {a.pk, b.pk}

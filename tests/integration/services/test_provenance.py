@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cdr.models import Call, Gateway, Hangup
+from cdr.models import Call, CallEvent, Gateway, Hangup
 from cdr.services import events_ingest
 from cdr.services.gateways import gateway_create
 from tests.factories import bye, call, event
@@ -24,17 +24,20 @@ def leg_tenant() -> int:
     return Call.objects.get(call_id="leg@gw").tenant_id
 
 
-def test_the_first_delivery_of_an_event_says_who_delivered_it_whichever_copy_comes_later():
+@pytest.mark.parametrize("a_first", [True, False], ids=["a-first", "both-first"])
+def test_each_gateways_copy_of_an_event_is_its_own_and_the_record_does_not_depend_on_their_order(a_first):
+    """Issue 16, item 3: the log kept the first delivery only, so a gateway could pre-empt another's
+    event with the same content; now each deliverer's copy counts (or not) for itself."""
     a = gateway_create(name="edge-a", tenant_ids=[7]).gateway
     both = gateway_create(name="edge-79", tenant_ids=[7, 9]).gateway
     leg = [event("ringing", 5, LEG), bye(9, 9, LEG)]
-    events_ingest(events=from_gateway(a, *leg), source="http")
+    for gateway in (a, both) if a_first else (both, a):
+        assert events_ingest(events=from_gateway(gateway, *leg), source="http").accepted == 2
+    assert events_ingest(events=from_gateway(a, *leg), source="http").duplicate == 2  # a re-post is one copy
     events_ingest(events=[event("ringing", 0, INBOUND)])
+    # edge-a's copies name no tenant it may report: the leg keeps tenant 0 whoever came first.
     assert leg_tenant() == 0
-    # The same events again from a gateway that may report tenant 9: one event each, still a's.
-    result = events_ingest(events=from_gateway(both, *leg), source="http")
-    assert result.duplicate == 2
-    assert leg_tenant() == 0
+    assert {e.scope for e in CallEvent.objects.filter(call_id="leg@gw")} == {a.pk, both.pk}
     events_ingest(events=[event("established", 1, INBOUND)])  # refreshes the leg from the log
     assert leg_tenant() == 0
 
