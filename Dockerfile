@@ -1,6 +1,6 @@
 # The production image: runtime dependencies only (requirements.txt; the test tooling lives in
 # requirements-dev.txt and never reaches it), static files collected at build time and served by
-# the app itself (WhiteNoise) and a non-root user.
+# the app itself (WhiteNoise), a non-root user, and a HEALTHCHECK on /healthz.
 # tests/integration/deploy/test_image.py resolves this file's pip install commands on every run.
 
 # --- build: a virtualenv holding the pinned runtime dependencies --------------------------
@@ -26,4 +26,7 @@ RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-build-step DJANGO_ALLOWED_HOS
  && useradd --create-home --uid 1000 cdr && mkdir -p /var/lib/cdr && chown cdr /var/lib/cdr
 USER cdr
 EXPOSE 8000
+# The web process answers; worker and beat containers override it (docker-compose.yml).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 CMD ["gunicorn", "project.wsgi", "-b", "0.0.0.0:8000", "-w", "3"]
