@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from cdr.conf import BEAT_SCHEDULE
 from project.env import env, env_bool, env_given, env_int, env_required
+from project.keys import installation_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CDR_VAR_DIR", BASE_DIR / "var"))
@@ -24,11 +25,32 @@ VAR_DIR = Path(os.environ.get("CDR_VAR_DIR", BASE_DIR / "var"))
 # --- Django core ---------------------------------------------------------------------------
 DEBUG = env_bool("DJANGO_DEBUG", True)
 if DEBUG:
-    SECRET_KEY = env("DJANGO_SECRET_KEY", "embedded-default-insecure-key-do-not-use-in-production")
+    # Random per installation, kept in CDR_VAR_DIR/secret_key (project/keys.py; docs/operations.md).
+    SECRET_KEY = env("DJANGO_SECRET_KEY") or installation_secret_key(VAR_DIR / "secret_key")
     ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "*") or "*").split(",")
 else:
     SECRET_KEY = env_required("DJANGO_SECRET_KEY", "required when DJANGO_DEBUG=0")
     ALLOWED_HOSTS = env_required("DJANGO_ALLOWED_HOSTS", "required when DJANGO_DEBUG=0").split(",")
+
+# --- HTTPS ---------------------------------------------------------------------------------
+# DJANGO_HTTPS=1: the site is reached over TLS only, usually through a proxy that terminates it
+# and sets X-Forwarded-Proto (it must overwrite a client's own). The probes (project/health.py)
+# stay reachable over plain HTTP by IP. https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+if env_bool("DJANGO_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # Start short, raise to a year (31536000) once the site is known to work over HTTPS: browsers
+    # refuse plain HTTP to the host for this long, whatever the server later says.
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+# Origins allowed to POST forms across hosts (a proxy answering on another name): https://a.example,...
+CSRF_TRUSTED_ORIGINS = [o for o in (env("DJANGO_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o]
+# HSTS for every subdomain (W005) and browser preload lists (W021) bind hosts this project does not
+# know of, for months: the operator's decision (the two variables above), not a default.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -52,11 +52,24 @@ def _pip_installs(instructions: list[tuple[str, str]]) -> list[tuple[dict[str, s
                 target = dest + Path(src).name if dest.endswith("/") else dest
                 copied[target] = src
         elif word == "RUN":
-            for command in re.split(r"&&|;", args):
-                words = shlex.split(command)
+            for words in _commands(args):
                 if "pip" in " ".join(words[:3]) and "install" in words:
                     installs.append((dict(copied), words[words.index("install") + 1 :]))
     return installs
+
+
+def _commands(shell: str) -> list[list[str]]:
+    """The words of each command in a RUN line's `a && b; c`."""
+    commands: list[list[str]] = [[]]
+    for word in shlex.split(shell):
+        if word in ("&&", "||", ";"):
+            commands.append([])
+        elif word.endswith(";"):
+            commands[-1].append(word[:-1])
+            commands.append([])
+        else:
+            commands[-1].append(word)
+    return [c for c in commands if c]
 
 
 def _python_tag(instructions: list[tuple[str, str]]) -> str:
