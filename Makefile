@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 # The test suite's PostgreSQL (pytest-django creates and drops test_<name> on it).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cdr
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test test-deps lint typecheck unit bench clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
-test: $(STAMP) lint typecheck
+# Chromium and redis-server: found, or installed from Debian's packages, or a message saying how.
+test-deps:
+	@.ci/test-deps
+
+test: $(STAMP) test-deps lint typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q
 
 bench: $(STAMP)
