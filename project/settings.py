@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from cdr.conf import BEAT_SCHEDULE
-from project.env import env, env_bool, env_given, env_int, env_required
+from project.env import env, env_bool, env_float, env_given, env_int, env_required
 from project.keys import installation_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -99,6 +99,16 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- admin login throttling (project/throttle.py) -------------------------------------------
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: it turns a lockout into the 429 page
+AUTHENTICATION_BACKENDS = ["project.throttle.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env_int("CDR_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("CDR_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "project.throttle.client_ip"
 
 # --- Database ------------------------------------------------------------------------------
 # DATABASE_URL: any URL dj-database-url understands (postgres://..., sqlite:///path).
