@@ -8,7 +8,9 @@ test tool in the result fails the test.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
 import re
 import shlex
 import shutil
@@ -17,6 +19,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.integration.deploy.gunicorn import production_env
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -79,7 +83,10 @@ def _python_tag(instructions: list[tuple[str, str]]) -> str:
     return re.match(r"python:(\d+\.\d+)", image).group(1)
 
 
-def test_the_dockerfile_installs_only_runtime_dependencies_and_they_resolve(tmp_path):
+@pytest.fixture(scope="module")
+def image_packages(tmp_path_factory) -> dict[str, str]:
+    """{distribution: version} that the Dockerfile's pip install commands resolve to."""
+    tmp_path = tmp_path_factory.mktemp("image")
     instructions = _instructions(DOCKERFILE.read_text())
     if _python_tag(instructions) != f"{sys.version_info.major}.{sys.version_info.minor}":
         pytest.skip(f"the image's Python is {_python_tag(instructions)}, this interpreter is {sys.version}")
@@ -95,17 +102,65 @@ def test_the_dockerfile_installs_only_runtime_dependencies_and_they_resolve(tmp_
         report = tmp_path / f"report{n}.json"
         cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "-q", "--report", str(report)]
         done = subprocess.run(cmd + args, cwd=image_root, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, (
-            f"pip cannot resolve the Dockerfile's `pip install {shlex.join(args)}`:\n{done.stderr}"
-        )
+        assert done.returncode == 0, f"the Dockerfile's `pip install {shlex.join(args)}` fails:\n{done.stderr}"
         for item in json.loads(report.read_text())["install"]:
-            resolved[item["metadata"]["name"].lower()] = item["metadata"]["version"]
-    assert not TEST_TOOLING & resolved.keys(), f"test tooling in the image: {sorted(TEST_TOOLING & resolved.keys())}"
-    assert not [name for name in resolved if name.startswith("pytest")]
-    assert RUNTIME_MUST_HAVE <= resolved.keys()
+            resolved[_normal(item["metadata"]["name"])] = item["metadata"]["version"]
+    return resolved
+
+
+def test_the_dockerfile_installs_only_runtime_dependencies_and_they_resolve(image_packages):
+    assert not TEST_TOOLING & image_packages.keys(), (
+        f"test tooling in the image: {TEST_TOOLING & image_packages.keys()}"
+    )
+    assert not [name for name in image_packages if name.startswith("pytest")]
+    assert RUNTIME_MUST_HAVE <= image_packages.keys()
     # The image gets exactly the versions the tests ran against.
     for name, version in _pins(ROOT / "requirements.txt").items():
-        assert resolved.get(name) == version, f"{name}: pinned {version}, the image resolves {resolved.get(name)}"
+        assert image_packages.get(name) == version, (
+            f"{name}: pinned {version}, the image has {image_packages.get(name)}"
+        )
+
+
+ENTRY_POINTS = """
+import django
+django.setup()
+import project.wsgi  # the web process: settings, every URL and view
+from project.celery import app
+app.loader.import_default_modules()  # the workers and beat: every task module
+import kombu.transport.redis, storages.backends.s3, whitenoise.storage, psycopg, gunicorn.app.wsgiapp
+from django.core.management import call_command
+call_command("check", "--deploy", "--fail-level", "ERROR")
+for tool in ("pytest", "hypothesis", "playwright"):
+    try:
+        __import__(tool)
+    except ImportError:
+        continue
+    raise SystemExit(f"{tool} is importable: the test is not isolated")
+"""
+
+
+def test_the_runtime_packages_alone_import_every_process_entry_point(image_packages, tmp_path):
+    """Only the image's distributions on the path (this venv's copies, linked): a runtime import that a
+    dev-only package used to satisfy (kombu's Redis transport and `packaging`) fails here."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for name, version in image_packages.items():
+        dist = importlib.metadata.distribution(name)
+        assert dist.version == version, f"{name}: this venv has {dist.version}, the image {version}: make"
+        tops = {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}
+        for top in tops - {"__pycache__"}:
+            source = Path(str(dist.locate_file(top)))
+            if source.exists() and not (site / top).exists():
+                (site / top).symlink_to(source)
+    env = production_env(tmp_path / "var", PYTHONPATH=f"{site}{os.pathsep}{ROOT}")
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", ENTRY_POINTS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _pins(path: Path) -> dict[str, str]:
@@ -116,7 +171,7 @@ def _pins(path: Path) -> dict[str, str]:
             pins.update(_pins(path.parent / line.split(maxsplit=1)[1]))
         elif line:
             name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)", line).groups()
-            name = re.sub(r"[-_.]+", "-", name).lower()
+            name = _normal(name)
             assert name not in pins, f"{name} pinned twice ({path.name})"
             pins[name] = version
     return pins
