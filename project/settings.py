@@ -338,6 +338,10 @@ SPECTACULAR_SETTINGS = {
 }
 # --- end REST API --------------------------------------------------------------------------
 
+# --- metrics (project/metrics.py) ----------------------------------------------------------
+# /metrics answers only with this token (Authorization: Bearer ...); unset: 404.
+CDR_METRICS_TOKEN = env("CDR_METRICS_TOKEN")
+
 # --- HTTP ingestion (cdr.ingest) -----------------------------------------------------------
 # Gateways in other processes post signed batches of lifecycle events and recordings
 # (docs/ingest.md). Gateway secrets are stored encrypted with a key derived from
