@@ -110,6 +110,8 @@ AXES_FAILURE_LIMIT = env_int("CDR_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_float("CDR_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "project.throttle.client_ip"
+# Off: its start-up banner would be an INFO line on the stderr of every process and command.
+AXES_VERBOSE = False
 
 # --- Database ------------------------------------------------------------------------------
 # DATABASE_URL: any URL dj-database-url understands (postgres://..., sqlite:///path).

@@ -34,5 +34,5 @@ def client_ip(request: HttpRequest) -> str:
     if settings.SECURE_PROXY_SSL_HEADER:
         forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
         if forwarded:
-            return forwarded[-1]
+            return str(forwarded[-1])
     return str(request.META.get("REMOTE_ADDR", ""))
