@@ -4,16 +4,17 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+# Development installs the runtime pins plus the test tooling (the image: requirements.txt only).
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
 # The test suite's PostgreSQL (pytest-django creates and drops test_<name> on it).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cdr
 
-.PHONY: run test lint typecheck unit go-test bench clean
+.PHONY: run test test-deps lint typecheck unit go-test bench clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)
@@ -39,7 +40,11 @@ go-test:
 	if [ -z "$$GO" ]; then echo "go-test: SKIPPED: no go toolchain (apt-get install golang-go)"; exit 0; fi; \
 	cd clients/go && export GOPROXY=off GOFLAGS=-mod=readonly && $$GO vet ./... && $$GO test -count=1 ./...
 
-test: $(STAMP) lint typecheck go-test
+# Chromium and redis-server: found, or installed from Debian's packages, or a message saying how.
+test-deps:
+	@.ci/test-deps
+
+test: $(STAMP) test-deps lint typecheck go-test
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -15,7 +15,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from cdr.conf import BEAT_SCHEDULE
-from project.env import env, env_bool, env_given, env_int, env_required
+from project.env import env, env_bool, env_float, env_given, env_int, env_required
+from project.keys import installation_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CDR_VAR_DIR", BASE_DIR / "var"))
@@ -24,11 +25,32 @@ VAR_DIR = Path(os.environ.get("CDR_VAR_DIR", BASE_DIR / "var"))
 # --- Django core ---------------------------------------------------------------------------
 DEBUG = env_bool("DJANGO_DEBUG", True)
 if DEBUG:
-    SECRET_KEY = env("DJANGO_SECRET_KEY", "embedded-default-insecure-key-do-not-use-in-production")
+    # Random per installation, kept in CDR_VAR_DIR/secret_key (project/keys.py; docs/operations.md).
+    SECRET_KEY = env("DJANGO_SECRET_KEY") or installation_secret_key(VAR_DIR / "secret_key")
     ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "*") or "*").split(",")
 else:
     SECRET_KEY = env_required("DJANGO_SECRET_KEY", "required when DJANGO_DEBUG=0")
     ALLOWED_HOSTS = env_required("DJANGO_ALLOWED_HOSTS", "required when DJANGO_DEBUG=0").split(",")
+
+# --- HTTPS ---------------------------------------------------------------------------------
+# DJANGO_HTTPS=1: the site is reached over TLS only, usually through a proxy that terminates it
+# and sets X-Forwarded-Proto (it must overwrite a client's own). The probes (project/health.py)
+# stay reachable over plain HTTP by IP. https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+if env_bool("DJANGO_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # Start short, raise to a year (31536000) once the site is known to work over HTTPS: browsers
+    # refuse plain HTTP to the host for this long, whatever the server later says.
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+# Origins allowed to POST forms across hosts (a proxy answering on another name): https://a.example,...
+CSRF_TRUSTED_ORIGINS = [o for o in (env("DJANGO_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o]
+# HSTS for every subdomain (W005) and browser preload lists (W021) bind hosts this project does not
+# know of, for months: the operator's decision (the two variables above), not a default.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,6 +63,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, answered before host validation and the HTTPS redirect (project/health.py).
+    "project.health.HealthMiddleware",
+    "project.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -49,6 +74,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+if not DEBUG:
+    # Static files served by the app itself, right after the security headers are decided (debug:
+    # runserver serves them). https://whitenoise.readthedocs.io/en/stable/django.html
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
@@ -67,6 +100,18 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- admin login throttling (project/throttle.py) -------------------------------------------
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: it turns a lockout into the 429 page
+AUTHENTICATION_BACKENDS = ["project.throttle.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env_int("CDR_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("CDR_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "project.throttle.client_ip"
+# Off: its start-up banner would be an INFO line on the stderr of every process and command.
+AXES_VERBOSE = False
 
 # --- Database ------------------------------------------------------------------------------
 # DATABASE_URL: any URL dj-database-url understands (postgres://..., sqlite:///path).
@@ -103,11 +148,23 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")) or "")
 
+# DJANGO_LOG_FORMAT=json: one JSON object per line (project/logs.py); both formats carry the
+# request id and escape what a client could use to forge a line.
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "()": "project.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s",
+        },
+        "json": {"()": "project.logs.JsonFormatter"},
+    },
+    "filters": {"request_id": {"()": "project.logs.RequestIdFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -148,6 +205,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": 1,
 }
+# Workers log through LOGGING above (the JSON format too) instead of Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 # The app's periodic tasks (cdr.conf.BEAT_SCHEDULE): expiry, purges, report upkeep, HTTP drain.
 CELERY_BEAT_SCHEDULE = dict(BEAT_SCHEDULE)
 
@@ -230,7 +289,15 @@ else:
     }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Production: hashed names (cached for ever by browsers) and gzip/brotli copies made by
+    # collectstatic; WhiteNoise serves them. Debug: the files as they are, no manifest needed.
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
     "recordings": _RECORDINGS_STORAGE,
 }
 CDR_RECORDINGS = env_given(
@@ -272,6 +339,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 # --- end REST API --------------------------------------------------------------------------
+
+# --- metrics (project/metrics.py) ----------------------------------------------------------
+# /metrics answers only with this token (Authorization: Bearer ...); unset: 404.
+CDR_METRICS_TOKEN = env("CDR_METRICS_TOKEN")
 
 # --- HTTP ingestion (cdr.ingest) -----------------------------------------------------------
 # Gateways in other processes post signed batches of lifecycle events and recordings

@@ -1,0 +1,102 @@
+"""The project run as docker-compose.yml's web runs it: production mode, collected static files, gunicorn."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+ADMIN_PASSWORD = "deploy-test-password"
+
+
+def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    """DJANGO_DEBUG=0 on the embedded database and storage under var_dir; extra overrides."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CDR_", "CELERY_", "AWS_"))}
+    env.pop("DATABASE_URL", None)
+    env |= {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "CDR_VAR_DIR": str(var_dir),
+        "DJANGO_STATIC_ROOT": str(var_dir / "static"),
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+    }
+    return env | extra
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "manage.py", *args]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    opener: urllib.request.OpenerDirector
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def admin_login(self, username: str, password: str = ADMIN_PASSWORD) -> None:
+        self.get("/admin/login/")
+        (csrf,) = [c.value for c in self._jar() if c.name == "csrftoken"]
+        body = urllib.parse.urlencode(
+            {"username": username, "password": password, "csrfmiddlewaretoken": csrf, "next": "/admin/"}
+        )
+        request = urllib.request.Request(
+            self.url + "/admin/login/", data=body.encode(), headers={"Referer": self.url + "/admin/login/"}
+        )
+        with self.opener.open(request, timeout=10) as response:
+            assert response.url.endswith("/admin/"), response.url
+
+    def _jar(self) -> http.cookiejar.CookieJar:
+        (handler,) = [h for h in self.opener.handlers if isinstance(h, urllib.request.HTTPCookieProcessor)]
+        return handler.cookiejar
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path) -> Iterator[Server]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "project.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", urllib.request.build_opener(urllib.request.HTTPCookieProcessor()))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                server.get("/healthz")
+                break
+            except OSError:
+                assert process.poll() is None, f"gunicorn exited:\n{log.read_text()}"
+                assert time.monotonic() < deadline, f"gunicorn did not answer:\n{log.read_text()}"
+                time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
