@@ -45,7 +45,7 @@ def main() -> None:
 
     from cdr.models import Call
     from cdr.services.api_tokens import api_token_create
-    from tests.services import free_port, wait_port
+    from tests.support.processes import free_port, wait_port
 
     call_command("migrate", verbosity=0)
     have = Call.objects.count()

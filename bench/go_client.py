@@ -84,7 +84,7 @@ def main(args: argparse.Namespace) -> None:
 
     from cdr import simulator
     from cdr.services.gateways import gateway_create
-    from tests.services import RedisServer, free_port, wait_port
+    from tests.support.processes import RedisServer, free_port, wait_port
 
     tmp = Path(tempfile.mkdtemp(prefix="cdr-bench-go-"))
     exe = tmp / "cdr-bench"

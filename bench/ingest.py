@@ -120,7 +120,7 @@ def main() -> None:
     from cdr.simulator.oracle import distinct_event_count
     from cdr.sinks.lifecycle import CeleryLifecycleSink
     from cdr.sinks.publish import CeleryPublisher
-    from tests.services import RedisServer, Worker
+    from tests.support.processes import RedisServer, Worker
 
     tmp = Path(tempfile.mkdtemp(prefix="cdr-bench-"))
     redis = RedisServer(tmp / "redis")

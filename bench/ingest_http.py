@@ -136,7 +136,7 @@ def wait_committed(want: int, timeout: float = 600) -> float:
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
-    from tests.services import wait_port as wait
+    from tests.support.processes import wait_port as wait
 
     wait(port, timeout)
 
@@ -161,7 +161,7 @@ def main(args: argparse.Namespace) -> None:
     from cdr.simulator.oracle import distinct_event_count
     from cdr.sinks.lifecycle import CeleryLifecycleSink
     from cdr.sinks.publish import CeleryPublisher
-    from tests.services import RedisServer, Worker, free_port
+    from tests.support.processes import RedisServer, Worker, free_port
 
     base_time = datetime.now(UTC)
     calls = simulator.generate(args.calls, seed=args.seed, base_time=base_time, time_scale=0.01)

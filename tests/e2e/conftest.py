@@ -3,7 +3,7 @@ import os
 import pytest
 from celery import Celery
 
-from tests.services import RedisServer, Worker
+from tests.support.processes import RedisServer, Worker
 
 
 @pytest.fixture

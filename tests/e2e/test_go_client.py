@@ -21,8 +21,8 @@ import pytest
 from cdr.media import Frame, build_sn3, decode_to_wav, encode_ulaw
 from cdr.services.api_tokens import api_token_create
 from cdr.services.gateways import gateway_create
-from tests.integration.admin.data import staff_user
-from tests.services import ROOT, free_port, wait_port
+from tests.support.processes import ROOT, free_port, wait_port
+from tests.support.tenants import staff_user
 
 pytestmark = pytest.mark.e2e
 

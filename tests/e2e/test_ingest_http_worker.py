@@ -14,9 +14,9 @@ from cdr.lifecycle.encode import encode_hook_call
 from cdr.lifecycle.events import Event, parse_event
 from cdr.models import Call, CallEvent, GatewayBatch, GatewayEvent
 from cdr.services.gateways import gateway_create
-from tests.factories import bye, call, event
-from tests.integration.ingest.conftest import GatewayClient, with_ids
-from tests.oracle import mismatches
+from tests.support.factories import bye, call, event
+from tests.support.http import GatewayClient, with_ids
+from tests.support.oracle import mismatches
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +41,7 @@ def wait_for(predicate, timeout=30.0):
 
 
 def test_accepted_means_queued_even_with_the_broker_down_and_a_worker_stores_each_event_once(broker, worker_env):
-    from tests.services import Worker
+    from tests.support.processes import Worker
 
     gw = GatewayClient(gateway_create(name="edge-1", tenant_ids=[7]))
     first = with_ids([event("ringing", 0, call("h1@gw")), bye(5, 5, call("h1@gw"))], "a")
@@ -99,7 +99,7 @@ def wire_events(calls: list[simulator.SimCall]) -> list[dict]:
 
 
 def test_a_worker_killed_mid_drain_loses_and_doubles_nothing(broker, worker_env):
-    from tests.services import Worker
+    from tests.support.processes import Worker
 
     calls = simulator.generate(2000, seed=11, base_time=datetime(2026, 11, 3, 8, tzinfo=UTC), time_scale=0.01)
     events = wire_events(calls)

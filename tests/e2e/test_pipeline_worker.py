@@ -11,8 +11,8 @@ from cdr.models import CallEvent
 from cdr.simulator.oracle import distinct_event_count
 from cdr.sinks.lifecycle import CeleryLifecycleSink
 from cdr.sinks.publish import CeleryPublisher
-from tests.oracle import mismatches
-from tests.services import Worker
+from tests.support.oracle import mismatches
+from tests.support.processes import Worker
 
 pytestmark = pytest.mark.e2e
 BASE = datetime(2026, 11, 2, 8, tzinfo=UTC)

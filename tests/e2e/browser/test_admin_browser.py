@@ -7,63 +7,12 @@ Needs ``apt-get install -y chromium`` and the ``playwright`` package (no browser
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.integration.admin.data import PASSWORD, TENANT_A, staff_user, two_tenants
+from tests.support.browser import shot
+from tests.support.tenants import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = os.environ.get("CDR_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Headless has no user gesture to unlock audio; the test starts playback from script.
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium (or set CDR_CHROMIUM)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    yield page
-    if getattr(request.node, "rep_call", None) is None or request.node.rep_call.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failure.png"), full_page=True)
-    context.close()
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"admin-{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def tenants(local_recordings):
-    """Created before the browser starts: Playwright's sync API runs the test in a greenlet, where
-    Django would open (and never close) a second database connection."""
-    calls = two_tenants()
-    staff_user("agent-alpha", TENANT_A)
-    return calls
 
 
 def test_support_agent_filters_opens_a_call_and_plays_it(tenants, live_server, page):

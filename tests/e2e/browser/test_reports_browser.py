@@ -7,20 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser.test_admin_browser import browser, page, shot  # noqa: F401  (fixtures)
-from tests.integration.admin.data import PASSWORD, TENANT_A, staff_user, two_tenants
+from tests.support.browser import shot
+from tests.support.tenants import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def tenants(local_recordings):
-    calls = two_tenants()
-    staff_user("agent-alpha", TENANT_A)
-    return calls
-
-
-def test_reports_page_draws_its_charts_offline(tenants, live_server, page):  # noqa: F811
+def test_reports_page_draws_its_charts_offline(tenants, live_server, page):
     outside = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(live_server.url) else None)
     page.goto(f"{live_server.url}/admin/login/?next=/admin/cdr/report/")

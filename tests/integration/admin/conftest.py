@@ -1,8 +1,8 @@
 import pytest
 from django.test import Client
 
-from tests.integration.admin.data import TENANT_A, two_tenants
-from tests.integration.admin.data import staff_user as make_staff_user
+from tests.support.tenants import TENANT_A, two_tenants
+from tests.support.tenants import staff_user as make_staff_user
 
 
 @pytest.fixture

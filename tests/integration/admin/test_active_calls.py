@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.integration.admin.data import TENANT_B, staff_user
+from tests.support.tenants import TENANT_B, staff_user
 
 pytestmark = pytest.mark.django_db
 URL = reverse("admin:cdr_call_active")

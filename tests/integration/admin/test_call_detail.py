@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from cdr.models import Call, RecordingAccess
 from cdr.services import events_ingest
-from tests.factories import call, event
-from tests.integration.admin.data import TENANT_B
+from tests.support.factories import call, event
+from tests.support.tenants import TENANT_B
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,7 @@ def test_detail_query_count_is_pinned(staff_client, calls, django_assert_max_num
 def test_timeline_says_who_delivered_each_event(superuser_client, calls):
     from cdr.services import events_ingest
     from cdr.services.gateways import gateway_create
-    from tests.factories import bye, call, event
+    from tests.support.factories import bye, call, event
 
     edge = gateway_create(name="edge-paris", tenant_ids=[7]).gateway
     gone = gateway_create(name="edge-old", tenant_ids=[7]).gateway

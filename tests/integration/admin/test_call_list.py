@@ -14,7 +14,7 @@ from django.utils import timezone
 from cdr.admin.changelist import cursor_decode, cursor_encode
 from cdr.models import Call, Recording
 from cdr.services.gateways import gateway_create
-from tests.integration.admin.data import TENANT_A, TENANT_B, add_recording, staff_user, tenant_calls
+from tests.support.tenants import TENANT_A, TENANT_B, add_recording, staff_user, tenant_calls
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/cdr/call/"

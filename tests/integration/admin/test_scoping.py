@@ -18,7 +18,7 @@ from django.urls import reverse
 from cdr.admin.scoping import SuperuserOnlyAdmin, TenantScopedAdmin
 from cdr.models import Call, Recording, Tenant
 from cdr.selectors.access import calls_visible_to, tenant_ids_for
-from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user
+from tests.support.tenants import TENANT_A, TENANT_B, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from cdr import services
 from cdr.models import Call, Recording, RecordingAccess, WavStatus
 from cdr.services.recordings import waveform_key
-from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user
+from tests.support.tenants import TENANT_A, TENANT_B, staff_user
 
 pytestmark = pytest.mark.django_db
 

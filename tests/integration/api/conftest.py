@@ -1,20 +1,14 @@
 import pytest
-from rest_framework.test import APIClient
 
 from cdr.services.api_tokens import api_token_create
-from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user, tenant_calls
+from tests.support.http import bearer_client
+from tests.support.tenants import TENANT_A, TENANT_B, staff_user, tenant_calls
 
 
 @pytest.fixture
 def calls(db):
     """Tenant A (7) and tenant B (beyond 2**63): answered, failed, transferred pair, live call."""
     return tenant_calls(TENANT_A, "alpha", remote="203.0.113.5"), tenant_calls(TENANT_B, "zulu", remote="198.51.100.7")
-
-
-def bearer_client(key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from cdr.api.calls_export import EXPORT_FIELDS
 from cdr.services import events_ingest
 from cdr.services.api_tokens import api_token_create
-from tests.factories import T0, call, event, iso
-from tests.integration.admin.data import TENANT_A, TENANT_B, staff_user
-from tests.integration.api.conftest import bearer_client
+from tests.support.factories import T0, call, event, iso
+from tests.support.http import bearer_client
+from tests.support.tenants import TENANT_A, TENANT_B, staff_user
 
 pytestmark = pytest.mark.django_db
 

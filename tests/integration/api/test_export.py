@@ -8,7 +8,7 @@ import pytest
 from django.http import StreamingHttpResponse
 
 from cdr.api.calls_export import EXPORT_FIELDS
-from tests.integration.admin.data import TENANT_A, TENANT_B
+from tests.support.tenants import TENANT_A, TENANT_B
 
 pytestmark = pytest.mark.django_db
 

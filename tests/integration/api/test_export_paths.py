@@ -10,7 +10,7 @@ from django.db import connection
 
 from cdr.api.calls_export import EXPORT_FIELDS, calls_export_chunks
 from cdr.models import Call, Tenant
-from tests.factories import T0
+from tests.support.factories import T0
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,8 @@ from django.utils import timezone
 
 from cdr.models import Recording, RecordingAccess
 from cdr.services.api_tokens import api_token_create
-from tests.integration.admin.data import TENANT_A, TENANT_B, add_recording, wav_bytes
-from tests.integration.api.conftest import bearer_client
-
-# The session's SeaweedFS and its storage settings, shared with the recordings tests.
-from tests.integration.recordings.conftest import recordings_conf, s3_storage, weed  # noqa: F401
+from tests.support.http import bearer_client
+from tests.support.tenants import TENANT_A, TENANT_B, add_recording, wav_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +93,7 @@ def fetch(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes
         return e.code, dict(e.headers), e.read()
 
 
-def test_on_s3_the_redirect_is_a_presigned_url_that_serves_ranges(api, calls, s3_storage):  # noqa: F811
+def test_on_s3_the_redirect_is_a_presigned_url_that_serves_ranges(api, calls, s3_storage):
     a, _ = calls
     recording = add_recording(TENANT_A, a.answered)
     wav = wav_bytes()

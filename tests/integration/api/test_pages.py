@@ -16,9 +16,9 @@ from cdr.models import Call
 from cdr.services.api_tokens import api_token_create
 from cdr.services.events import events_ingest
 from cdr.services.recordings import recording_store
-from tests.factories import T0, bye, call, event
-from tests.integration.admin.data import TENANT_A, TENANT_B
-from tests.integration.api.conftest import bearer_client
+from tests.support.factories import T0, bye, call, event
+from tests.support.http import bearer_client
+from tests.support.tenants import TENANT_A, TENANT_B
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from cdr.models import Call, Recording
 from cdr.services import events_ingest
 from cdr.services.gateways import gateway_create
 from cdr.services.recordings import recordings_attach_calls
-from tests.factories import call, event
-from tests.integration.admin.data import TENANT_A, TENANT_B, add_recording
+from tests.support.factories import call, event
+from tests.support.tenants import TENANT_A, TENANT_B, add_recording
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from cdr.services.api_tokens import api_token_create
 from project.wsgi import application
-from tests.integration.admin.data import TENANT_A, add_recording, staff_user
+from tests.support.tenants import TENANT_A, add_recording, staff_user
 
 CHECKS = [
     not_a_server_error,

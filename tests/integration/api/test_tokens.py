@@ -10,7 +10,7 @@ from django.test import Client
 
 from cdr.models import ApiToken
 from cdr.services.api_tokens import api_token_create, api_token_revoke
-from tests.integration.api.conftest import bearer_client
+from tests.support.http import bearer_client
 
 pytestmark = pytest.mark.django_db
 

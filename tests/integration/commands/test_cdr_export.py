@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from cdr.selectors import RECORD_FIELDS
 from cdr.services import events_ingest
-from tests.factories import T0, bye, call, event
+from tests.support.factories import T0, bye, call, event
 
 pytestmark = pytest.mark.django_db
 

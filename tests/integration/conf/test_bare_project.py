@@ -84,7 +84,7 @@ current_app.conf.task_always_eager = True
 
 from cdr import simulator
 from cdr.sinks import lifecycle_sink_from_settings
-from tests.oracle import mismatches
+from tests.support.oracle import mismatches
 
 calls = simulator.generate(40, seed=5, base_time=datetime(2026, 11, 2, tzinfo=UTC), time_scale=0.01)
 sink = lifecycle_sink_from_settings()

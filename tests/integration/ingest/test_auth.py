@@ -10,8 +10,8 @@ from django.core.management import call_command
 
 from cdr.ingest.signing import signed_headers
 from cdr.models import CallEvent, Gateway, GatewayEvent
-from tests.factories import call, event
-from tests.integration.ingest.conftest import EVENTS, GatewayClient
+from tests.support.factories import call, event
+from tests.support.http import EVENTS, GatewayClient
 
 pytestmark = pytest.mark.django_db
 

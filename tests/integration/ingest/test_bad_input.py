@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cdr.models import CallEvent, GatewayEvent
-from tests.factories import call, event
+from tests.support.factories import call, event
 
 pytestmark = pytest.mark.django_db
 

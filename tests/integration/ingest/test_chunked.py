@@ -20,9 +20,9 @@ from django.conf import settings
 from cdr.ingest.signing import signed_headers
 from cdr.models import Call, Recording
 from cdr.services.gateways import gateway_create
-from tests.factories import call, event
-from tests.integration.recordings.audio import conversation
-from tests.services import ROOT, free_port, wait_port
+from tests.support.audio import conversation
+from tests.support.factories import call, event
+from tests.support.processes import ROOT, free_port, wait_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,8 +12,8 @@ from cdr.dispatch import drain_nudges_wait
 from cdr.models import Call, CallEvent, GatewayBatch
 from cdr.selectors.gateway_batches import gateway_batches_queued, gateway_batches_state
 from cdr.services.gateway_batches import gateway_batches_drain, gateway_batches_retry
-from tests.factories import T0, bye, call, event
-from tests.integration.ingest.conftest import with_ids
+from tests.support.factories import T0, bye, call, event
+from tests.support.http import with_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

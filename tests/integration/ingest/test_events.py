@@ -7,8 +7,8 @@ import json
 import pytest
 
 from cdr.models import Call, CallEvent, GatewayEvent, IngestedBatch, Transfer
-from tests.factories import bye, call, event, failed
-from tests.integration.ingest.conftest import with_ids
+from tests.support.factories import bye, call, event, failed
+from tests.support.http import with_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def test_an_event_of_a_tenant_the_gateway_may_not_report_is_403_and_the_rest_goe
 
 def test_calls_stored_under_another_tenant_cannot_be_written_bridged_or_inherited(gw):
     from cdr.services.gateways import gateway_create
-    from tests.integration.ingest.conftest import GatewayClient
+    from tests.support.http import GatewayClient
 
     theirs = call("theirs@gw", tenant_id=8)
     other = GatewayClient(gateway_create(name="edge-8", tenant_ids=[8]))
@@ -109,7 +109,7 @@ def test_calls_stored_under_another_tenant_cannot_be_written_bridged_or_inherite
 def test_the_owner_check_reads_tenant_ids_above_2_63_as_unsigned():
     """The stored BIGINT of tenant 2**64-2 is negative; its own gateway may still write to the call."""
     from cdr.services.gateways import gateway_create
-    from tests.integration.ingest.conftest import GatewayClient
+    from tests.support.http import GatewayClient
 
     big = 2**64 - 2
     mine = GatewayClient(gateway_create(name="edge-big", tenant_ids=[big]))
@@ -182,7 +182,7 @@ def test_an_event_id_reused_for_other_content_is_409_not_a_silent_duplicate(gw):
 
 def test_event_ids_are_per_gateway(gw, issued):
     from cdr.services.gateways import gateway_create
-    from tests.integration.ingest.conftest import GatewayClient
+    from tests.support.http import GatewayClient
 
     other = GatewayClient(gateway_create(name="edge-2", tenant_ids=[7]))
     gw.events([dict(event("ringing", 0, INBOUND), event_id="1")])

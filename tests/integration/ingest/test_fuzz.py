@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from cdr.ingest.signing import signed_headers
 from cdr.models import CallEvent, GatewayEvent, Recording
-from tests.factories import bye, call, event
+from tests.support.factories import bye, call, event
 
 pytestmark = pytest.mark.django_db
 

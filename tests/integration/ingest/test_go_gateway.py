@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cdr.models import Call, CallEvent
-from tests.factories import T0, bye, call, event
-from tests.integration.ingest.conftest import with_ids
+from tests.support.factories import T0, bye, call, event
+from tests.support.http import with_ids
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from cdr.hooks import CallMeta
 from cdr.models import CallEvent
 from cdr.services.gateways import gateway_create
 from cdr.simulator.http_gateway import HttpGateway
-from tests.oracle import mismatches
-from tests.services import free_port
+from tests.support.oracle import mismatches
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

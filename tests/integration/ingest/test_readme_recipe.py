@@ -16,7 +16,6 @@ import pytest
 from cdr.media import Frame, build_sn3
 from cdr.models import Call, Recording, WavStatus
 from cdr.services.gateways import IssuedGateway, gateway_create
-from tests.integration.recordings.conftest import local_storage, make_sink, recordings_conf  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,14 +106,6 @@ def test_the_events_recipe_stores_the_call_and_a_repost_is_a_duplicate(recipes, 
     assert Call.objects.filter(call_id="a@gw").count() == 1
 
 
-@pytest.fixture
-def sink(make_sink, monkeypatch):  # noqa: F811
-    """The process-wide recording sink the live server's view uses, as a test-owned one."""
-    made = make_sink()
-    monkeypatch.setattr("cdr.sinks.recording._sink", made)
-    return made
-
-
 def sn3_recording() -> bytes:
     """Half a second of one leg: 25 PCMU frames of 20 ms."""
     return build_sn3([Frame(0, 100 + i, 160 * i, i * 20_000_000, bytes([0x55 + i]) * 160) for i in range(25)])
@@ -123,7 +114,7 @@ def sn3_recording() -> bytes:
 def test_the_recording_recipe_stores_the_file_and_a_repost_is_the_same_object(
     recipes,
     run_recipe,
-    local_storage,  # noqa: F811
+    local_storage,
     sink,
     tmp_path,
 ):

@@ -13,7 +13,7 @@ from cdr.models import Call, CallEvent, Gateway, Transfer
 from cdr.services import events_ingest
 from cdr.services.gateway_events import gateway_events_accept
 from cdr.services.gateways import gateway_create
-from tests.factories import bye, call, event
+from tests.support.factories import bye, call, event
 
 pytestmark = pytest.mark.django_db
 

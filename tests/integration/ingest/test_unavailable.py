@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from cdr.models import GatewayEvent
-from tests.factories import call, event
-from tests.integration.ingest.conftest import with_ids
-from tests.services import free_port
+from tests.support.factories import call, event
+from tests.support.http import with_ids
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

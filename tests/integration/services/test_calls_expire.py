@@ -4,7 +4,7 @@ import pytest
 
 from cdr.models import Call, CallEvent
 from cdr.services import calls_expire, events_ingest
-from tests.factories import T0, bye, call, event
+from tests.support.factories import T0, bye, call, event
 
 pytestmark = pytest.mark.django_db
 

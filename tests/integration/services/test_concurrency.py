@@ -12,7 +12,7 @@ from cdr.lifecycle.events import parse_event
 from cdr.lifecycle.fold import derive_call
 from cdr.models import Call
 from cdr.services import events_ingest
-from tests.factories import T0, bye, call, event
+from tests.support.factories import T0, bye, call, event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

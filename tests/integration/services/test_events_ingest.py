@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cdr.models import Call, CallEvent, CallOwner, Hangup, Tenant, Transfer
 from cdr.services import events_ingest
-from tests.factories import T0, bye, call, event, failed
+from tests.support.factories import T0, bye, call, event, failed
 
 pytestmark = pytest.mark.django_db
 

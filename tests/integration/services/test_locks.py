@@ -19,7 +19,7 @@ from cdr.lifecycle.events import parse_event
 from cdr.models import Call, CallEvent, CallOwner, Hangup, Transfer
 from cdr.services import events_ingest
 from cdr.services.gateways import gateway_create
-from tests.factories import T0, bye, call, event, iso
+from tests.support.factories import T0, bye, call, event, iso
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECOND = timedelta(seconds=1)

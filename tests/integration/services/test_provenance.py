@@ -7,7 +7,7 @@ import pytest
 from cdr.models import Call, CallEvent, Gateway, Hangup
 from cdr.services import events_ingest
 from cdr.services.gateways import gateway_create
-from tests.factories import bye, call, event
+from tests.support.factories import bye, call, event
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from cdr.hooks import CallMeta, Direction, HangupInitiator, HangupMeta, RecordingArtifact
 from cdr.lifecycle.encode import encode_hook_call
 from cdr.lifecycle.events import Event, Rejected, event_from_row, parse_event
-from tests.factories import T0, bye, call, event
+from tests.support.factories import T0, bye, call, event
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from cdr.lifecycle.events import Event, parse_event
 from cdr.lifecycle.fold import derive_call
-from tests.factories import T0, bye, call, event, failed
+from tests.support.factories import T0, bye, call, event, failed
 
 
 def parsed(raws):

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from cdr.lifecycle.events import parse_event
 from cdr.lifecycle.transfers import Leg, derive_transfers
-from tests.factories import T0, event
+from tests.support.factories import T0, event
 
 
 def attempt(at_s, target):
