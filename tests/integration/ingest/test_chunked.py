@@ -43,6 +43,8 @@ def server(request, transactional_db, tmp_path) -> Iterator[tuple[str, int]]:
     env.update(
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         CDR_VAR_DIR=str(tmp_path),
+        # The test process's key: the gateway's secret is stored encrypted with a key derived from it.
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,
         CDR_INGEST_MAX_BODY_BYTES=str(MAX_BODY),
         CDR_INGEST_MAX_RECORDING_BYTES=str(MAX_RECORDING),
         DJANGO_LOG_LEVEL="ERROR",
