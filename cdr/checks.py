@@ -14,8 +14,6 @@ from cdr.conf import DEFAULTS
 
 def _problem(value: Any, default: Any) -> str | None:
     """Why ``value`` cannot stand where ``default`` is, or None."""
-    if isinstance(default, bool):
-        return None if isinstance(value, bool) else "must be true or false"
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             return "must be a positive integer"
@@ -26,7 +24,7 @@ def _problem(value: Any, default: Any) -> str | None:
         return None
     if isinstance(default, Path):
         return None if isinstance(value, str | Path) and str(value) else "must be a directory path"
-    return None  # computed defaults (a spool directory, a secret): any non-empty value
+    return None  # computed defaults (the recordings spool directory, the gateway secret key): not checked
 
 
 @checks.register()
