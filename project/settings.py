@@ -314,7 +314,8 @@ CDR_RECORDINGS = env_given(
 
 # --- REST API ------------------------------------------------------------------------------
 # https://www.django-rest-framework.org/api-guide/settings/
-INSTALLED_APPS += ["rest_framework", "drf_spectacular"]
+# drf_spectacular_sidecar: Redoc's script for /api/docs/, served from STATIC (no CDN).
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
 REST_FRAMEWORK = {
     # Bearer tokens for machines; the session for a signed-in admin user reading the docs.
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -20,7 +20,7 @@ class Gone(APIException):
 
 
 class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+    detail = serializers.CharField(help_text="What went wrong, for a person to read.")
 
 
 # A 400 names each bad parameter: {"started_after": "expected an RFC 3339 timestamp, ..."}.

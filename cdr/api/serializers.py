@@ -8,7 +8,9 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cdr.api import field_docs
 from cdr.api.calls_export import EXPORT_FIELDS
+from cdr.api.field_docs import Described
 from cdr.api.selectors import SUMMARY_COLUMNS, recording_summary
 from cdr.models import Call, CallEvent, Hangup, HangupInitiator, Recording, Transfer, WavStatus
 
@@ -23,15 +25,17 @@ class RecordingSummarySerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Recordings stored for the call.")
     available = serializers.IntegerField(help_text="Of those, not yet deleted by retention.")
     wav_ready = serializers.IntegerField(help_text="Of those, with a WAV ready to play.")
-    duration_ms = serializers.IntegerField(help_text="Total duration of all recordings.")
+    duration_ms = serializers.IntegerField(help_text="Total duration of all recordings, in milliseconds.")
     formats = serializers.ListField(child=serializers.CharField(), help_text="Formats of the originals.")
 
 
 _NO_RECORDINGS = recording_summary(())
 
 
-class CallRecordSerializer(serializers.ModelSerializer):
+class CallRecordSerializer(Described, serializers.ModelSerializer):
     """A call record; ``context["summaries"]`` maps Call-IDs to recording summaries."""
+
+    field_docs = field_docs.CALL
 
     tenant_id = TenantIdField(read_only=True)
     # Blank until the call ends.
@@ -48,14 +52,18 @@ class CallRecordSerializer(serializers.ModelSerializer):
         return self.context.get("summaries", {}).get(call.call_id, _NO_RECORDINGS)
 
 
-class HangupSerializer(serializers.ModelSerializer):
+class HangupSerializer(Described, serializers.ModelSerializer):
+    field_docs = field_docs.HANGUP
+
     class Meta:
         model = Hangup
         fields = ("kind", "initiator", "sip_code", "reason", "reported_duration_ms", "ended_at")
         read_only_fields = fields
 
 
-class TransferSerializer(serializers.ModelSerializer):
+class TransferSerializer(Described, serializers.ModelSerializer):
+    field_docs = field_docs.TRANSFER
+
     target = serializers.CharField(source="target_uri", read_only=True)
 
     class Meta:
@@ -64,14 +72,18 @@ class TransferSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CallEventSerializer(serializers.ModelSerializer):
+class CallEventSerializer(Described, serializers.ModelSerializer):
+    field_docs = field_docs.EVENT
+
     class Meta:
         model = CallEvent
         fields = ("type", "status", "reason", "observed_at")
         read_only_fields = fields
 
 
-class RecordingSerializer(serializers.ModelSerializer):
+class RecordingSerializer(Described, serializers.ModelSerializer):
+    field_docs = field_docs.RECORDING
+
     variants = serializers.SerializerMethodField(help_text="Values of `variant` the media link serves now.")
     media = serializers.SerializerMethodField(help_text="Path of the media endpoint (a redirect to the audio).")
 

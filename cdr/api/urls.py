@@ -19,4 +19,5 @@ urlpatterns = [
     path("v1/reports/summary", ReportSummaryView.as_view(), name="report-summary"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs.ApiDocsView.as_view(), name="docs"),
+    path("docs/plain/", docs.PlainDocsView.as_view(), name="docs-plain"),
 ]

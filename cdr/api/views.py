@@ -36,7 +36,7 @@ _PAGE = inline_serializer(
     "CallPage",
     {
         "next": serializers.URLField(allow_null=True, help_text="The next page (also in the Link header)."),
-        "results": CallRecordSerializer(many=True),
+        "results": CallRecordSerializer(many=True, help_text="The page's call records."),
     },
 )
 _LIST_PARAMETERS = [

@@ -78,18 +78,21 @@ class LifecycleEventSchema(OpenApiSerializerExtension):
 
 class EventOutcomeSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the event in the posted array")
-    event_id = serializers.CharField(allow_null=True)
-    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
+    event_id = serializers.CharField(allow_null=True, help_text="The event's event_id as posted; null when it had none")
+    status = serializers.ChoiceField(
+        choices=["accepted", "duplicate", "rejected"],
+        help_text="accepted (stored), duplicate (already stored: same event_id or same content) or rejected",
+    )
     code = serializers.IntegerField(required=False, help_text="For a rejected event: 400, 403 or 409")
     reason = serializers.CharField(required=False, help_text="For a rejected event: the field at fault and why")
 
 
 class BatchResultSerializer(serializers.Serializer):
-    batch_id = serializers.CharField()
-    accepted = serializers.IntegerField()
-    duplicate = serializers.IntegerField()
-    rejected = serializers.IntegerField()
-    results = EventOutcomeSerializer(many=True)
+    batch_id = serializers.CharField(help_text="The server's id for this batch (in its logs and the admin)")
+    accepted = serializers.IntegerField(help_text="Events stored by this post (count)")
+    duplicate = serializers.IntegerField(help_text="Events already stored before (count): safe to drop from a retry")
+    rejected = serializers.IntegerField(help_text="Events refused (count): do not retry them unchanged")
+    results = EventOutcomeSerializer(many=True, help_text="One outcome per posted event, in the posted order")
 
 
 class RecordingStoredSerializer(serializers.Serializer):
@@ -101,7 +104,7 @@ class RecordingStoredSerializer(serializers.Serializer):
         help_text="The stored recording's id in the REST API; null while its upload to storage is still "
         "finishing (it is spooled and retried: post again later to learn the id) or when nothing was stored",
     )
-    call_id = serializers.CharField()
+    call_id = serializers.CharField(help_text="The Call-ID the recording belongs to (X-CDR-Call-Id)")
     object_key = serializers.CharField(
         help_text="The storage object key, relative to the recordings storage; empty when the tenant's "
         "recording policy is off"

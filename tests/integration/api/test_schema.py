@@ -1,9 +1,12 @@
 """The OpenAPI schema generates without warnings; it and the docs page are served without a CDN."""
 
 import io
+import re
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
+from django.test import override_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -29,5 +32,67 @@ def test_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     page = docs.content.decode()
+    # Redoc, its script from this server's static files, reading this server's schema.
+    assert '<script src="/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone' in page
+    assert 'Redoc.init("/api/schema/"' in page
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+def test_the_plain_docs_page_lists_parameters_and_response_fields_without_script(client):
+    page = client.get("/api/docs/plain/").content.decode()
     assert "/api/v1/calls/export" in page and "started_after" in page
     assert "<script" not in page and "cdn" not in page.lower()
+    # The call list's answer is described field by field (each of results[]).
+    listing = page.split("<code>GET /api/v1/calls/</code>", 1)[1].split("<h2", 1)[0]
+    assert "Response fields (each of <code>results[]</code>)" in listing
+    for field in ("call_id", "tenant_id", "status", "started_at", "billable_ms"):
+        assert f"<code>{field}</code>" in listing
+
+
+@override_settings(INSTALLED_APPS=[a for a in settings.INSTALLED_APPS if a != "drf_spectacular_sidecar"])
+def test_without_the_sidecar_the_docs_page_is_the_plain_one(client):
+    page = client.get("/api/docs/").content.decode()
+    assert "<script" not in page and "Response fields" in page
+
+
+def _response_components(schema):
+    """Names of the components reachable from any operation's responses."""
+    components = schema["components"]["schemas"]
+    seen: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in seen:
+                    seen.add(name)
+                    walk(components[name])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for item in schema["paths"].values():
+        for op in item.values():
+            walk(op.get("responses", {}))
+    return seen
+
+
+def test_every_response_field_is_described_and_durations_and_times_say_their_unit(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    names = _response_components(schema)
+    assert {"CallRecord", "CallDetail", "Recording", "BatchResult", "RecordingStored"} <= names
+    missing, unitless = [], []
+    for name in sorted(names):
+        for field, prop in schema["components"]["schemas"][name].get("properties", {}).items():
+            text = prop.get("description", "")
+            if not text:
+                missing.append(f"{name}.{field}")
+            elif field.endswith("_ms") and "millisecond" not in text.lower():
+                unitless.append(f"{name}.{field}")
+            elif prop.get("format") == "date-time" and "UTC" not in text:
+                unitless.append(f"{name}.{field}")
+    assert not missing, f"response fields without a description: {missing}"
+    assert not unitless, f"durations or times without their unit: {unitless}"

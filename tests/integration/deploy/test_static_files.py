@@ -62,3 +62,8 @@ def test_the_api_docs_page_needs_no_outside_asset(web):
     status, _, page = server.get("/api/docs/")
     assert status == 200
     assert not re.search(rb'(src|href)="(https?:)?//', page)
+    # Redoc's bundle comes from the sidecar's static files, by its hashed name, served by the app.
+    (redoc,) = re.findall(rb'<script src="(/static/drf_spectacular_sidecar/[^"]+)"', page)
+    assert re.fullmatch(rb"/static/drf_spectacular_sidecar/redoc/bundles/redoc\.standalone\.[0-9a-f]{12}\.js", redoc)
+    status, headers, body = server.get(redoc.decode())
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript") and b"Redoc" in body
