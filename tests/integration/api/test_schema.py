@@ -34,7 +34,8 @@ def test_schema_and_docs_are_served(client):
     page = docs.content.decode()
     # Redoc, its script from this server's static files, reading this server's schema.
     assert '<script src="/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone' in page
-    assert 'Redoc.init("/api/schema/"' in page
+    assert 'data-spec-url="/api/schema/"' in page and '<script src="/static/cdr/api-docs' in page
+    assert "script-src 'self';" in docs["Content-Security-Policy"]
     assert not re.search(r'(src|href)="(https?:)?//', page)
 
 
