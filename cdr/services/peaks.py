@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -93,10 +93,16 @@ def _clean(tenant_id: int, rows: list[tuple[datetime, int, int]]) -> int:
         return cursor.rowcount
 
 
-def peaks_rebuild(*, tenant_id: int | None = None) -> int:
-    """Recompute every slot's peak from the raw rows with one sweep per tenant."""
-    tenants: Any = Call.objects.order_by().values_list("tenant_id", flat=True).distinct()
-    ids = [tenant_id] if tenant_id is not None else sorted(set(tenants))
+def peaks_tenants(*, tenant_id: int | None = None) -> list[int]:
+    """The tenants peaks_rebuild sweeps, in its order."""
+    if tenant_id is not None:
+        return [tenant_id]
+    return sorted(set(Call.objects.order_by().values_list("tenant_id", flat=True).distinct()))
+
+
+def peaks_rebuild(*, tenant_id: int | None = None, swept: Callable[[int], None] | None = None) -> int:
+    """Recompute every slot's peak from the raw rows with one sweep per tenant (``swept(tenant)`` after each)."""
+    ids = peaks_tenants(tenant_id=tenant_id)
     written = 0
     with transaction.atomic():
         (ReportPeak.objects.filter(tenant_id=tenant_id) if tenant_id is not None else ReportPeak.objects.all()).delete()
@@ -109,6 +115,8 @@ def peaks_rebuild(*, tenant_id: int | None = None) -> int:
                     written += _insert(batch)
                     batch = []
             written += _insert(batch)
+            if swept is not None:
+                swept(tenant)
     return written
 
 

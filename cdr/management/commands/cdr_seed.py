@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from cdr.management.progress import Progress
 from cdr.management.seed import calls_seed
 
 # Multi-row INSERTs into SQLite manage a few tens of thousands of rows a second: past this, say so.
@@ -37,25 +38,15 @@ class Command(BaseCommand):
                 f"{connection.vendor} has no COPY: {calls:,} calls would take long. Use PostgreSQL "
                 f"(DATABASE_URL=postgres://...), fewer than {SQLITE_LIMIT:,} calls, or --force."
             )
-        step = max(calls // 10, 1)
-        marks = iter(range(step, calls + step, step))
-        mark = next(marks)
-
-        def progress(done: int) -> None:
-            nonlocal mark
-            if done >= mark:
-                self.stderr.write(f"  {done:,} calls")
-                while done >= mark:
-                    mark = next(marks, calls + 1)
-
-        result = calls_seed(
-            calls=calls,
-            tenants=tenants,
-            days=days,
-            seed=options["seed"],
-            first_tenant=options["first_tenant"],
-            progress=progress,
-        )
+        with Progress(self.stderr, total=calls, unit="calls", verbosity=options["verbosity"]) as progress:
+            result = calls_seed(
+                calls=calls,
+                tenants=tenants,
+                days=days,
+                seed=options["seed"],
+                first_tenant=options["first_tenant"],
+                progress=progress.advance_to,
+            )
         self.stdout.write(
             f"seeded {result.calls:,} calls, {result.hangups:,} hangups, {result.transfers:,} transfers "
             f"for {result.tenants} tenants in {result.seconds:.1f} s ({result.rate:,.0f} calls/s, {result.method})"
