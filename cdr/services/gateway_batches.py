@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -34,7 +33,7 @@ log = logging.getLogger("cdr.ingest")
 _LOOKAHEAD = 256  # queued batches looked at per round
 # Failures that say nothing about the batch at hand: let them through (the round rolls back, the
 # batches stay queued for the next drain), never set a batch aside for them.
-_NOT_THE_BATCH = (*DATABASE_UNREACHABLE, SoftTimeLimitExceeded, MemoryError)
+_NOT_THE_BATCH = (*DATABASE_UNREACHABLE, dispatch.TaskTimeLimit, MemoryError)
 
 
 class IngestUnavailable(Exception):
