@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from functools import partial
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 
 from cdr.conf import cdr_setting
@@ -33,9 +33,18 @@ GATEWAY_BATCHES_DRAIN = "cdr.gateway_batches_drain"
 RECORDING_UPLOAD = "cdr.recording_upload"
 RECORDING_TRANSCODE = "cdr.recording_transcode"
 TASK_NAMES = frozenset({EVENTS_INGEST, GATEWAY_BATCHES_DRAIN, RECORDING_UPLOAD, RECORDING_TRANSCODE})
-# Raised inside a task's code when its soft time limit passes: services that run under a task let it
-# through (it says nothing about the data at hand). Named here so that Celery stays behind this module.
-TaskTimeLimit = SoftTimeLimitExceeded
+
+
+def is_task_time_limit(exc: BaseException) -> bool:
+    """Whether ``exc`` is a task's soft time limit passing (raised inside whatever the task runs).
+
+    Services that run under a task let it through: it says nothing about the data at hand. Celery
+    raises billiard's ``SoftTimeLimitExceeded``; a process that never loaded billiard cannot get
+    one, so this imports nothing (importing celery.exceptions costs ~50 modules).
+    """
+    billiard = sys.modules.get("billiard.exceptions")
+    return billiard is not None and isinstance(exc, billiard.SoftTimeLimitExceeded)
+
 
 log = logging.getLogger("cdr.ingest")
 

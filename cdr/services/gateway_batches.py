@@ -33,7 +33,7 @@ log = logging.getLogger("cdr.ingest")
 _LOOKAHEAD = 256  # queued batches looked at per round
 # Failures that say nothing about the batch at hand: let them through (the round rolls back, the
 # batches stay queued for the next drain), never set a batch aside for them.
-_NOT_THE_BATCH = (*DATABASE_UNREACHABLE, dispatch.TaskTimeLimit, MemoryError)
+_NOT_THE_BATCH = (*DATABASE_UNREACHABLE, MemoryError)  # and a task's time limit: dispatch.is_task_time_limit
 
 
 class IngestUnavailable(Exception):
@@ -88,6 +88,8 @@ def _store_one_by_one(rows: list[tuple[int, int, str]]) -> int:
         except _NOT_THE_BATCH:
             raise
         except Exception as exc:
+            if dispatch.is_task_time_limit(exc):
+                raise
             log.error("HTTP batch %s set aside, not stored: %s: %s", row[0], type(exc).__name__, exc)
             GatewayBatch.objects.filter(pk=row[0]).update(error=f"{type(exc).__name__}: {exc}"[:2000])
     return stored
@@ -133,7 +135,9 @@ def gateway_batches_drain(*, max_events: int = 1000, max_rounds: int = 100) -> i
                 stored += sum(n for _, n, _ in rows)
             except _NOT_THE_BATCH:
                 raise
-            except Exception:
+            except Exception as exc:
+                if dispatch.is_task_time_limit(exc):
+                    raise
                 stored += _store_one_by_one(rows)
     return stored
 

@@ -43,3 +43,11 @@ def test_enqueue_on_commit_waits_for_the_commit(monkeypatch, transactional_db):
         dispatch.enqueue_on_commit(dispatch.RECORDING_TRANSCODE, 8)
         transaction.set_rollback(True)
     assert sent == [(dispatch.RECORDING_TRANSCODE, (7,))]
+
+
+def test_a_task_time_limit_is_told_apart_from_other_failures():
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    assert dispatch.is_task_time_limit(SoftTimeLimitExceeded())
+    assert not dispatch.is_task_time_limit(TimeoutError())
+    assert not dispatch.is_task_time_limit(RuntimeError("SoftTimeLimitExceeded"))
