@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
-# The Go client (clients/go): vet and test, offline (go.mod replaces the hooks package with
+# The Go client (clients/go): vet and test under the race detector (needs gcc; without one, plain), offline (go.mod replaces the hooks package with
 # clients/go/hooksstub). Go is Debian's golang-go (1.19); .ci/run installs it.
 GO ?= $(shell command -v go || ls /usr/lib/go-1.19/bin/go 2>/dev/null)
 go-test:
@@ -38,7 +38,9 @@ go-test:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >/dev/null 2>&1 || true; fi
 	@GO="$(GO)"; GO=$${GO:-$$(command -v go)}; \
 	if [ -z "$$GO" ]; then echo "go-test: SKIPPED: no go toolchain (apt-get install golang-go)"; exit 0; fi; \
-	cd clients/go && export GOPROXY=off GOFLAGS=-mod=readonly && $$GO vet ./... && $$GO test -count=1 ./...
+	cd clients/go && export GOPROXY=off GOFLAGS=-mod=readonly && $$GO vet ./... && \
+	  if CGO_ENABLED=1 $$GO env CC >/dev/null 2>&1 && command -v "$$($$GO env CC)" >/dev/null; then \
+	    $$GO test -race -count=1 ./...; else echo "go-test: no C compiler for -race"; $$GO test -count=1 ./...; fi
 
 # Chromium and redis-server: found, or installed from Debian's packages, or a message saying how.
 test-deps:
