@@ -60,6 +60,38 @@ def cdr_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
                 id="cdr.E004",
             )
         )
+    errors += _replica_problems()
+    return errors
+
+
+def _replica_problems() -> list[checks.CheckMessage]:
+    conf = getattr(settings, "CDR_READ_REPLICAS", None)
+    if not isinstance(conf, dict) or "ALIASES" not in conf:
+        return []
+    aliases = conf["ALIASES"]
+    if not isinstance(aliases, list | tuple) or not all(isinstance(a, str) for a in aliases):
+        return [
+            checks.Error(
+                f"CDR_READ_REPLICAS['ALIASES'] must be a list of database aliases, got {aliases!r}.", id="cdr.E005"
+            )
+        ]
+    errors = [
+        checks.Error(
+            f"CDR_READ_REPLICAS['ALIASES'] names {alias!r}, which is "
+            + ("the primary." if alias == "default" else "not in DATABASES."),
+            hint="List the aliases of read replicas of the default database (DATABASE_REPLICA_URLS).",
+            id="cdr.E005",
+        )
+        for alias in aliases
+        if alias == "default" or alias not in settings.DATABASES
+    ]
+    if aliases and "cdr.db.replicas.ReplicaRouter" not in getattr(settings, "DATABASE_ROUTERS", []):
+        errors.append(
+            checks.Error(
+                "CDR_READ_REPLICAS lists replicas but DATABASE_ROUTERS lacks cdr.db.replicas.ReplicaRouter.",
+                id="cdr.E005",
+            )
+        )
     return errors
 
 

@@ -73,6 +73,26 @@ DEFAULTS: dict[str, Any] = {
         # so rotating SECRET_KEY then needs new gateway secrets).
         "SECRET_KEY": _FROM_SECRET_KEY,
     },
+    # Read replicas (cdr.db.replicas): database aliases of streaming replicas of "default".
+    "CDR_READ_REPLICAS": {
+        "ALIASES": [],
+        # A replica further behind than this (or down) is not read: the primary is.
+        "MAX_LAG_SECONDS": 10.0,
+        # Each process checks each replica's lag at most this often (one query).
+        "CHECK_SECONDS": 2.0,
+        # After a client's write (an unsafe request), its reads stay on the primary this long.
+        "STICKY_SECONDS": 15.0,
+        # The read-only views served from a replica (URL names; GET and HEAD only).
+        "VIEWS": [
+            "admin:cdr_call_changelist",
+            "admin:cdr_call_change",
+            "admin:cdr_report_changelist",
+            "cdr-api:call-list",
+            "cdr-api:call-detail",
+            "cdr-api:call-export",
+            "cdr-api:report-summary",
+        ],
+    },
 }
 
 # The app's periodic tasks (Celery beat): a project takes them as they are, or merges its own.

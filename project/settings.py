@@ -134,6 +134,35 @@ else:
         }
     }
 
+# DATABASE_REPLICA_URLS: streaming replicas of that database, comma-separated. The admin's call
+# pages and reports and the API's reads go to one that answers and keeps up (cdr.db.replicas,
+# docs/operations.md); writes, ingestion and the change feed stay on the primary.
+REPLICA_URLS = [u.strip() for u in (env("DATABASE_REPLICA_URLS") or "").split(",") if u.strip()]
+if REPLICA_URLS:
+    if not DATABASE_URL:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL (replicas of which database?)")
+    for number, url in enumerate(REPLICA_URLS, 1):
+        try:
+            replica = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        except Exception as exc:
+            raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS #{number} is not a usable database URL: {exc}") from None
+        # A replica that is down costs a request at most this long before the primary takes over.
+        replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+        replica["TEST"] = {"MIRROR": "default"}
+        DATABASES[f"replica_{number}"] = replica
+    DATABASE_ROUTERS = ["cdr.db.replicas.ReplicaRouter"]
+    CDR_READ_REPLICAS = env_given(
+        {
+            "MAX_LAG_SECONDS": ("CDR_REPLICA_MAX_LAG_SECONDS", float),
+            "CHECK_SECONDS": ("CDR_REPLICA_CHECK_SECONDS", float),
+            "STICKY_SECONDS": ("CDR_REPLICA_STICKY_SECONDS", float),
+        }
+    ) | {"ALIASES": [f"replica_{n}" for n in range(1, len(REPLICA_URLS) + 1)]}
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "cdr.middleware.ReplicaReadsMiddleware",
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
