@@ -22,7 +22,13 @@ from pathlib import Path
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -32,6 +38,10 @@ from cdr.selectors.recordings import recordings_spool_waiting, recordings_transc
 from cdr.selectors.reports import rollups_pending
 from cdr.sinks import lifecycle_sink_current
 from cdr.sinks.metrics import SinkCollector
+
+# The same series whichever mode a process runs in: the multiprocess files keep no *_created
+# timestamps, so the single process does not export them either.
+disable_created_metrics()
 
 
 class BacklogCollector(Collector):
