@@ -12,6 +12,7 @@ Labels are small fixed sets (outcome, reason class, path, task name), never a te
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable
 
 from prometheus_client import Counter, Histogram
@@ -51,10 +52,7 @@ def ingest_outcomes_count(*, path: str, outcomes: Iterable[tuple[str, str]]) -> 
     """Count (outcome, reason class) pairs of one batch; the reason class is "" unless rejected."""
     if path not in INGEST_PATHS:
         path = "other"
-    tally: dict[tuple[str, str], int] = {}
-    for outcome, reason in outcomes:
-        key = (outcome, reason if outcome == "rejected" else "")
-        tally[key] = tally.get(key, 0) + 1
+    tally = collections.Counter((outcome, reason if outcome == "rejected" else "") for outcome, reason in outcomes)
     for (outcome, reason), n in tally.items():
         INGEST_EVENTS.labels(path=path, outcome=outcome, reason=reason).inc(n)
 
