@@ -18,8 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cdr.ingest.signing import signed_headers
 from cdr.services.gateways import gateway_create
-from tests.integration.deploy.gunicorn import gunicorn, production_env
 from tests.support.factories import bye, call, event
+from tests.support.gunicorn import gunicorn, production_env
 from tests.support.processes import Worker
 
 pytestmark = pytest.mark.e2e
