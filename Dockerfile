@@ -30,4 +30,6 @@ EXPOSE 8000
 # The web process answers; worker and beat containers override it (docker-compose.yml).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-CMD ["gunicorn", "project.wsgi", "-b", "0.0.0.0:8000", "-w", "3"]
+# Set PROMETHEUS_MULTIPROC_DIR (a writable directory) for /metrics to sum the workers' counters;
+# the config file empties it at start (project/gunicorn.conf.py, docs/operations.md "Metrics").
+CMD ["gunicorn", "-c", "project/gunicorn.conf.py", "project.wsgi", "-b", "0.0.0.0:8000", "-w", "3"]

@@ -1,8 +1,9 @@
 """/healthz and /readyz: the process answers; its dependencies answer. JSON, no authentication.
 
-Answered by a middleware placed first, before host validation, the HTTPS redirect and the
-session: a load balancer or the container's HEALTHCHECK probes by IP over plain HTTP, and a
-probe must not need the database to be told that the database is down. Neither answer names
+Answered, with /metrics, by a middleware placed first, before host validation, the HTTPS redirect
+and the session: a kubelet, a scraper or the container's HEALTHCHECK reaches the pod by IP over plain
+HTTP (the Host header is that IP), and a probe must not need the database to be told that the
+database is down. Neither answer names
 a tenant, a host or a credential: only which check failed (the reason is logged).
 """
 
@@ -88,11 +89,22 @@ def readyz() -> HttpResponse:
     return _json(503, {"status": "unavailable", "down": down, "checks": checks})
 
 
-PROBES = {"/healthz": healthz, "/readyz": readyz}
+def _metrics(request: HttpRequest) -> HttpResponse:
+    from project.metrics import metrics  # the ORM: loaded once the apps are, on the first scrape
+
+    return metrics(request)
 
 
-class HealthMiddleware:
-    """Answers GET/HEAD /healthz and /readyz before anything else runs; passes every other request on."""
+PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+    "/healthz": lambda request: healthz(),
+    "/readyz": lambda request: readyz(),
+    "/metrics": _metrics,  # guarded by its own bearer token (project/metrics.py)
+}
+
+
+class ProbeMiddleware:
+    """Answers GET/HEAD /healthz, /readyz and /metrics before anything else runs (no ``get_host()``,
+    so no ALLOWED_HOSTS check; no HTTPS redirect); passes every other request on."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -100,5 +112,5 @@ class HealthMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         probe = PROBES.get(request.path_info.rstrip("/"))
         if probe is not None and request.method in ("GET", "HEAD"):
-            return probe()
+            return probe(request)
         return self.get_response(request)

@@ -1,25 +1,47 @@
 """/metrics: Prometheus text, guarded by ``Authorization: Bearer $CDR_METRICS_TOKEN``.
 
-This first set is read from the database at scrape time (one query each, on small tables), so
-it is the same whichever gunicorn process answers and needs no multiprocess store. Counters kept
-by the processes themselves (ingestion outcomes, task durations, the in-process sink) are not
-here yet (issue 15).
+Three kinds of values (docs/operations.md, "Metrics", lists them all):
+- read from the database and the spool at scrape time (backlogs): the same whichever process answers;
+- counted by the processes themselves (``cdr.metrics``: ingestion outcomes, tasks, uploads). With
+  ``PROMETHEUS_MULTIPROC_DIR`` set, every process (gunicorn workers, Celery prefork children) writes
+  its own files there and this view sums them, with those of the directories in ``CDR_METRICS_DIRS``
+  (the workers' directories on a shared volume); unset, this process's own registry;
+- the in-process lifecycle sink's counts, exported by the process that owns the sink (``cdr.sinks``).
+
+Answered by ``ProbeMiddleware`` (``project/health.py``) before host validation and the HTTPS redirect,
+so a scraper may reach it by IP over plain HTTP; the token is what guards it.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from cdr.selectors.gateway_batches import gateway_batches_state
+from cdr.selectors.recordings import recordings_spool_waiting, recordings_transcode_state
 from cdr.selectors.reports import rollups_pending
+from cdr.sinks import lifecycle_sink_current
+from cdr.sinks.metrics import SinkCollector
+
+# The same series whichever mode a process runs in: the multiprocess files keep no *_created
+# timestamps, so the single process does not export them either.
+disable_created_metrics()
 
 
 class BacklogCollector(Collector):
@@ -48,12 +70,59 @@ class BacklogCollector(Collector):
         yield GaugeMetricFamily(
             "cdr_rollup_legs_pending", "Call legs written but not yet counted in the reports", value=rollups_pending()
         )
+        transcodes = recordings_transcode_state()
+        yield GaugeMetricFamily(
+            "cdr_recordings_transcode_pending", "Stored recordings whose WAV is not made yet", value=transcodes.pending
+        )
+        yield GaugeMetricFamily(
+            "cdr_recordings_transcode_failed",
+            "Stored recordings whose original cannot be decoded",
+            value=transcodes.failed,
+        )
+        yield GaugeMetricFamily(
+            "cdr_recordings_spool_waiting",
+            "Recordings in this host's spool, not uploaded to storage yet",
+            value=recordings_spool_waiting(),
+        )
+
+
+class FilesCollector(Collector):
+    """The values every process wrote under these directories (prometheus_client's files), summed."""
+
+    def __init__(self, directories: Iterable[str | Path]) -> None:
+        self.directories = [Path(d) for d in directories]
+
+    def collect(self) -> Iterable[Metric]:
+        files = sorted(str(f) for d in self.directories for f in d.glob("*.db"))
+        return MultiProcessCollector.merge(files, accumulate=True)
+
+
+class _Own(Collector):
+    """This process's default registry (single-process mode): the counters and the process metrics."""
+
+    def collect(self) -> Iterable[Metric]:
+        return REGISTRY.collect()
+
+
+def registry() -> CollectorRegistry:
+    """What one scrape exports."""
+    registry = CollectorRegistry(auto_describe=False)
+    own = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if own:
+        registry.register(FilesCollector(dict.fromkeys([own, *settings.CDR_METRICS_DIRS])))
+    else:
+        registry.register(_Own())
+    registry.register(BacklogCollector())
+    sink = lifecycle_sink_current()
+    if sink is not None:
+        registry.register(SinkCollector(sink))
+    return registry
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
     token = getattr(settings, "CDR_METRICS_TOKEN", None)
     if not token:
-        raise Http404  # off unless a token is configured
+        return HttpResponse("metrics are off: CDR_METRICS_TOKEN is not set\n", status=404, content_type="text/plain")
     given = request.headers.get("Authorization", "")
     if not given.startswith("Bearer "):
         return HttpResponse(
@@ -61,6 +130,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         )
     if not hmac.compare_digest(given.removeprefix("Bearer ").encode(), token.encode()):
         return HttpResponse("wrong metrics token\n", status=403, content_type="text/plain")
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(BacklogCollector())
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    response = HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
+    response["Cache-Control"] = "no-store"
+    return response

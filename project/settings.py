@@ -48,6 +48,9 @@ if env_bool("DJANGO_HTTPS", False):
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 # Origins allowed to POST forms across hosts (a proxy answering on another name): https://a.example,...
 CSRF_TRUSTED_ORIGINS = [o for o in (env("DJANGO_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o]
+# Never redirected (they are answered before SecurityMiddleware anyway; this keeps it so if the
+# middleware order changes): a kubelet or a scraper probes over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
 # HSTS for every subdomain (W005) and browser preload lists (W021) bind hosts this project does not
 # know of, for months: the operator's decision (the two variables above), not a default.
 SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
@@ -63,8 +66,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # /healthz and /readyz, answered before host validation and the HTTPS redirect (project/health.py).
-    "project.health.HealthMiddleware",
+    # /healthz, /readyz and /metrics, answered before host validation (CommonMiddleware's get_host())
+    # and the HTTPS redirect: probes and scrapers come by pod IP over plain HTTP (project/health.py).
+    "project.health.ProbeMiddleware",
     "project.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -373,6 +377,16 @@ SPECTACULAR_SETTINGS = {
 # --- metrics (project/metrics.py) ----------------------------------------------------------
 # /metrics answers only with this token (Authorization: Bearer ...); unset: 404.
 CDR_METRICS_TOKEN = env("CDR_METRICS_TOKEN")
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself, set before the process starts): the
+# directory where this service's processes keep their counters, emptied when the service starts
+# (project/gunicorn.conf.py, docker-compose.yml). CDR_METRICS_DIRS: other services' directories on
+# a shared volume that /metrics sums with its own (the workers'), comma-separated; only read in
+# that mode. https://prometheus.github.io/client_python/multiprocess/
+CDR_METRICS_DIRS = [d.strip() for d in (env("CDR_METRICS_DIRS", "") or "").split(",") if d.strip()]
+if env("PROMETHEUS_MULTIPROC_DIR"):
+    # Any process of the service writes there as soon as cdr.metrics is imported (a manage.py
+    # command before gunicorn starts, too): it must exist.
+    Path(env("PROMETHEUS_MULTIPROC_DIR") or "").mkdir(parents=True, exist_ok=True)
 
 # --- HTTP ingestion (cdr.ingest) -----------------------------------------------------------
 # Gateways in other processes post signed batches of lifecycle events and recordings

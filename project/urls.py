@@ -2,11 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from project.metrics import metrics
-
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("metrics", metrics, name="metrics"),
     path("api/", include("cdr.api.urls")),
     path("ingest/", include("cdr.ingest.urls")),
     path("", include("cdr.urls")),

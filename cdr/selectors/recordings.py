@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from cdr.conf import cdr_setting
-from cdr.models import Call, Recording, RecordingPolicy
+from cdr.models import Call, Recording, RecordingPolicy, WavStatus
 from cdr.selectors.access import tenant_ids_for
+from cdr.storage.spool import RecordingSpool
 
 LINK_SALT = "cdr.recording-link"
 
@@ -118,3 +119,24 @@ def recording_link_verify(token: str) -> LinkClaims:
     """Raises signing.SignatureExpired (too old) or signing.BadSignature (tampered)."""
     data = signing.loads(token, salt=LINK_SALT, max_age=cdr_setting("CDR_RECORDINGS")["LINK_SECONDS"])
     return LinkClaims(recording_id=int(data["r"]), key=str(data["k"]), attachment=bool(data["a"]))
+
+
+# --- monitoring ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TranscodeState:
+    pending: int  # stored, WAV not made yet (queued, or the media worker is behind or down)
+    failed: int  # the original could not be decoded: kept, no WAV
+
+
+def recordings_transcode_state() -> TranscodeState:
+    """Live recordings by WAV state (one query over the live recordings; no index on the state)."""
+    row = Recording.objects.filter(deleted_at__isnull=True).aggregate(
+        pending=Count("id", filter=Q(wav_status=WavStatus.PENDING)),
+        failed=Count("id", filter=Q(wav_status=WavStatus.FAILED)),
+    )
+    return TranscodeState(**row)
+
+
+def recordings_spool_waiting() -> int:
+    """Recordings in this host's spool (CDR_RECORDINGS SPOOL_DIR) not uploaded to storage yet."""
+    return len(RecordingSpool(cdr_setting("CDR_RECORDINGS")["SPOOL_DIR"]).names())

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -18,6 +19,7 @@ from cdr.db.bulk import bulk_upsert
 from cdr.db.locks import calls_lock
 from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event, Rejected, parse_event
+from cdr.metrics import ingest_outcomes_count
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, IngestedBatch
 from cdr.services.calls import calls_refresh
 from cdr.services.owners import owners_bind
@@ -25,6 +27,8 @@ from cdr.services.provenance import event_scope
 from cdr.services.tenants import tenants_ensure
 
 log = logging.getLogger("cdr.ingest")
+
+STORE_SOURCE_HTTP = "http"  # the source the HTTP queue's drain stores its events with
 
 
 @dataclass
@@ -34,6 +38,8 @@ class IngestResult:
     rejected: int = 0
     # One entry per input event, in input order: ("accepted"|"duplicate"|"rejected", reason).
     outcomes: list[tuple[str, str]] = field(default_factory=list)
+    # The same, with the reason's class (cdr.metrics.REASONS) instead of the reason.
+    kinds: list[tuple[str, str]] = field(default_factory=list)
 
 
 Key = tuple[str, int]  # (fingerprint, scope): one logged copy per content and deliverer
@@ -168,13 +174,21 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
         if isinstance(item, Rejected):
             result.rejected += 1
             result.outcomes.append(("rejected", item.reason))
+            result.kinds.append(("rejected", "tenant" if item.fingerprint in refused else "invalid"))
         elif (key := _key(item)) in existing or key in first_in_batch:
             result.duplicate += 1
             result.outcomes.append(("duplicate", ""))
+            result.kinds.append(("duplicate", ""))
         else:
             first_in_batch.add(key)
             result.accepted += 1
             result.outcomes.append(("accepted", ""))
+            result.kinds.append(("accepted", ""))
+    # What the store made of the batch, counted once it is committed (a drain that rolls back and
+    # runs again is counted once). HTTP events were counted by the edge already: "http_store" says
+    # what became of them (a tenant refusal here is one the edge could not see).
+    path = {"sink": "sink", STORE_SOURCE_HTTP: "http_store"}.get(source, "other")
+    transaction.on_commit(partial(ingest_outcomes_count, path=path, outcomes=result.kinds))
     return result
 
 

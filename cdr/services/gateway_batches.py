@@ -26,9 +26,9 @@ from django.utils import timezone
 from cdr import dispatch
 from cdr.db.queries import DATABASE_UNREACHABLE
 from cdr.models import GatewayBatch
-from cdr.services.events import events_ingest
+from cdr.services.events import STORE_SOURCE_HTTP, events_ingest
 
-SOURCE = "http"
+SOURCE = STORE_SOURCE_HTTP
 log = logging.getLogger("cdr.ingest")
 _LOOKAHEAD = 256  # queued batches looked at per round
 # Failures that say nothing about the batch at hand: let them through (the round rolls back, the

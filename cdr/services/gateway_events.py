@@ -20,6 +20,7 @@ from cdr.conf import cdr_setting
 from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event, Rejected
 from cdr.lifecycle.wire import wire_event_parse
+from cdr.metrics import ingest_outcomes_count
 from cdr.models import Call, Gateway, GatewayBatch, GatewayEvent
 from cdr.services.gateway_batches import events_enqueue
 
@@ -29,6 +30,8 @@ class Outcome:
     status: str  # accepted | duplicate | rejected
     reason: str = ""
     code: int = 200  # for a rejected event: 400 (invalid), 403 (tenant not allowed), 409 (event_id reused)
+    # The reason's class for monitoring (cdr.metrics.REASONS): a few fixed words, never the reason itself.
+    kind: str = ""
 
 
 _STARTLESS = (
@@ -75,14 +78,20 @@ def _tenant_refusal(event: Event, gateway: Gateway, allowed: frozenset[int], own
     # Tenant 0 is "not resolved yet" (agent legs inherit the inbound leg's tenant): every gateway sends it.
     if call is not None and call.tenant_id and call.tenant_id not in allowed:
         return Outcome(
-            "rejected", f"call.tenant_id: gateway {gateway.name!r} may not report tenant {call.tenant_id}", 403
+            "rejected",
+            f"call.tenant_id: gateway {gateway.name!r} may not report tenant {call.tenant_id}",
+            403,
+            "tenant",
         )
     # Nor may it write to, bridge or inherit from a call stored under another tenant.
     for name, call_id in _named_calls(event):
         owner = owners.get(call_id, 0)
         if owner and owner not in allowed:
             return Outcome(
-                "rejected", f"{name}: {call_id[:80]!r} belongs to a tenant {gateway.name!r} may not report", 403
+                "rejected",
+                f"{name}: {call_id[:80]!r} belongs to a tenant {gateway.name!r} may not report",
+                403,
+                "tenant",
             )
     return None
 
@@ -148,11 +157,11 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         result.event_ids.append(event_id if isinstance(event_id, str) else None)
         if isinstance(parsed, Rejected):
-            outcomes[index] = Outcome("rejected", parsed.reason, 400)
+            outcomes[index] = Outcome("rejected", parsed.reason, 400, "invalid")
             continue
         refusal = _tenant_refusal(parsed, gateway, allowed, owners)
         if refusal is None and parsed.call is not None and parsed.call.call_id in startless:
-            refusal = Outcome("rejected", _STARTLESS.format(parsed.call.call_id[:80]), 400)
+            refusal = Outcome("rejected", _STARTLESS.format(parsed.call.call_id[:80]), 400, "startless")
         if refusal is not None:
             outcomes[index] = refusal
             continue
@@ -174,7 +183,9 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
             elif seen.get(key) == item.fingerprint:
                 outcomes[item.index] = DUPLICATE
             else:
-                outcomes[item.index] = Outcome("rejected", "event_id: already delivered with different content", 409)
+                outcomes[item.index] = Outcome(
+                    "rejected", "event_id: already delivered with different content", 409, "conflict"
+                )
         # Provenance for the store (tenant inheritance): always ours, never what the client sent.
         queued = [{**item.event, "gateway_id": gateway.pk} for key, item in pending.items() if key in new]
         if queued:
@@ -183,12 +194,18 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
         first = outcomes[pending[key].index]
         assert first is not None
         if fp != pending[key].fingerprint:
-            outcomes[index] = Outcome("rejected", "event_id: used twice in this batch for different content", 409)
+            outcomes[index] = Outcome(
+                "rejected", "event_id: used twice in this batch for different content", 409, "conflict"
+            )
         elif first.status == "rejected":
             outcomes[index] = first
         else:
             outcomes[index] = DUPLICATE
     result.outcomes = [o for o in outcomes if o is not None]
+    # Counted once the answer is final: after the commit of whoever holds the transaction (nothing
+    # on a rollback, when the gateway is told to post again).
+    counted = [(o.status, o.kind) for o in result.outcomes]
+    transaction.on_commit(lambda: ingest_outcomes_count(path="http", outcomes=counted))
     return result
 
 

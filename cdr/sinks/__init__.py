@@ -13,6 +13,7 @@ from cdr.sinks.recording import StorageRecordingSink, recording_sink_from_settin
 __all__ = [
     "CeleryLifecycleSink",
     "StorageRecordingSink",
+    "lifecycle_sink_current",
     "lifecycle_sink_from_settings",
     "recording_sink_from_settings",
 ]
@@ -49,3 +50,8 @@ def lifecycle_sink_from_settings(*, clock: Callable[[], int] | None = None) -> C
         elif clock is not None and _sink.clock is not clock:
             raise RuntimeError("the process-wide lifecycle sink already exists with another clock")
         return _sink
+
+
+def lifecycle_sink_current() -> CeleryLifecycleSink | None:
+    """This process's sink if it made one (``/metrics`` exports its counts), else None."""
+    return _sink

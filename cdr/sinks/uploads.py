@@ -14,6 +14,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from cdr.metrics import RECORDING_UPLOADS
 from cdr.sinks.protocols import RecordingBacking
 from cdr.storage.spool import RecordingSpool
 
@@ -66,9 +67,11 @@ class SpoolUploader:
         try:
             self._backing.upload_spooled(name=name, spool_dir=self._spool.path)
             self._counts["uploaded"] += 1
+            RECORDING_UPLOADS.labels(outcome="uploaded").inc()
             return True
         except Exception as exc:
             self._counts["upload_failures"] += 1
+            RECORDING_UPLOADS.labels(outcome="failed").inc()
             log.warning("recording upload of %s failed (%s: %s); retrying later", name, type(exc).__name__, exc)
             self._enqueue_retry(name)
             raise

@@ -1,4 +1,4 @@
-"""A durable local spool of recording files waiting for object storage (stdlib only).
+"""A durable local spool of recording files waiting for object storage (stdlib and one counter).
 
 An entry is two files: ``<name>.blob`` (the bytes to upload) and ``<name>.json`` (where they go and
 the row to record). The blob is written and fsync'd first and the json renamed into place last,
@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cdr.metrics import RECORDINGS_SPOOLED
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _PART_MAX_AGE_S = 24 * 3600
@@ -57,6 +59,7 @@ class RecordingSpool:
             os.fsync(f.fileno())
         os.replace(meta_part, self._file(name, ".json"))
         self._sync_dir()
+        RECORDINGS_SPOOLED.inc()
         return SpoolEntry(name=name, meta=meta, blob_path=blob)
 
     def get(self, name: str) -> SpoolEntry | None:

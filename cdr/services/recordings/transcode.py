@@ -18,6 +18,7 @@ from django.utils import timezone
 from cdr import dispatch
 from cdr.conf import cdr_setting
 from cdr.media import DecodeError, RecordingFormatError, WavWriter, decode_to_wav, mapped_file
+from cdr.metrics import RECORDING_TRANSCODES
 from cdr.models import Recording, WavStatus
 from cdr.services.recordings.store import recordings_attach_calls
 from cdr.storage.backend import recordings_storage, storage_is_s3
@@ -114,15 +115,17 @@ def recording_transcode(*, recording_id: int) -> Recording | None:
                 duration_s, warnings = _wav_from_original(path, recording, tmp)
         except DecodeError as exc:
             log.info("recording %s has no WAV: %s", recording.pk, exc)
-            Recording.objects.filter(pk=recording.pk, wav_status=WavStatus.PENDING).update(
+            if Recording.objects.filter(pk=recording.pk, wav_status=WavStatus.PENDING).update(
                 wav_status=WavStatus.FAILED, wav_error=str(exc)[:2000]
-            )
+            ):
+                RECORDING_TRANSCODES.labels(outcome="failed").inc()
             recording.refresh_from_db()
             return recording
         size = tmp.tell()
         tmp.seek(0)
         wav_key = recording.storage_key.rsplit(".", 1)[0] + ".wav"
         storage.save(wav_key, File(tmp, name=wav_key))
+    RECORDING_TRANSCODES.labels(outcome="ready").inc()
     Recording.objects.filter(pk=recording.pk).update(
         wav_key=wav_key,
         wav_bytes=size,

@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from tests.integration.deploy.gunicorn import gunicorn, production_env
+from tests.support.gunicorn import gunicorn, production_env
 
 # An address nothing listens on (bound, never listening: connecting is refused at once).
 _closed = socket.socket()

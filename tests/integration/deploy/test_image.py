@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.deploy.gunicorn import production_env
+from tests.support.gunicorn import production_env
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "Dockerfile"

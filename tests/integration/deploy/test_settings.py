@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from tests.integration.deploy.gunicorn import ROOT, production_env
+from tests.support.gunicorn import ROOT, production_env
 
 
 def _check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

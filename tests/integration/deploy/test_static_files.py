@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.integration.deploy.gunicorn import gunicorn, manage, production_env
+from tests.support.gunicorn import gunicorn, manage, production_env
 
 
 @pytest.fixture(scope="module")

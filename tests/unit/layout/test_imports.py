@@ -29,6 +29,7 @@ CORE = (
     "cdr.conf",
     "cdr.fields",
     "cdr.checks",
+    "cdr.metrics",
 )
 SINKS = ("cdr.sinks",)
 TASKS = ("cdr.tasks",)

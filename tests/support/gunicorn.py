@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "deploy-test-password"
 
 
@@ -54,8 +54,11 @@ class Server:
     url: str
     opener: urllib.request.OpenerDirector
 
-    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(self.url + path, headers=headers or {})
+    def get(
+        self, path: str, headers: dict[str, str] | None = None, data: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """GET, or POST with ``data``."""
+        request = urllib.request.Request(self.url + path, headers=headers or {}, data=data)
         try:
             with self.opener.open(request, timeout=10) as response:
                 return response.status, dict(response.headers), response.read()
@@ -80,9 +83,11 @@ class Server:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[Server]:
+def gunicorn(env: dict[str, str], log: Path, *, workers: int = 1) -> Iterator[Server]:
+    """docker-compose.yml's web command (its config file included) on a free loopback port."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "project.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]
+    cmd = [sys.executable, "-m", "gunicorn", "-c", "project/gunicorn.conf.py", "project.wsgi"]
+    cmd += ["-b", f"127.0.0.1:{port}", "-w", str(workers)]
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", urllib.request.build_opener(urllib.request.HTTPCookieProcessor()))
