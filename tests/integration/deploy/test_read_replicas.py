@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tests.integration.deploy.gunicorn import ADMIN_PASSWORD, gunicorn, manage, production_env
+from tests.support.gunicorn import ADMIN_PASSWORD, gunicorn, manage, production_env
 from tests.support.postgres import PostgresCluster
 
 pytestmark = pytest.mark.skipif(shutil.which("runuser") is None and os.geteuid() == 0, reason="needs runuser")
