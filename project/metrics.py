@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from cdr.ingest.deprecated import signature_v1
 from cdr.selectors.gateway_batches import gateway_batches_state
 from cdr.selectors.reports import rollups_pending
 
@@ -50,6 +51,22 @@ class BacklogCollector(Collector):
         )
 
 
+# Kept by this process (until issue 15's process counters): the v1 requests it answered.
+SIGNATURE_V1 = Counter(
+    "cdr_ingest_signature_v1_requests",
+    "Authentic ingestion requests signed v1 (deprecated), by gateway; refused: after CDR_INGEST_SIGNATURE_V1_UNTIL",
+    ["gateway", "refused"],
+    registry=None,
+)
+
+
+def _count_signature_v1(sender: object, *, gateway: str, refused: bool, **kwargs: object) -> None:
+    SIGNATURE_V1.labels(gateway=gateway, refused=str(refused).lower()).inc()
+
+
+signature_v1.connect(_count_signature_v1, dispatch_uid="project.metrics.signature_v1")
+
+
 def metrics(request: HttpRequest) -> HttpResponse:
     token = getattr(settings, "CDR_METRICS_TOKEN", None)
     if not token:
@@ -63,4 +80,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return HttpResponse("wrong metrics token\n", status=403, content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(BacklogCollector())
+    registry.register(SIGNATURE_V1)
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
