@@ -69,12 +69,12 @@ def client(args: argparse.Namespace) -> None:
     outcomes: collections.Counter[str] = collections.Counter()
     lock = threading.Lock()
     path = "/ingest/v1/events"
+    json_type = {"Content-Type": "application/json"}  # signed with the body
 
     def worker(mine: list[bytes]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
         for body in mine:
-            headers = signed_headers(args.key_id, args.secret, "POST", path, body)
-            headers["Content-Type"] = "application/json"
+            headers = signed_headers(args.key_id, args.secret, "POST", path, body, headers=json_type)
             t = time.perf_counter()
             conn.request("POST", path, body, headers)
             response = conn.getresponse()
@@ -96,8 +96,9 @@ def client(args: argparse.Namespace) -> None:
     warm = json.dumps([{"type": "warm-up"}]).encode()
     for _ in range(4 * args.connections):
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
-        headers = signed_headers(args.key_id, args.secret, "POST", path, warm)
-        conn.request("POST", path, warm, {**headers, "Content-Type": "application/json"})
+        conn.request(
+            "POST", path, warm, signed_headers(args.key_id, args.secret, "POST", path, warm, headers=json_type)
+        )
         conn.getresponse().read()
         conn.close()
     threads = [threading.Thread(target=worker, args=(bodies[i :: args.connections],)) for i in range(args.connections)]

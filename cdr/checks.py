@@ -3,6 +3,7 @@ with a message that names the setting."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,24 @@ from django.core import checks
 from cdr.conf import DEFAULTS
 
 
-def _problem(value: Any, default: Any) -> str | None:
+def _v1_until_problem(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off")):
+        return None
+    try:
+        date.fromisoformat(value.strip())
+    except (AttributeError, TypeError, ValueError):
+        return 'must be a date (YYYY-MM-DD, the last day signature v1 is accepted) or "off"'
+    return None
+
+
+# Values whose default's type says too little about them, by "NAME.KEY".
+_SPECIFIC = {"CDR_INGEST.SIGNATURE_V1_UNTIL": _v1_until_problem}
+
+
+def _problem(value: Any, default: Any, name: str = "") -> str | None:
     """Why ``value`` cannot stand where ``default`` is, or None."""
+    if name in _SPECIFIC:
+        return _SPECIFIC[name](value)
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             return "must be a positive integer"
@@ -47,7 +64,7 @@ def cdr_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
                     )
                 )
             for key, item in value.items():
-                if key in default and (why := _problem(item, default[key])):
+                if key in default and (why := _problem(item, default[key], f"{name}.{key}")):
                     errors.append(checks.Error(f"{name}[{key!r}] {why}, got {item!r}.", id="cdr.E001"))
         elif why := _problem(value, default):
             errors.append(checks.Error(f"{name} {why}, got {value!r}.", id="cdr.E001"))

@@ -69,6 +69,10 @@ DEFAULTS: dict[str, Any] = {
         "REPLAY_SECONDS": 300,
         # Accepted event ids are remembered this long to answer "duplicate" to a re-post.
         "EVENT_ID_DAYS": 7,
+        # Signature v1 (no signed headers: a recording's metadata could be replayed changed) is
+        # accepted through this day (UTC, YYYY-MM-DD), each use logged; "" or "off": refused (401
+        # "sign with v2"). Set it earlier, or "off", once no gateway logs a v1 request any more.
+        "SIGNATURE_V1_UNTIL": "2027-06-30",
         # Gateway secrets are stored encrypted with a key derived from this (default: SECRET_KEY,
         # so rotating SECRET_KEY then needs new gateway secrets).
         "SECRET_KEY": _FROM_SECRET_KEY,

@@ -36,6 +36,12 @@ RECORDING_UPLOADS = Counter(
 RECORDING_TRANSCODES = Counter(
     "cdr_recording_transcodes_total", "WAV transcodes of stored recordings by outcome", ["outcome"]
 )
+# Deprecated v1 signatures (docs/ingest.md): labelled by gateway name, a small set an operator manages.
+SIGNATURE_V1 = Counter(
+    "cdr_ingest_signature_v1_requests",
+    "Authentic ingestion requests signed v1 (deprecated), by gateway; refused: after CDR_INGEST_SIGNATURE_V1_UNTIL",
+    ["gateway", "refused"],
+)
 
 # Where an event's outcome was decided: the HTTP edge's answer ("http"); the store, for events of
 # the in-process sink ("sink"), for those the edge accepted and queued ("http_store": each HTTP

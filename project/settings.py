@@ -399,6 +399,8 @@ CDR_INGEST = env_given(
         "MAX_RECORDING_BYTES": ("CDR_INGEST_MAX_RECORDING_BYTES", int),
         "REPLAY_SECONDS": ("CDR_INGEST_REPLAY_SECONDS", int),
         "EVENT_ID_DAYS": ("CDR_INGEST_EVENT_ID_DAYS", int),
+        # YYYY-MM-DD (the last day a v1 signature is accepted) or "off" (docs/ingest.md).
+        "SIGNATURE_V1_UNTIL": ("CDR_INGEST_SIGNATURE_V1_UNTIL", str),
         "SECRET_KEY": ("CDR_GATEWAY_SECRET_KEY", str),
     }
 )

@@ -6,7 +6,8 @@ import hashlib
 import logging
 import re
 import time
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -15,13 +16,19 @@ from rest_framework import authentication, exceptions, permissions
 
 from cdr.conf import cdr_setting
 from cdr.db.queries import DATABASE_UNREACHABLE
+from cdr.ingest.deprecated import signature_v1_used
 from cdr.ingest.signing import (
     KEY_HEADER,
     SHA256_HEADER,
     SIGNATURE_HEADER,
+    SIGNATURE_OWN,
+    SIGNED_HEADERS_HEADER,
     TIMESTAMP_HEADER,
-    signature,
+    V2,
+    must_sign,
     signature_matches,
+    signature_v1,
+    signature_v2,
 )
 from cdr.models import Gateway
 from cdr.services.gateways import secret_decrypt
@@ -39,28 +46,95 @@ class GatewayUnauthorized(Exception):
     """The request is not from a live gateway; the message says why (safe to show the client)."""
 
 
+# A signed header's value: visible ASCII and spaces (what a client and the server encode alike).
+_HEADER_VALUE = re.compile(r"^[\x20-\x7e]*$")
+UPGRADE = "sign with v2 (docs/ingest.md, Signing a request)"
+
+
+def signed_header_values(headers: Mapping[str, str], listed: str) -> list[tuple[str, str]]:
+    """(name, value) of the headers ``X-CDR-Signed-Headers`` lists, or GatewayUnauthorized: the list
+    must be canonical, name only headers that were sent, and name every one the server acts on."""
+    names = listed.split(";") if listed.strip() else []
+    if names != sorted(set(names)) or any(not name or name != name.strip().lower() for name in names):
+        raise GatewayUnauthorized(f"{SIGNED_HEADERS_HEADER}: expected lowercase header names, sorted, joined by ';'")
+    own = sorted(SIGNATURE_OWN.intersection(names))
+    if own:
+        raise GatewayUnauthorized(f"{SIGNED_HEADERS_HEADER}: {', '.join(own)} is part of the signature, not signed")
+    missing = [name for name in names if headers.get(name) is None]
+    if missing:
+        raise GatewayUnauthorized(f"{SIGNED_HEADERS_HEADER}: lists {', '.join(missing)}, not sent")
+    unsigned = sorted({name.lower() for name in headers if must_sign(name)} - set(names))
+    if unsigned:
+        raise GatewayUnauthorized(
+            f"{SIGNED_HEADERS_HEADER}: {', '.join(unsigned)} sent but not signed "
+            "(Content-Type and every X-CDR-* header must be)"
+        )
+    values = [(name, headers[name]) for name in names]
+    bad = [name for name, value in values if not _HEADER_VALUE.match(value)]
+    if bad:
+        raise GatewayUnauthorized(f"{SIGNED_HEADERS_HEADER}: {', '.join(bad)}: a signed value must be printable ASCII")
+    return values
+
+
+def signature_v1_until() -> date | None:
+    """The last day (UTC) a v1 signature is accepted, None once none is (cdr.checks validates it)."""
+    until = (cdr_setting("CDR_INGEST")["SIGNATURE_V1_UNTIL"] or "").strip()
+    return None if until.lower() in ("", "off") else date.fromisoformat(until)
+
+
 def gateway_authenticate(
-    *, key_id: str, timestamp: str, given: str, method: str, path: str, body_sha256: str
+    *,
+    key_id: str,
+    timestamp: str,
+    given: str,
+    method: str,
+    path: str,
+    body_sha256: str,
+    headers: Mapping[str, str],
 ) -> Gateway:
-    """The gateway that signed this request, or GatewayUnauthorized naming the header at fault."""
+    """The gateway that signed this request, or GatewayUnauthorized naming the header at fault.
+
+    ``headers``: the request's, for v2's signed headers (``X-CDR-Signed-Headers``)."""
     if not key_id:
-        raise GatewayUnauthorized("X-CDR-Key: missing")
+        raise GatewayUnauthorized(f"{KEY_HEADER}: missing")
     if not given:
-        raise GatewayUnauthorized("X-CDR-Signature: missing")
+        raise GatewayUnauthorized(f"{SIGNATURE_HEADER}: missing")
+    given = given.strip()
+    v2 = given.startswith(V2)
+    if v2:
+        given = given.removeprefix(V2)
+    if not _SHA256.match(given):
+        raise GatewayUnauthorized(f"{SIGNATURE_HEADER}: expected v2=<hex HMAC-SHA256> (or v1's bare hex)")
     # Digits only, and a length a float holds exactly (int() would take 4,300 digits, "+1", " 1 ").
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-        raise GatewayUnauthorized("X-CDR-Timestamp: expected unix seconds")
+        raise GatewayUnauthorized(f"{TIMESTAMP_HEADER}: expected unix seconds")
     stamp = int(timestamp)
     window = cdr_setting("CDR_INGEST")["REPLAY_SECONDS"]
     if abs(time.time() - stamp) > window:
-        raise GatewayUnauthorized(f"X-CDR-Timestamp: outside the {window} s window (check the gateway's clock)")
+        raise GatewayUnauthorized(f"{TIMESTAMP_HEADER}: outside the {window} s window (check the gateway's clock)")
+    signed = signed_header_values(headers, headers.get(SIGNED_HEADERS_HEADER, "")) if v2 else []
     gateway = Gateway.objects.filter(key_id=key_id[:32]).first()
     if gateway is None:
-        raise GatewayUnauthorized("X-CDR-Key: unknown key")
+        raise GatewayUnauthorized(f"{KEY_HEADER}: unknown key")
     secret = secret_decrypt(gateway.secret_encrypted)
-    expected = signature(secret or "", method, path, timestamp, body_sha256)
-    if secret is None or not signature_matches(expected, given):
-        raise GatewayUnauthorized("X-CDR-Signature: does not match (method, path, timestamp, body SHA-256)")
+    if v2:
+        expected = signature_v2(secret or "", method, path, timestamp, signed, body_sha256)
+        covers = "v2: method, path, timestamp, signed headers, body SHA-256"
+    else:
+        expected = signature_v1(secret or "", method, path, timestamp, body_sha256)
+        covers = "v1: method, path, timestamp, body SHA-256"
+    authentic = secret is not None and signature_matches(expected, given)
+    if not v2:
+        until = signature_v1_until()
+        if until is None or timezone.now().date() > until:
+            if authentic:  # only the gateway's own requests are logged and counted against it
+                signature_v1_used(gateway, refused=True)
+            since = f"since {until + timedelta(days=1)}" if until else "on this server"
+            raise GatewayUnauthorized(f"{SIGNATURE_HEADER}: v1 signatures are no longer accepted ({since}): {UPGRADE}")
+    if not authentic:
+        raise GatewayUnauthorized(f"{SIGNATURE_HEADER}: does not match ({covers})")
+    if not v2:
+        signature_v1_used(gateway, refused=False)
     if not gateway.active:
         return gateway  # authentic, but the permission check answers 403 "revoked"
     now = timezone.now()
@@ -183,6 +257,7 @@ class GatewaySignatureAuthentication(authentication.BaseAuthentication):
                 method=raw.method,
                 path=raw.path,
                 body_sha256=body_sha,
+                headers=headers,
             )
         except GatewayUnauthorized as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
@@ -213,9 +288,12 @@ class GatewaySignatureScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": SIGNATURE_HEADER,
             "description": (
-                "Hex HMAC-SHA256 with the gateway's secret over "
-                "'METHOD\\nPATH\\nTIMESTAMP\\nhex SHA-256 of the body'; "
-                f"also send {KEY_HEADER} (key id) and {TIMESTAMP_HEADER} (unix seconds, within the replay window). "
+                "'v2=' then the hex HMAC-SHA256 with the gateway's secret over "
+                "'CDR-HMAC-SHA256-V2\\nMETHOD\\nPATH\\nTIMESTAMP\\nSIGNED-HEADERS\\nname:value (one line per signed "
+                "header)\\nhex SHA-256 of the body' (docs/ingest.md); "
+                f"also send {KEY_HEADER} (key id), {TIMESTAMP_HEADER} (unix seconds, within the replay window) and "
+                f"{SIGNED_HEADERS_HEADER} (the signed headers' lowercase names, sorted, joined by ';': Content-Type "
+                "and every X-CDR-* header sent). "
                 "Gateways: manage.py cdr_gateway create."
             ),
         }

@@ -26,7 +26,7 @@ from django.utils import timezone
 from cdr import dispatch
 from cdr.db.queries import DATABASE_UNREACHABLE
 from cdr.models import GatewayBatch
-from cdr.services.events import STORE_SOURCE_HTTP, events_ingest
+from cdr.services.events import STORE_SOURCE_HTTP, IngestResult, events_ingest
 
 SOURCE = STORE_SOURCE_HTTP
 log = logging.getLogger("cdr.ingest")
@@ -54,12 +54,15 @@ def events_load(text: str) -> list[dict[str, Any]]:
         return list(json.loads(text))
 
 
-def events_enqueue(*, events: list[dict[str, Any]], batch_id: str, gateway_id: int) -> None:
-    """Inside the caller's transaction: queue (or, eager, store) one request's accepted events."""
+def events_enqueue(*, events: list[dict[str, Any]], batch_id: str, gateway_id: int) -> IngestResult | None:
+    """Inside the caller's transaction: queue (or, eager, store) one request's accepted events.
+
+    Eager: the store's verdict on each event, in order (a call another tenant owns refuses its
+    events here, under the call's lock); queued: None, the verdict comes when a drain stores them.
+    """
     try:
         if dispatch.is_eager():
-            events_ingest(events=events, source=SOURCE, batch_id=batch_id)
-            return
+            return events_ingest(events=events, source=SOURCE, batch_id=batch_id)
         GatewayBatch.objects.create(
             batch_id=batch_id,
             gateway_id=gateway_id,
@@ -70,6 +73,7 @@ def events_enqueue(*, events: list[dict[str, Any]], batch_id: str, gateway_id: i
     except Exception as exc:
         raise IngestUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from exc
     transaction.on_commit(dispatch.drain_nudge)  # at once when there is no transaction
+    return None
 
 
 def _store(rows: list[tuple[int, int, str]]) -> None:

@@ -187,9 +187,19 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
                     "rejected", "event_id: already delivered with different content", 409, "conflict"
                 )
         # Provenance for the store (tenant inheritance): always ours, never what the client sent.
-        queued = [{**item.event, "gateway_id": gateway.pk} for key, item in pending.items() if key in new]
+        queued = [item for key, item in pending.items() if key in new]
         if queued:
-            events_enqueue(events=queued, batch_id=result.batch_id, gateway_id=gateway.pk)
+            stored = events_enqueue(
+                events=[{**item.event, "gateway_id": gateway.pk} for item in queued],
+                batch_id=result.batch_id,
+                gateway_id=gateway.pk,
+            )
+            # Stored in this request (no broker): the answer is the store's verdict, which a
+            # gateway that lost the race for a Call-ID (owners_bind, under the call's lock) gets
+            # as "rejected" with the reason, not "accepted". Queued: settled when drained.
+            for item, (status, reason) in zip(queued, stored.outcomes if stored else [], strict=bool(stored)):
+                if status == "rejected":
+                    outcomes[item.index] = Outcome("rejected", reason, 403)
     for index, key, fp in repeats:
         first = outcomes[pending[key].index]
         assert first is not None

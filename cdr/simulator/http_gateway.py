@@ -153,8 +153,9 @@ class HttpGateway:
     ) -> tuple[http.client.HTTPConnection | None, dict[str, Any] | None]:
         """One attempt: (the connection to keep, the server's answer or None to try again)."""
         body = json.dumps(batch, separators=(",", ":")).encode()
-        headers = signed_headers(self._key_id, self._secret, "POST", self._path, body)
-        headers["Content-Type"] = "application/json"
+        headers = signed_headers(
+            self._key_id, self._secret, "POST", self._path, body, headers={"Content-Type": "application/json"}
+        )
         try:
             if conn is None:
                 cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,10 +65,8 @@ func (s *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 		s.problem("%s: no Content-Length (%v, %d)", r.URL.Path, r.TransferEncoding, r.ContentLength)
 	}
 	sha := SHA256Hex(body)
-	ts, _ := strconv.ParseInt(r.Header.Get(HeaderTimestamp), 10, 64)
-	if r.Header.Get(HeaderKey) != testKey || r.Header.Get(HeaderSHA256) != sha ||
-		r.Header.Get(HeaderSignature) != Signature(testSecret, r.Method, r.URL.Path, ts, sha) {
-		s.problem("%s: bad signature", r.URL.Path)
+	if why := checkV2(r, sha); why != "" {
+		s.problem("%s: bad signature: %s", r.URL.Path, why)
 		w.WriteHeader(401)
 		return
 	}
@@ -97,6 +96,39 @@ func (s *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answerAll(w, events, nil)
+}
+
+// checkV2 checks a request's v2 signature as cdr/ingest/auth.py does: the listed headers are
+// sorted lowercase names, sent, and include every header MustSign names; "" when it holds.
+func checkV2(r *http.Request, sha string) string {
+	given := r.Header.Get(HeaderSignature)
+	if !strings.HasPrefix(given, V2) {
+		return "not v2: " + given
+	}
+	listed := strings.Split(r.Header.Get(HeaderSignedHeaders), ";")
+	if !sort.StringsAreSorted(listed) {
+		return "signed headers not sorted"
+	}
+	var signed []SignedHeader
+	seen := map[string]bool{}
+	for _, name := range listed {
+		if name != strings.ToLower(name) || r.Header.Values(name) == nil {
+			return "listed but not sent, or not lowercase: " + name
+		}
+		seen[name] = true
+		signed = append(signed, SignedHeader{name, strings.Join(r.Header.Values(name), ",")})
+	}
+	for name := range r.Header {
+		if MustSign(name) && !seen[strings.ToLower(name)] {
+			return "sent but not signed: " + name
+		}
+	}
+	ts, _ := strconv.ParseInt(r.Header.Get(HeaderTimestamp), 10, 64)
+	if r.Header.Get(HeaderKey) != testKey || r.Header.Get(HeaderSHA256) != sha ||
+		given != V2+SignatureV2(testSecret, r.Method, r.URL.Path, ts, signed, sha) {
+		return "does not match"
+	}
+	return ""
 }
 
 // answerAll answers every event "accepted" but those rejected names.
@@ -267,9 +299,12 @@ func TestSignatureMatchesThePythonSigner(t *testing.T) {
 	var vectors []struct {
 		Secret, Method, Path string
 		Timestamp            int64
-		BodyHex              string `json:"body_hex"`
-		BodySHA256           string `json:"body_sha256"`
-		Signature            string
+		BodyHex              string            `json:"body_hex"`
+		BodySHA256           string            `json:"body_sha256"`
+		Headers              map[string]string `json:"headers"`
+		SignedHeaders        string            `json:"signed_headers"`
+		Signature            string            `json:"signature"`
+		SignatureV1          string            `json:"signature_v1"`
 	}
 	if err := json.Unmarshal(data, &vectors); err != nil || len(vectors) < 3 {
 		t.Fatal(err, len(vectors))
@@ -279,8 +314,22 @@ func TestSignatureMatchesThePythonSigner(t *testing.T) {
 		if SHA256Hex(body) != v.BodySHA256 {
 			t.Errorf("sha256 of %q", body)
 		}
-		if got := Signature(v.Secret, v.Method, v.Path, v.Timestamp, strings.ToUpper(v.BodySHA256)); got != v.Signature {
-			t.Errorf("%s %s: %s, want %s", v.Method, v.Path, got, v.Signature)
+		if got := Signature(v.Secret, v.Method, v.Path, v.Timestamp, strings.ToUpper(v.BodySHA256)); got != v.SignatureV1 {
+			t.Errorf("v1 %s %s: %s, want %s", v.Method, v.Path, got, v.SignatureV1)
+		}
+		req, _ := http.NewRequest(v.Method, "http://gw.example/x", bytes.NewReader(body))
+		for name, value := range v.Headers {
+			req.Header.Set(name, value)
+		}
+		SignRequest(req, "k", v.Secret, v.Path, v.Timestamp, strings.ToUpper(v.BodySHA256))
+		if got := req.Header.Get(HeaderSignedHeaders); got != v.SignedHeaders {
+			t.Errorf("%s %s: signed headers %q, want %q", v.Method, v.Path, got, v.SignedHeaders)
+		}
+		if got := req.Header.Get(HeaderSignature); got != v.Signature {
+			t.Errorf("v2 %s %s: %s, want %s", v.Method, v.Path, got, v.Signature)
+		}
+		if req.Header.Get(HeaderSHA256) != v.BodySHA256 || req.Header.Get(HeaderKey) != "k" {
+			t.Errorf("%s %s: %v", v.Method, v.Path, req.Header)
 		}
 	}
 }

@@ -252,7 +252,6 @@ func (c *Client) uploadOnce(job recordingJob) (hooks.RecordingResult, outcome, t
 	// A known length: the server cannot read a chunked body (issue 14) and caps by it.
 	req.ContentLength = m.Bytes
 	req.Header.Set("Content-Type", "application/octet-stream")
-	c.sign(req, path, m.SHA256)
 	req.Header.Set("X-CDR-Tenant-Id", strconv.FormatUint(m.TenantID, 10))
 	req.Header.Set("X-CDR-Format", m.Format)
 	if m.Codec != "" {
@@ -264,6 +263,7 @@ func (c *Client) uploadOnce(job recordingJob) (hooks.RecordingResult, outcome, t
 	if m.Channels > 0 {
 		req.Header.Set("X-CDR-Channels", strconv.Itoa(m.Channels))
 	}
+	c.sign(req, path, m.SHA256) // last: the signature covers the metadata headers
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		c.setError(err.Error())

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -85,8 +84,8 @@ func (c *Client) postBatch(body []byte, sha string, n int) (outcome, time.Durati
 		c.setError(err.Error())
 		return refusedWhole, 0
 	}
-	c.sign(req, c.eventsPath, sha)
 	req.Header.Set("Content-Type", "application/json")
+	c.sign(req, c.eventsPath, sha)
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		c.setError(err.Error())
@@ -133,10 +132,7 @@ func (c *Client) postBatch(body []byte, sha string, n int) (outcome, time.Durati
 	return delivered, 0
 }
 
+// sign signs req v2, once every header it sends is set (the signature covers them).
 func (c *Client) sign(req *http.Request, path, sha string) {
-	ts := time.Now().Unix()
-	req.Header.Set(HeaderKey, c.cfg.KeyID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(HeaderSignature, Signature(c.cfg.Secret, req.Method, path, ts, sha))
-	req.Header.Set(HeaderSHA256, sha)
+	SignRequest(req, c.cfg.KeyID, c.cfg.Secret, path, time.Now().Unix(), sha)
 }

@@ -74,6 +74,8 @@ def server(transactional_db, settings, tmp_path):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # gateway secrets are encrypted with a key from it
         "CDR_VAR_DIR": str(tmp_path / "var"),
+        # Signature v1 refused: the client must sign v2 (its metadata headers included).
+        "CDR_INGEST_SIGNATURE_V1_UNTIL": "off",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "project.wsgi:application", "--bind", f"127.0.0.1:{port}",

@@ -8,7 +8,7 @@ from typing import Any
 from django.test import Client
 from rest_framework.test import APIClient
 
-from cdr.ingest.signing import signature, signed_headers
+from cdr.ingest.signing import must_sign, signed_headers
 from cdr.services.gateways import IssuedGateway
 
 EVENTS = "/ingest/v1/events"
@@ -20,9 +20,24 @@ class GatewayClient:
         self.secret = issued.secret
         self.client = client or Client()
 
-    def post(self, path: str, body: bytes, *, content_type: str, timestamp: int | None = None, **headers: str) -> Any:
-        signed = signed_headers(self.key_id, self.secret, "POST", path, body, timestamp=timestamp)
-        signed.update(headers)
+    def post(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        content_type: str,
+        timestamp: int | None = None,
+        sha256: str | None = None,
+        **headers: str,
+    ) -> Any:
+        """Signed v2 with ``headers`` and the Content-Type; a signature's own header in ``headers``
+        (``X-CDR-Timestamp``) replaces the signed one, as sent."""
+        own = {k: v for k, v in headers.items() if not must_sign(k)}
+        sent = {"Content-Type": content_type, **{k: v for k, v in headers.items() if must_sign(k)}}
+        signed = signed_headers(
+            self.key_id, self.secret, "POST", path, body, headers=sent, timestamp=timestamp, sha256=sha256
+        )
+        signed.update(own)
         # CONTENT_TYPE also for an empty body, which the test client would send without one.
         return self.client.generic(
             "POST", path, body, content_type=content_type, headers=signed, CONTENT_TYPE=content_type
@@ -49,13 +64,7 @@ def upload(gw, call_id, blob, *, sha=None, content_type="application/octet-strea
     }
     sent.update(headers)
     path = f"/ingest/v1/recordings/{call_id}"
-    if sha is None:
-        return gw.post(path, blob, content_type=content_type, **sent)
-    # A lying checksum header, signed as the gateway would sign it.
-    signed = signed_headers(gw.key_id, gw.secret, "POST", path, blob)
-    signed["X-CDR-Content-SHA256"] = sha
-    signed["X-CDR-Signature"] = signature(gw.secret, "POST", path, signed["X-CDR-Timestamp"], sha)
-    return gw.client.generic("POST", path, blob, content_type=content_type, headers={**sent, **signed})
+    return gw.post(path, blob, content_type=content_type, sha256=sha, **sent)
 
 
 def bearer_client(key: str) -> APIClient:

@@ -106,7 +106,8 @@ event = {
              "started_at": "2026-11-02T10:00:00Z"},
 }
 body = json.dumps([event]).encode()
-headers = signed_headers(issued.gateway.key_id, issued.secret, "POST", "/ingest/v1/events", body)
+headers = signed_headers(issued.gateway.key_id, issued.secret, "POST", "/ingest/v1/events", body,
+                         headers={"Content-Type": "application/json"})
 answer = Client().generic("POST", "/ingest/v1/events", body, content_type="application/json", headers=headers)
 assert answer.status_code == 200, (answer.status_code, answer.content[:300])
 assert Call.objects.filter(call_id="bare-http-1", tenant_id=42).exists()

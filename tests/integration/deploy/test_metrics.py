@@ -4,6 +4,7 @@ processes: tests/e2e/test_metrics_processes.py."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
@@ -16,6 +17,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from cdr.hooks import CallMeta
+from cdr.ingest.signing import signature_v1, signed_headers
 from cdr.metrics import TASK_OUTCOMES
 from cdr.models import Gateway, GatewayBatch, ReportPending
 from cdr.services.events import events_ingest
@@ -316,3 +318,37 @@ def test_every_metric_the_dashboard_plots_is_exported(client, metrics_on, tmp_pa
     assert plotted - exported == set()
     # And every cdr_ metric is on the dashboard: a new one needs a panel (or a reason here).
     assert {n for n in exported if n.startswith("cdr_")} - plotted == set()
+
+
+def _v1_count(client, gateway: str, refused: str) -> float:
+    values = {
+        (s.labels.get("gateway"), s.labels.get("refused")): s.value
+        for family in text_string_to_metric_families(
+            client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+        )
+        for s in family.samples
+        if s.name == "cdr_ingest_signature_v1_requests_total"
+    }
+    return values.get((gateway, refused), 0.0)
+
+
+def test_v1_signed_requests_are_counted_by_gateway(client, metrics_on, settings):
+    """Each authentic v1 request (deprecated, docs/ingest.md) counts for its gateway; v2 does not."""
+    issued = gateway_create(name="gw-v1", tenant_ids=[7])
+    before = _v1_count(client, "gw-v1", "false"), _v1_count(client, "gw-v1", "true")
+    body = b"[]"
+    ts, sha = str(int(time.time())), hashlib.sha256(body).hexdigest()
+    v1 = {
+        "X-CDR-Key": issued.gateway.key_id,
+        "X-CDR-Timestamp": ts,
+        "X-CDR-Signature": signature_v1(issued.secret, "POST", "/ingest/v1/events", ts, sha),
+    }
+    for _ in range(2):
+        assert client.post("/ingest/v1/events", body, content_type="application/json", headers=v1).status_code == 400
+    v2 = signed_headers(issued.gateway.key_id, issued.secret, "POST", "/ingest/v1/events", body,
+                        headers={"Content-Type": "application/json"})  # fmt: skip
+    assert client.post("/ingest/v1/events", body, content_type="application/json", headers=v2).status_code == 400
+    settings.CDR_INGEST = {**settings.CDR_INGEST, "SIGNATURE_V1_UNTIL": "off"}
+    assert client.post("/ingest/v1/events", body, content_type="application/json", headers=v1).status_code == 401
+    after = _v1_count(client, "gw-v1", "false"), _v1_count(client, "gw-v1", "true")
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 1)

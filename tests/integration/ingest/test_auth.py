@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 BATCH = [dict(event("ringing", 0, call("a@gw")), event_id="1")]
 BODY = json.dumps(BATCH).encode()
+JSON = {"Content-Type": "application/json"}
 
 
 def post(client, headers, body=BODY, path=EVENTS):
@@ -35,7 +36,7 @@ def test_the_secret_is_stored_encrypted_and_verifies(issued, gw):
     [("X-CDR-Key", "X-CDR-Key: missing"), ("X-CDR-Signature", "X-CDR-Signature: missing")],
 )
 def test_missing_headers_are_401_naming_them(gw, client, drop, reason):
-    headers = signed_headers(gw.key_id, gw.secret, "POST", EVENTS, BODY)
+    headers = signed_headers(gw.key_id, gw.secret, "POST", EVENTS, BODY, headers=JSON)
     del headers[drop]
     response = post(client, headers)
     assert response.status_code == 401
@@ -44,14 +45,14 @@ def test_missing_headers_are_401_naming_them(gw, client, drop, reason):
 
 
 def test_a_tampered_body_method_or_path_or_wrong_secret_is_401(gw, client):
-    good = signed_headers(gw.key_id, gw.secret, "POST", EVENTS, BODY)
+    good = signed_headers(gw.key_id, gw.secret, "POST", EVENTS, BODY, headers=JSON)
     tampered = BODY.replace(b"a@gw", b"b@gw")
     assert post(client, good, body=tampered).json()["detail"].startswith("X-CDR-Signature: does not match")
-    other_path = signed_headers(gw.key_id, gw.secret, "POST", "/ingest/v1/recordings/a@gw", BODY)
+    other_path = signed_headers(gw.key_id, gw.secret, "POST", "/ingest/v1/recordings/a@gw", BODY, headers=JSON)
     assert post(client, other_path).status_code == 401
-    wrong = signed_headers(gw.key_id, gw.secret + "x", "POST", EVENTS, BODY)
+    wrong = signed_headers(gw.key_id, gw.secret + "x", "POST", EVENTS, BODY, headers=JSON)
     assert post(client, wrong).status_code == 401
-    unknown = signed_headers("gw_nobody", gw.secret, "POST", EVENTS, BODY)
+    unknown = signed_headers("gw_nobody", gw.secret, "POST", EVENTS, BODY, headers=JSON)
     assert post(client, unknown).json() == {"detail": "X-CDR-Key: unknown key"}
     assert CallEvent.objects.count() == 0 and GatewayEvent.objects.count() == 0
 

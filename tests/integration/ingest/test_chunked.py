@@ -76,8 +76,8 @@ def pieces(body: bytes, size: int = 1000) -> Iterator[bytes]:
 
 
 def post(conn, gateway, path: str, body: bytes, *, chunked: bool, content_type: str, **headers: str) -> Any:
-    signed = signed_headers(gateway.gateway.key_id, gateway.secret, "POST", path, body)
-    signed.update({"Content-Type": content_type, **headers})
+    sent = {"Content-Type": content_type, **headers}
+    signed = signed_headers(gateway.gateway.key_id, gateway.secret, "POST", path, body, headers=sent)
     conn.request("POST", path, body=pieces(body) if chunked else body, headers=signed, encode_chunked=chunked)
     response = conn.getresponse()
     raw = response.read()

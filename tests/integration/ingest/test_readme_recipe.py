@@ -55,12 +55,14 @@ def issued(db) -> IssuedGateway:
 
 
 @pytest.fixture
-def run_recipe(live_server, issued, tmp_path):
+def run_recipe(live_server, issued, tmp_path, settings):
     """Run one recipe with bash: (HTTP status, JSON answer).
 
     Only the environment differs from a gateway author's shell: CDR_URL names the live server, and a
     curlrc (curl reads it from $HOME) adds the status line, so the commands themselves run as written.
+    The server refuses signature v1: the recipes must sign v2, their metadata headers included.
     """
+    settings.CDR_INGEST = {**settings.CDR_INGEST, "SIGNATURE_V1_UNTIL": "off"}
     home = tmp_path / "home"
     home.mkdir()
     (home / ".curlrc").write_text('write-out = "\\nHTTP %{http_code}\\n"\n')  # STATUS, then the code

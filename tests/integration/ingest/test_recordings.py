@@ -168,14 +168,11 @@ def test_bad_headers_are_400_naming_them(local_storage, sink, gw, headers, param
 
 def test_a_call_id_with_nul_is_400_not_a_database_error(local_storage, sink, gw):
     """%00 in the URL decodes to NUL, which the client signs as part of the path (docs/ingest.md)."""
-    signed = signed_headers(gw.key_id, gw.secret, "POST", "/ingest/v1/recordings/a\x00b@gw", b"abc")
     sent = {"X-CDR-Tenant-Id": "7", "X-CDR-Codec": "PCMU", "X-CDR-Sample-Rate": "8000", "X-CDR-Channels": "1"}
+    sent["Content-Type"] = "application/octet-stream"
+    signed = signed_headers(gw.key_id, gw.secret, "POST", "/ingest/v1/recordings/a\x00b@gw", b"abc", headers=sent)
     response = gw.client.generic(
-        "POST",
-        "/ingest/v1/recordings/a%00b@gw",
-        b"abc",
-        content_type="application/octet-stream",
-        headers={**sent, **signed},
+        "POST", "/ingest/v1/recordings/a%00b@gw", b"abc", content_type="application/octet-stream", headers=signed
     )
     assert response.status_code == 400, response.content
     assert response.json() == {"call_id": "call_id: contains NUL, which cannot be stored"}

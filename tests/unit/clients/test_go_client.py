@@ -88,6 +88,16 @@ def test_the_go_signer_vectors_are_the_python_signers():
     assert len(vectors) >= 3
     for v in vectors:
         body = bytes.fromhex(v["body_hex"])
-        headers = signing.signed_headers("k", v["secret"], v["method"], v["path"], body, timestamp=v["timestamp"])
+        headers = signing.signed_headers(
+            "k", v["secret"], v["method"], v["path"], body, headers=v["headers"], timestamp=v["timestamp"]
+        )
         assert headers[signing.SHA256_HEADER] == v["body_sha256"]
+        assert headers[signing.SIGNED_HEADERS_HEADER] == v["signed_headers"]
         assert headers[signing.SIGNATURE_HEADER] == v["signature"]
+        assert v["signature"].startswith("v2=")
+        ts = str(v["timestamp"])
+        assert signing.signature_v1(v["secret"], v["method"], v["path"], ts, v["body_sha256"]) == v["signature_v1"]
+    # Every kind of signed header is in a vector: the metadata, a value with outer spaces, an unknown X-CDR-*.
+    names = {name.lower() for v in vectors for name in v["headers"]}
+    assert {"content-type", "x-cdr-tenant-id", "x-cdr-format", "x-cdr-codec", "x-cdr-channels"} <= names
+    assert any(value != value.strip() for v in vectors for value in v["headers"].values())

@@ -98,3 +98,21 @@ def test_a_project_without_spectacular_as_schema_class_is_warned(settings):
         "DEFAULT_SCHEMA_CLASS": "rest_framework.schemas.openapi.AutoSchema",
     }
     assert [w.id for w in cdr_api_schema()] == ["cdr.W001"]
+
+
+@pytest.mark.parametrize("value", ["2027-06-30", " 2026-01-01 ", "off", "OFF", ""])
+def test_the_signature_v1_window_takes_a_date_or_off(settings, value):
+    settings.CDR_INGEST = {"SIGNATURE_V1_UNTIL": value}
+    assert cdr_settings() == []
+
+
+@pytest.mark.parametrize("value", ["2027-13-01", "next year", "yes", 20270630])
+def test_a_wrong_signature_v1_window_fails_at_start_up_naming_it(settings, value):
+    settings.CDR_INGEST = {"SIGNATURE_V1_UNTIL": value}
+    assert _ids(cdr_settings()) == [
+        (
+            "cdr.E001",
+            "CDR_INGEST['SIGNATURE_V1_UNTIL'] must be a date (YYYY-MM-DD, the last day signature v1 is accepted) "
+            f'or "off", got {value!r}.',
+        )
+    ]
