@@ -7,18 +7,28 @@ Run on its own: ``pytest -m browser``.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from cdr.services import events_ingest
 from tests.support.browser import docs_shot, shot
+from tests.support.factories import T0, call, failed
 from tests.support.tenants import PASSWORD, TENANT_A, transferred_twice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1366, "height": 768}
 
 
+LONG_CALL_ID = "3c2a6f1e-8b1d-4d7e-9a55-1f0b2c3d4e5f@sbc-01.carrier.example.net"
+
+
 @pytest.fixture
 def queue_call(tenants):
-    """Made before the browser starts (see the tenants fixture)."""
+    """Made before the browser starts (see the tenants fixture); with a Call-ID as long as real
+    ones (a UUID at a host name), which the list must shorten to fit."""
+    meta = call(LONG_CALL_ID, tenant_id=TENANT_A, started_at=(T0 + timedelta(hours=3)).isoformat())
+    events_ingest(events=[failed(3 * 3600 + 6.5, 3 * 3600 + 6.5, meta, sip_code=480, reason="Temporarily Unavailable")])
     return transferred_twice(TENANT_A, "alpha")
 
 
@@ -54,6 +64,7 @@ def test_call_list_fits_1366_px_and_its_play_button_opens_a_player(tenants, queu
     shot(page, "call-list-1366")
     assert fit["table"] <= fit["box"] and fit["page"] <= fit["view"], repr(fit)
     assert fit["right"] <= fit["boxRight"] + 1, fit  # every visible header is inside the pane
+    assert LONG_CALL_ID[:17] in page.inner_text("#result_list") and LONG_CALL_ID not in page.inner_text("#result_list")
     essential = ["started", "tenant_name", "call_id_short", "direction", "status", "duration", "sip", "play"]
     assert [c for c in fit["columns"] if c in essential] == essential, fit
     print(f"\n1366 px: table {fit['table']} px in a {fit['box']} px pane")
