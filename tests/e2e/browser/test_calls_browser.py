@@ -33,10 +33,12 @@ def queue_call(tenants):
 
 
 @pytest.fixture
-def laptop(browser):
+def laptop(browser, request):
     context = browser.new_context(viewport=LAPTOP)
     page = context.new_page()
     yield page
+    if getattr(request.node, "rep_call", None) is None or request.node.rep_call.failed:
+        shot(page, f"{request.node.name}-failure")
     page.goto("about:blank")  # no media request left open when the database is torn down
     context.close()
 
