@@ -12,6 +12,8 @@ from django.core import checks
 
 from cdr.conf import DEFAULTS
 
+_BAD_ZONES_SHOWN = 20
+
 
 def _v1_until_problem(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off")):
@@ -129,3 +131,32 @@ def cdr_api_schema(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             id="cdr.W001",
         )
     ]
+
+
+@checks.register(checks.Tags.database)
+def cdr_tenant_time_zones(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Tenants whose stored zone is no IANA name (written around the model's validator): their
+    pages show UTC. A database check: ``manage.py check --database default`` and ``migrate`` run it."""
+    if not databases or "default" not in databases:
+        return []
+    from django.db import DatabaseError
+
+    from cdr.models import Tenant
+    from cdr.models.zones import invalid_zone_message, time_zone_names
+
+    try:
+        bad = list(Tenant.objects.exclude(time_zone__in=time_zone_names()).order_by("id")[: _BAD_ZONES_SHOWN + 1])
+    except DatabaseError:  # not migrated yet: migrate reports that itself
+        return []
+    found = [
+        checks.Warning(
+            invalid_zone_message(tenant),
+            hint="Choose its zone on the tenant's admin page (a list of IANA names).",
+            obj=tenant,
+            id="cdr.W002",
+        )
+        for tenant in bad[:_BAD_ZONES_SHOWN]
+    ]
+    if len(bad) > _BAD_ZONES_SHOWN:
+        found.append(checks.Warning("... and more tenants without a valid time zone.", id="cdr.W002"))
+    return found

@@ -15,27 +15,31 @@ from cdr.admin import filters
 from cdr.admin.active import active_calls_view
 from cdr.admin.changelist import KeysetChangeList
 from cdr.admin.detail import call_detail
-from cdr.admin.display import duration, local_time
+from cdr.admin.display import duration, local_time, seconds
 from cdr.admin.recordings import recording_urls, recordings_by_call, recordings_detail
 from cdr.admin.scoping import TenantScopedAdmin, search_term_unmatchable
 from cdr.models import Call
 from cdr.reports.cells import csv_line
 from cdr.selectors import RECORD_FIELDS, call_records_iter
 
+CALL_ID_SHOWN = 18  # characters of a Call-ID in the list; the whole one is its title
+
 
 @admin.register(Call)
 class CallAdmin(TenantScopedAdmin):
+    # The essential columns first; remote address and scenario only where the screen is wide
+    # enough (calls.css hides them below 1700 px): at 1366 px the table fits its pane unscrolled.
     list_display = (
-        "call_id_short",
         "started",
         "tenant_name",
+        "call_id_short",
         "direction",
-        "remote_addr",
         "status",
         "duration",
-        "end",
+        "sip",
+        "play",
+        "remote_addr",
         "scenario",
-        "recording",
     )
     list_display_links = ("call_id_short",)
     list_select_related = ("tenant",)
@@ -59,10 +63,11 @@ class CallAdmin(TenantScopedAdmin):
     actions = ("export_csv",)
     change_form_template = "admin/cdr/call/change_form.html"
     change_list_template = "admin/cdr/call/change_list.html"
+    readonly_fields = ("duration_display", "billable_display", "pdd_display")
     fieldsets = (
         (None, {"fields": ("call_id", "correlation_id", "tenant", "direction", "scenario", "status")}),
         ("Network", {"fields": ("remote_addr", "local_ip", "codec")}),
-        ("Durations", {"fields": ("duration_ms", "billable_ms", "pdd_ms")}),
+        ("Durations", {"fields": ("duration_display", "billable_display", "pdd_display")}),
         ("End", {"fields": ("hangup_initiator", "sip_code", "hangup_reason")}),
     )
 
@@ -90,44 +95,65 @@ class CallAdmin(TenantScopedAdmin):
 
     @admin.display(description="Call-ID")
     def call_id_short(self, obj: Call) -> str:
-        return obj.call_id if len(obj.call_id) <= 24 else obj.call_id[:22] + "…"
+        if len(obj.call_id) <= CALL_ID_SHOWN:
+            return obj.call_id
+        return format_html('<span title="{}">{}…</span>', obj.call_id, obj.call_id[: CALL_ID_SHOWN - 1])
 
-    @admin.display(description="Started (tenant time)")
+    @admin.display(description="Started")
     def started(self, obj: Call) -> str:
         return local_time(obj.started_at, obj.tenant.time_zone)
 
     @admin.display(description="Tenant")
     def tenant_name(self, obj: Call) -> str:
-        return str(obj.tenant)
+        return format_html('<span title="{}">{}</span>', obj.tenant, obj.tenant)
 
     @admin.display(description="Duration")
     def duration(self, obj: Call) -> str:
         return duration(obj.duration_ms)
 
-    @admin.display(description="SIP / hung up by")
-    def end(self, obj: Call) -> str:
+    @admin.display(description="SIP")
+    def sip(self, obj: Call) -> str:
         if not obj.sip_code and not obj.hangup_initiator:
             return ""
-        return format_html("{} <span class='quiet'>{}</span>", obj.sip_code or "-", obj.hangup_initiator or "")
+        title = f"hung up by {obj.hangup_initiator}" if obj.hangup_initiator else ""
+        return format_html('<span title="{}">{}</span>', title, obj.sip_code or "-")
+
+    @admin.display(description="Duration")
+    def duration_display(self, obj: Call) -> str:
+        return duration(obj.duration_ms) or "-"
+
+    @admin.display(description="Billable")
+    def billable_display(self, obj: Call) -> str:
+        return duration(obj.billable_ms) or "-"
+
+    @admin.display(description="Post-dial delay")
+    def pdd_display(self, obj: Call) -> str:
+        return seconds(obj.pdd_ms) or "-"
 
     def page_loaded(self, request: Any, rows: list[Call]) -> None:
         found = recordings_by_call(request.user, [c.call_id for c in rows])
         for call in rows:
             call.page_recordings = found.get(call.call_id, [])
 
-    @admin.display(description="Recording")
-    def recording(self, obj: Call) -> str:
+    @admin.display(description="Play")
+    def play(self, obj: Call) -> str:
+        # A button, not a player per row: the player (one <dialog>, calls.js) asks for a link, which
+        # is logged as a listen, only when the button is pressed.
         for rec in getattr(obj, "page_recordings", ()):
             urls = recording_urls(rec)
             if "play" in urls:
                 return format_html(
-                    '<span class="cdr-recording"><audio controls preload="none" src="{}"></audio> '
-                    '<a href="{}" class="cdr-download">download</a></span>',
+                    '<button type="button" class="cdr-play" data-play="{}" data-download="{}" data-call="{}" '
+                    'title="Play the recording" aria-label="Play the recording of {}">▶</button>',
                     urls["play"],
                     urls["download"],
+                    obj.call_id,
+                    obj.call_id,
                 )
             return format_html(
-                '<a href="{}" class="cdr-download">original</a> ({})', urls["download_original"], rec.wav_status
+                '<a href="{}" class="cdr-download" title="WAV {}: download the original">⤓</a>',
+                urls["download_original"],
+                rec.wav_status,
             )
         return ""
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.urls import reverse
 
-from cdr.admin.display import local_time
-from cdr.models import Call, CallEvent, Gateway, Hangup, Transfer
+from cdr.admin.display import duration, local_time, zone_label
+from cdr.models import Call, CallEvent, Gateway, Hangup, Transfer, TransferOutcome
 from cdr.selectors.access import tenant_ids_for
 from cdr.selectors.calls import call_events_visible
 
@@ -48,6 +48,10 @@ def _link(call: Call | None, ids: set[int] | None) -> dict[str, Any] | None:
     return {"call_id": call.call_id, "url": reverse("admin:cdr_call_change", args=[call.pk]), "call": call}
 
 
+def _leg_end(leg: Call) -> str:
+    return " ".join(str(p) for p in (leg.sip_code, leg.hangup_reason) if p) or leg.status
+
+
 def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
     """Template context for one call, as ``user`` may see it."""
     ids = tenant_ids_for(user)
@@ -75,7 +79,9 @@ def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
             "transfer": t,
             "attempted_at": local_time(t.attempted_at, tz),
             "bridged_at": local_time(t.bridged_at, tz),
-            "agent": _link(t.outbound, ids),
+            "agent": (agent := _link(t.outbound, ids)),
+            # Why an attempt failed is its agent leg's end (486 Busy Here, 480, 408 ...).
+            "end": _leg_end(agent["call"]) if agent and t.outcome == TransferOutcome.FAILED else "",
         }
         for t in Transfer.objects.filter(inbound=call).select_related("outbound").order_by("attempt")
     ]
@@ -93,7 +99,7 @@ def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
         if (link := _link(c, ids))
     ]
     return {
-        "tenant_zone": tz,
+        "tenant_zone": zone_label(tz),
         "times": [
             (label, local_time(getattr(call, name), tz))
             for label, name in (
@@ -107,6 +113,7 @@ def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
         "raw_events": raw,
         "hangup": hangup,
         "hangup_ended_at": local_time(hangup.ended_at, tz) if hangup else "",
+        "hangup_duration": duration(hangup.reported_duration_ms) if hangup else "",
         "transfers": transfers,
         "answered": answered,
         "parent_leg": parent,

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from cdr.admin.display import local_time
+from cdr.admin.display import duration, local_time
 from cdr.models import Recording, RecordingAccess, WavStatus
 from cdr.selectors.access import tenant_ids_for
 
@@ -54,6 +54,7 @@ def recordings_detail(user: Any, call_id: str, zone_name: str) -> list[dict[str,
                 "recording": recording,
                 "urls": recording_urls(recording) if recording.deleted_at is None else {},
                 "created": local_time(recording.created_at, zone_name),
+                "duration": duration(recording.duration_ms),
                 "accesses": [
                     {"at": local_time(a.at, zone_name), "user": a.user, "purpose": a.purpose, "variant": a.variant}
                     for a in accesses[:ACCESS_LOG_ROWS]

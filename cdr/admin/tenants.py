@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.html import format_html
 
 from cdr.admin.scoping import SuperuserOnlyAdmin, TenantScopedAdmin
 from cdr.models import Tenant, TenantMembership
+from cdr.models.zones import invalid_zone_message, time_zone_names, time_zone_valid
 
 
 class MembershipInline(admin.TabularInline):
@@ -25,10 +27,39 @@ def _superuser(request: Any) -> bool:
     return request.user.is_active and request.user.is_superuser
 
 
+class ZoneField(forms.ChoiceField):
+    """A select of the IANA names whose check is the model's (``validate_time_zone``), so a name
+    that is no zone gets the model's message, not "Select a valid choice"."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
+class TenantForm(forms.ModelForm):
+    time_zone = ZoneField(
+        initial="UTC",
+        help_text="The zone the tenant's times are shown in (IANA name, such as Europe/Paris).",
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ("id", "name", "time_zone")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        choices = [(name, name) for name in time_zone_names()]
+        stored = self.instance.time_zone if self.instance.pk is not None else ""
+        if stored and not time_zone_valid(stored):
+            # Kept selected (and refused on save) rather than replaced by the first zone of the list.
+            choices.insert(0, (stored, f"{stored} (not a time zone: times shown in UTC)"))
+        self.fields["time_zone"].choices = choices
+
+
 @admin.register(Tenant)
 class TenantAdmin(TenantScopedAdmin):
     tenant_field = "id"
-    list_display = ("id", "name", "time_zone", "calls_link", "created_at")
+    form = TenantForm
+    list_display = ("id", "name", "zone", "calls_link", "created_at")
     list_display_links = ("id", "name")
     search_fields = ("name",)
     fields = ("id", "name", "time_zone", "created_at")
@@ -54,6 +85,19 @@ class TenantAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return _superuser(request)
+
+    def change_view(self, request: Any, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        if request.method == "GET":
+            tenant = self.get_object(request, object_id)
+            if tenant is not None and not time_zone_valid(tenant.time_zone):
+                messages.error(request, invalid_zone_message(tenant))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="Time zone")
+    def zone(self, obj: Tenant) -> str:
+        if time_zone_valid(obj.time_zone):
+            return obj.time_zone
+        return format_html('{} <strong class="cdr-bad-zone">(not a time zone: UTC)</strong>', obj.time_zone)
 
     @admin.display(description="Calls")
     def calls_link(self, obj: Tenant) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -12,11 +13,14 @@ from django.core import signing
 from django.db.models import Count, Q, QuerySet
 
 from cdr.conf import cdr_setting
-from cdr.models import Call, Recording, RecordingPolicy, WavStatus
+from cdr.models import Call, Recording, RecordingPolicy, Tenant, WavStatus
+from cdr.models.zones import zone_resolve
 from cdr.selectors.access import tenant_ids_for
+from cdr.storage.filenames import download_filename
 from cdr.storage.spool import RecordingSpool
 
 LINK_SALT = "cdr.recording-link"
+_EXT_UNSAFE = re.compile(r"[^A-Za-z0-9]")
 
 
 # --- policy -----------------------------------------------------------------------------------
@@ -103,22 +107,40 @@ def recording_get_visible(*, user: Any, recording_id: int) -> Recording | None:
     return recording
 
 
+def recording_download_name(*, recording: Recording, key: str) -> str:
+    """``<call-id>_<start in the tenant's zone>.<ext of key>``: the call's start, or when the
+    recording came without a call row, when it was stored."""
+    calls = Call.objects.filter(call_id=recording.call_id, tenant_id=recording.tenant_id)
+    row = calls.values_list("started_at", "tenant__time_zone").first()
+    if row is None:
+        zone_name = Tenant.objects.filter(pk=recording.tenant_id).values_list("time_zone", flat=True).first()
+        row = (recording.created_at, zone_name or "UTC")
+    started = row[0].astimezone(zone_resolve(row[1])[0])
+    ext = _EXT_UNSAFE.sub("", key.rsplit("/", 1)[-1].rpartition(".")[2])[:12] or "bin"
+    return download_filename(call_id=recording.call_id, started=started, ext=ext)
+
+
 # --- signed links for local files ---------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class LinkClaims:
     recording_id: int
     key: str
     attachment: bool
+    name: str  # the download's file name (cdr.storage.filenames)
 
 
-def recording_link_sign(*, recording_id: int, key: str, attachment: bool) -> str:
-    return signing.dumps({"r": recording_id, "k": key, "a": int(attachment)}, salt=LINK_SALT, compress=True)
+def recording_link_sign(*, recording_id: int, key: str, attachment: bool, name: str) -> str:
+    claims = {"r": recording_id, "k": key, "a": int(attachment), "n": name}
+    return signing.dumps(claims, salt=LINK_SALT, compress=True)
 
 
 def recording_link_verify(token: str) -> LinkClaims:
     """Raises signing.SignatureExpired (too old) or signing.BadSignature (tampered)."""
     data = signing.loads(token, salt=LINK_SALT, max_age=cdr_setting("CDR_RECORDINGS")["LINK_SECONDS"])
-    return LinkClaims(recording_id=int(data["r"]), key=str(data["k"]), attachment=bool(data["a"]))
+    key = str(data["k"])
+    # A link signed before names were signed (minutes old at most): the key's last part.
+    name = str(data.get("n") or key.rsplit("/", 1)[-1])
+    return LinkClaims(recording_id=int(data["r"]), key=key, attachment=bool(data["a"]), name=name)
 
 
 # --- monitoring ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from cdr.models import AccessPurpose, Recording
 from cdr.selectors.recordings import recording_get_visible, recording_link_verify
 from cdr.services.recordings import RecordingUnavailable, recording_link, recording_waveform
 from cdr.storage.backend import recordings_storage
+from cdr.storage.filenames import content_disposition
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -155,7 +156,5 @@ def recording_file_view(request: HttpRequest, token: str) -> HttpResponse:
     if rng is not None:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Cache-Control"] = "private, no-store"
-    name = claims.key.rsplit("/", 1)[-1]
-    disposition = "attachment" if claims.attachment else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response["Content-Disposition"] = content_disposition(claims.name, attachment=claims.attachment)
     return response

@@ -21,3 +21,14 @@ ARGS = [
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"admin-{name}.png"), full_page=True)
+
+
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def docs_shot(page, name: str, *, full_page: bool = False) -> None:
+    """With CDR_SCREENSHOTS=1, a screenshot for the docs (docs/screenshots/<name>.png, committed)."""
+    if os.environ.get("CDR_SCREENSHOTS") != "1":
+        return
+    DOCS_SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=full_page)

@@ -138,3 +138,52 @@ def add_recording(tenant_id: int, call_id: str, seconds: float = 2.0):
         wav_ready=True,
     )
     return recording
+
+
+def transferred_twice(tenant_id: int, prefix: str) -> str:
+    """An inbound call (recorded) whose first transfer attempt failed (the agent was busy: 486 Busy
+    Here) and whose second one was bridged; the inbound Call-ID."""
+    base = T0 + timedelta(hours=2)
+    inbound = call(f"{prefix}-queue@gw", tenant_id=tenant_id, scenario="queue", started_at=_at(0, base))
+    busy = call(
+        f"{prefix}-agent1@gw",
+        tenant_id=0,
+        direction="outbound",
+        correlation_id=inbound["call_id"],
+        scenario="transfer_agent",
+        started_at=_at(20, base),
+    )
+    agent = call(
+        f"{prefix}-agent2@gw",
+        tenant_id=0,
+        direction="outbound",
+        correlation_id=inbound["call_id"],
+        scenario="transfer_agent",
+        started_at=_at(30, base),
+    )
+
+    def at(seconds: float) -> float:  # the factories count from T0
+        return (base - T0).total_seconds() + seconds
+
+    events_ingest(
+        events=[
+            event("ringing", at(1.8), inbound),
+            event("established", at(4), inbound),
+            event("transfer_started", at(19), inbound, target_uri=f"sip:alice@{prefix}.pbx"),
+            event("ringing", at(20.5), busy),
+            failed(at(22), at(22), busy, sip_code=486, reason="Busy Here", initiator="remote"),
+            event("transfer_started", at(29), inbound, target_uri=f"sip:bob@{prefix}.pbx"),
+            event("ringing", at(30.4), agent),
+            event("established", at(33), agent),
+            {
+                "type": "bridge_started",
+                "observed_at": _at(33.2, base),
+                "inbound_call_id": inbound["call_id"],
+                "outbound_call_id": agent["call_id"],
+            },
+            bye(at(215), at(215), agent, initiator="remote", sip_code=200),
+            bye(at(215.4), at(215.4), inbound, initiator="local", sip_code=200),
+        ]
+    )
+    add_recording(tenant_id, inbound["call_id"], seconds=3.0)
+    return inbound["call_id"]

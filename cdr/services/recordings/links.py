@@ -12,8 +12,9 @@ from django.urls import reverse
 from cdr.conf import cdr_setting
 from cdr.media.waveform import WaveformError, waveform_peaks, waveform_svg
 from cdr.models import AccessPurpose, Recording, RecordingAccess, WavStatus
-from cdr.selectors.recordings import recording_link_sign, recording_visible_to
+from cdr.selectors.recordings import recording_download_name, recording_link_sign, recording_visible_to
 from cdr.storage.backend import recordings_storage, storage_is_s3
+from cdr.storage.filenames import content_disposition
 from cdr.storage.keys import waveform_key
 
 log = logging.getLogger("cdr.recordings")
@@ -46,12 +47,11 @@ def recording_link(*, user: Any, recording: Recording, purpose: str, variant: st
     storage = recordings_storage()
     attachment = purpose == AccessPurpose.DOWNLOAD
     expire = cdr_setting("CDR_RECORDINGS")["LINK_SECONDS"]
+    name = recording_download_name(recording=recording, key=key)
     if storage_is_s3(storage):
-        params = None
-        if attachment:
-            params = {"ResponseContentDisposition": f'attachment; filename="{key.rsplit("/", 1)[-1]}"'}
+        params = {"ResponseContentDisposition": content_disposition(name, attachment=attachment)}
         return str(storage.url(key, parameters=params, expire=expire))  # type: ignore[call-arg]
-    token = recording_link_sign(recording_id=recording.pk, key=key, attachment=attachment)
+    token = recording_link_sign(recording_id=recording.pk, key=key, attachment=attachment, name=name)
     return reverse("cdr:recording-file", args=[token])
 
 

@@ -7,10 +7,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from cdr.models import Call, RecordingAccess
+from cdr.models import Call, RecordingAccess, Tenant
 from cdr.services import events_ingest
 from tests.support.factories import call, event
-from tests.support.tenants import TENANT_B
+from tests.support.tenants import TENANT_A, TENANT_B, transferred_twice
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_recording_section_plays_and_lists_who_listened(staff_client, staff_user
     a, _ = calls
     html = section(page(staff_client, a.answered), "recordings")
     assert '<audio controls preload="none" src="/recordings/' in html
-    assert "SHA-256" in html and "2000 ms" in html and "Nobody yet." in html
+    assert "SHA-256" in html and "<td>0:02</td>" in html and "Nobody yet." in html
     src = re.search(r'<audio controls preload="none" src="([^"]+)"', html).group(1).replace("&amp;", "&")
     response = staff_client.get(src)
     assert response.status_code == 302
@@ -126,3 +126,31 @@ def test_another_tenants_copy_of_a_call_id_is_shown_rejected_to_superusers_only(
         html = page(client, a.answered)
         assert ("192.0.2.66" in html) is shown
         assert ("belongs to tenant 7 (bound first)" in section(html, "timeline")) is shown
+
+
+def test_durations_are_formatted_not_raw_milliseconds(staff_client, calls):
+    a, _ = calls
+    html = page(staff_client, a.answered)
+    # ringing at +0.4 s; established at +2 s; ended at +62 s: talk 1:00, total 1:02.
+    assert re.search(r"Post-dial delay:</label>\s*<div class=\"readonly\">0.4 s</div>", html), html
+    assert re.search(r"Duration:</label>\s*<div class=\"readonly\">1:02</div>", html)
+    assert re.search(r"Billable:</label>\s*<div class=\"readonly\">1:00</div>", html)
+    assert "Pdd ms" not in html and "Duration ms" not in html and " ms<" not in html
+    assert " ms<" not in section(html, "hangup")
+
+
+def test_a_failed_transfer_attempt_shows_the_agent_legs_sip_code_and_reason(staff_client, calls):
+    inbound = transferred_twice(TENANT_A, "two")
+    legs = section(page(staff_client, inbound), "legs")
+    outcomes = re.findall(r'<td class="cdr-transfer-outcome">(.*?)</td>', legs)
+    assert outcomes == ['failed: <span class="cdr-transfer-end">486 Busy Here</span>', "bridged"]
+    assert "sip:alice@two.pbx" in legs and "sip:bob@two.pbx" in legs
+
+
+def test_a_tenant_zone_that_is_no_zone_is_said_not_silently_utc(staff_client, calls):
+    a, _ = calls
+    Tenant.objects.filter(id=TENANT_A).update(time_zone="Europe/Pariss")
+    html = page(staff_client, a.answered)
+    times = html[html.index("cdr-times") :]
+    assert "(UTC: &quot;Europe/Pariss&quot; is not a time zone)" in times[:400]
+    assert "2026-03-29 00:30:00 UTC" in times  # shown in UTC, and labelled so

@@ -18,6 +18,7 @@ from tests.support.tenants import TENANT_A, TENANT_B, add_recording, staff_user,
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/cdr/call/"
+ESSENTIAL = ["started", "tenant_name", "call_id_short", "direction", "status", "duration", "sip", "play"]
 
 
 def listed(response) -> list[str]:
@@ -41,8 +42,15 @@ def test_columns_show_tenant_local_time_tenant_and_the_end(staff_client, calls):
     assert "486" in row and "local" in row and "0:05" in row
     answered = page[page.index(a.answered) :].split("</tr>")[0]
     assert "ivr" in answered and "1:02" in answered
-    # The recording: a player that loads nothing until played, and a download link.
-    assert '<audio controls preload="none" src="/recordings/' in answered and "purpose=download" in answered
+    # The recording: a play button (the page's one player loads nothing until it is pressed).
+    assert re.search(
+        r'<button type="button" class="cdr-play" data-play="/recordings/\d+/link/\?purpose=playback"', answered
+    )
+    assert "purpose=download" in answered and "<audio" not in answered
+    assert page.count('<dialog id="cdr-player"') == 1
+    # The essential columns first: start, tenant, Call-ID, direction, status, duration, SIP, play.
+    head = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', page)
+    assert head[:8] == ESSENTIAL
     assert listed(get(staff_client)) == [a.live, a.agent, a.inbound, a.failed, a.answered]
 
 
@@ -189,3 +197,14 @@ def test_the_recorded_filter_ignores_another_tenants_recording_of_the_call_id(st
     theirs = add_recording(TENANT_B, a.failed)
     Recording.objects.filter(pk=theirs.pk).update(gateway=intruder, call_leg=None)
     assert listed(get(staff_client, "?recorded=yes")) == [a.answered]
+
+
+def test_a_long_call_id_is_shortened_with_the_whole_one_in_its_title(staff_client, db, local_recordings):
+    long_id = 'a1b2c3d4e5f6a7b8c9d0/x%20y "q"@gw.example'
+    tenant_calls(TENANT_A, "z", remote="192.0.2.1")
+    from cdr.services import events_ingest
+    from tests.support.factories import call, event
+
+    events_ingest(events=[event("ringing", 0.5, call(long_id, tenant_id=TENANT_A))])
+    page = get(staff_client, "?q=a1b2").content.decode()
+    assert '<span title="a1b2c3d4e5f6a7b8c9d0/x%20y &quot;q&quot;@gw.example">a1b2c3d4e5f6a7b8c…</span>' in page

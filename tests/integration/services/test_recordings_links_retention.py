@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -62,7 +63,11 @@ def test_objects_are_private_and_presigned_links_work_with_range(weed, stored, s
     dl = services.recording_link(user=staff, recording=stored, purpose="download", variant="original")
     status, headers, body = fetch(dl)
     assert status == 200 and body[:3] == b"SN3"
-    assert headers["Content-Disposition"].startswith("attachment;")
+    # Named by the Call-ID and when it started (no call row here: when it was stored), both forms.
+    assert re.fullmatch(
+        r"attachment; filename=\"l1@gw_(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)\.sn3\"; filename\*=UTF-8''l1%40gw_\1\.sn3",
+        headers["Content-Disposition"],
+    ), headers["Content-Disposition"]
 
     accesses = list(RecordingAccess.objects.filter(recording=stored).order_by("at", "id"))
     assert [(a.user_id, a.purpose, a.variant) for a in accesses] == [

@@ -11,10 +11,13 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from cdr import services
-from cdr.models import Recording, RecordingAccess
+from cdr.models import Recording, RecordingAccess, Tenant
+from cdr.services import events_ingest
 from cdr.views.recordings import _parse_range
 from tests.support.audio import conversation, read_wav
+from tests.support.factories import call, event
 from tests.support.recordings import artifact, meta
+from tests.support.tenants import add_recording
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -190,3 +193,23 @@ def test_s3_without_credentials_fails_at_start_up_naming_them(tmp_path):
     )
     assert proc.returncode != 0 and "AWS_SECRET_ACCESS_KEY must be set" in proc.stderr
     assert "AWS_ACCESS_KEY_ID" not in proc.stderr
+
+
+def test_downloads_are_named_by_call_id_and_tenant_local_start(staff, client, local_recordings, db):
+    weird = 'a/b%20c "d"@gw'
+    events_ingest(events=[event("ringing", 0.4, call(weird, tenant_id=7))])  # started at T0, 00:30 UTC
+    Tenant.objects.filter(id=7).update(time_zone="Europe/Paris")
+    recording = add_recording(7, weird)
+    client.force_login(staff)
+    expected = (
+        'filename="a_b_20c_d_@gw_2026-03-29_01-30-00.wav"; '
+        "filename*=UTF-8''a_b%2520c%20_d_%40gw_2026-03-29_01-30-00.wav"
+    )
+    for purpose, kind in (("download", "attachment"), ("playback", "inline")):
+        link = client.get(reverse("cdr:recording-link", args=[recording.pk]), {"purpose": purpose})
+        served = client.get(link["Location"])
+        assert served.status_code == 200 and served["Content-Disposition"] == f"{kind}; {expected}"
+    original = services.recording_link(user=staff, recording=recording, purpose="download", variant="original")
+    assert client.get(original)["Content-Disposition"].startswith(
+        'attachment; filename="a_b_20c_d_@gw_2026-03-29_01-30-00.'
+    )
