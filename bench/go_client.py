@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from servers import gunicorn, scratch_database, server_env  # noqa: E402  (bench/, beside this file)
+
 DB = "cdr_bench_go"
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 GO = shutil.which("go") or "/usr/lib/go-1.19/bin/go"
@@ -69,13 +71,8 @@ def edge_alone(port: int, key_id: str, secret: str, args: argparse.Namespace, ba
 def main(args: argparse.Namespace) -> None:
     if not os.path.exists(GO):
         raise SystemExit("no Go toolchain: apt-get install golang-go")
-    for sql in (f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}"):
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
-    os.environ["DATABASE_URL"] = DB_URL
-    os.environ["CDR_GATEWAY_SECRET_KEY"] = "bench-gateway-secrets"  # the server decrypts what we encrypt
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    scratch_database(DB)
     import django
 
     django.setup()
@@ -113,36 +110,9 @@ def main(args: argparse.Namespace) -> None:
     machine = describe(machine_figures(DB_URL))
     redis = RedisServer(tmp / "redis")
     redis.start()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp),
-        "DATABASE_URL": DB_URL,
-        "CELERY_BROKER_URL": redis.url,
-        "CDR_VAR_DIR": str(tmp),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-secret-key",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_LOG_LEVEL": "ERROR",
-        "CDR_GATEWAY_SECRET_KEY": "bench-gateway-secrets",
-    }
+    env = server_env(tmp, database_url=DB_URL, broker_url=redis.url)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "project.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    server = gunicorn(env, port, workers=2)
     frozen = socket.socket()  # takes connections into its backlog, never answers
     frozen.bind(("127.0.0.1", 0))
     frozen.listen(64)

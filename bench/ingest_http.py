@@ -31,6 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from servers import gunicorn, scratch_database, server_env  # noqa: E402  (bench/, beside this file)
+
 DB = "cdr_bench_http"
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 
@@ -143,14 +146,8 @@ def wait_port(port: int, timeout: float = 30) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    for sql in (f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}"):
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
-    os.environ["DATABASE_URL"] = DB_URL
-    # The server decrypts the gateway secret this process encrypts: one key for both.
-    os.environ["CDR_GATEWAY_SECRET_KEY"] = "bench-gateway-secrets"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally: below, stop the servers
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    scratch_database(DB)
     import django
 
     django.setup()
@@ -182,39 +179,9 @@ def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cdr-bench-http-"))
     redis = RedisServer(tmp / "redis")
     redis.start()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp),
-        "DATABASE_URL": DB_URL,
-        "CELERY_BROKER_URL": redis.url,
-        "CDR_VAR_DIR": str(tmp),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-secret-key",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_LOG_LEVEL": "ERROR",
-        "CDR_GATEWAY_SECRET_KEY": "bench-gateway-secrets",
-    }
+    env = server_env(tmp, database_url=DB_URL, broker_url=redis.url)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "project.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(args.server_workers),
-            "--threads",
-            str(args.server_threads),
-            "--log-level",
-            "warning",
-            *(["-c", args.gunicorn_config] if args.gunicorn_config else []),
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    server = gunicorn(env, port, workers=args.server_workers, threads=args.server_threads, config=args.gunicorn_config)
     worker = Worker(env, concurrency=args.worker_concurrency, nice=args.worker_nice)
     if not args.no_worker:
         worker.start()
