@@ -5,7 +5,8 @@ A dry run by default: prints what would change. ``--apply`` erases and writes th
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -19,8 +20,16 @@ class Command(BaseCommand):
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
-        # An unknown or missing option is a one-line CommandError too, not argparse's usage text.
-        parser.called_from_command_line = False
+
+        def error(message: str) -> NoReturn:
+            # One line, as CommandError prints, not argparse's usage text (parsing runs before
+            # BaseCommand catches CommandError, so it is written here).
+            if parser.called_from_command_line:
+                sys.stderr.write(f"CommandError: Error: {message}\n")
+                sys.exit(2)
+            raise CommandError(f"Error: {message}")
+
+        parser.error = error  # type: ignore[method-assign]
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -17,12 +17,14 @@ from cdr.models import (
     RecordDeletion,
     Recording,
     ReportDay,
+    ReportPeak,
     ReportPending,
     ReportShare,
     Tenant,
     Transfer,
 )
 from cdr.services import events_ingest
+from cdr.services.peaks import report_peaks_refresh
 from cdr.services.recordings import legal_hold_place, legal_hold_release
 from cdr.services.records_retention import records_purge
 from cdr.services.rollups import rollups_catch_up
@@ -83,13 +85,19 @@ def test_rollups_keep_counting_deleted_calls_even_those_not_applied_yet(seeded):
     assert _attempts(7) == 4 and _attempts(9) == 2
 
 
+def _peaks():
+    report_peaks_refresh()
+    return set(ReportPeak.objects.filter(peak__gt=0).values_list("tenant_id", "slot", "peak"))
+
+
 def test_rollups_are_unchanged_by_retention_and_by_a_rebuild_after_it(seeded):
-    before = rollup_state()
+    before, peaks = rollup_state(), _peaks()
+    assert (7, OLD, 2) in peaks
     records_purge(now=NOW)
-    assert rollup_state() == before
+    assert rollup_state() == before and _peaks() == peaks
     out = io.StringIO()
     call_command("cdr_reports_rebuild", stdout=out)
-    assert rollup_state() == before
+    assert rollup_state() == before and _peaks() == peaks
     assert "tenant 7: kept the rollups before" in out.getvalue()
     call_command("cdr_reports_rebuild", "--tenant", "7", stdout=io.StringIO())
     assert rollup_state() == before
