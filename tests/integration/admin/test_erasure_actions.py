@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from cdr.models import Call, LegalHold, RecordDeletion
+from cdr.models import Call, LegalHold, RecordDeletion, Tenant
 from tests.support.tenants import TENANT_A
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +53,14 @@ def test_superuser_places_and_releases_a_hold(superuser_client, calls):
 
 def test_the_audit_trail_is_superuser_only(staff_client, calls):
     assert staff_client.get(reverse("admin:cdr_recorddeletion_changelist")).status_code == 403
+
+
+def test_superuser_sets_a_tenants_record_retention(superuser_client, calls):
+    url = reverse("admin:cdr_tenant_change", args=[TENANT_A])
+    page = superuser_client.get(url).content.decode()
+    assert 'name="record_retention_days"' in page
+    form = {"name": "A", "time_zone": "UTC", "record_retention_days": "30"}
+    form |= {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    response = superuser_client.post(url, form)
+    assert response.status_code == 302
+    assert Tenant.objects.get(id=TENANT_A).record_retention_days == 30
