@@ -149,16 +149,19 @@ def tenant_records_purge(
     # Peaks are recomputed from the raw rows: settle the slots still dirty before the rows go.
     report_peaks_refresh(tenant_id=tenant_id, lo=_EPOCH, hi=cutoff)
     storage = recordings_storage()
-    expired = (
-        Call.objects.filter(tenant_id=tenant_id, started_at__lt=cutoff)
-        .filter(~call_held())
-        .order_by("started_at", "id")
-        .values_list("call_id", flat=True)
-    )
+    expired = Call.objects.filter(tenant_id=tenant_id, started_at__lt=cutoff).filter(~call_held())
+    after: tuple[datetime, int] | None = None
     while True:
-        batch = list(expired[:batch_calls])
-        if not batch:
+        # Keyset, never OFFSET nor "the oldest again": rows just deleted stay in the index as dead
+        # entries until vacuum, and rescanning them from the start each batch grows quadratically.
+        page = expired
+        if after is not None:
+            page = page.filter(started_at__gte=after[0]).exclude(started_at=after[0], id__lte=after[1])
+        rows = list(page.order_by("started_at", "id").values_list("started_at", "id", "call_id")[:batch_calls])
+        if not rows:
             break
+        after = rows[-1][:2]
+        batch = [r[2] for r in rows]
         with transaction.atomic():
             done = calls_delete(tenant_id=tenant_id, call_ids=batch, storage=storage)
             RecordDeletion.objects.filter(pk=audit.pk).update(
@@ -166,8 +169,7 @@ def tenant_records_purge(
                 events=F("events") + done.events,
                 recordings=F("recordings") + done.recordings,
             )
-        # Nothing deleted: every call of the batch got a hold or was deleted by a concurrent run.
-        if len(batch) < batch_calls or not done.calls:
+        if len(batch) < batch_calls:
             break
     held = Call.objects.filter(tenant_id=tenant_id, started_at__lt=cutoff).filter(call_held()).count()
     RecordDeletion.objects.filter(pk=audit.pk).update(finished_at=timezone.now(), held=held)
