@@ -195,6 +195,7 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
         if item.call_id in gone.expired:
             result.rejected += 1
             result.outcomes.append(("rejected", gone.expired[item.call_id]))
+            result.kinds.append(("rejected", "expired"))
             continue
         if isinstance(item, Event) and item.fingerprint in refused:
             item = _refuse(item, refused[item.fingerprint])

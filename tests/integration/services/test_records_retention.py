@@ -137,6 +137,7 @@ def test_a_late_event_of_a_deleted_call_is_refused_not_recreated(seeded):
     result = events_ingest(events=late)
     assert result.accepted == 0 and result.rejected == len(late)
     assert all(reason.startswith("expired: ") for _, reason in result.outcomes[:5])
+    assert result.kinds == [("rejected", "expired")] * len(late)  # the metric's reason class
     assert not Call.objects.filter(call_id__startswith="old@gw").exists()
     assert not CallEvent.objects.filter(call_id__startswith="old@gw").exists()
     assert rollup_state() == before
