@@ -97,6 +97,16 @@ DEFAULTS: dict[str, Any] = {
             "cdr-api:report-summary",
         ],
     },
+    # Record retention (Tenant.record_retention_days): calls deleted per transaction by
+    # `cdr.records_purge`, each batch committed on its own so ingestion never waits long on it.
+    "CDR_RECORD_RETENTION": {
+        "BATCH_CALLS": 500,
+    },
+    "CDR_ERASURE": {
+        # Key of the HMAC that erasure audit rows keep instead of the selector (an address, a
+        # Call-ID). Default: SECRET_KEY; a deployment that rotates SECRET_KEY sets its own.
+        "HASH_KEY": _FROM_SECRET_KEY,
+    },
 }
 
 # The app's periodic tasks (Celery beat): a project takes them as they are, or merges its own.
@@ -110,6 +120,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # catches what a nudge missed (the broker was down when the request was answered).
     "cdr-gateway-batches-drain": {"task": "cdr.gateway_batches_drain", "schedule": 2.0},
     "cdr-recordings-purge": {"task": "cdr.recordings_purge", "schedule": 3600.0},
+    # Whole UTC days expire at once: hourly is enough to catch each within the hour.
+    "cdr-records-purge": {"task": "cdr.records_purge", "schedule": 3600.0},
     "cdr-recordings-resume": {"task": "cdr.recordings_resume", "schedule": 600.0},
     "cdr-gateway-events-purge": {"task": "cdr.gateway_events_purge", "schedule": 3600.0},
 }

@@ -49,8 +49,8 @@ SIGNATURE_V1 = Counter(
 INGEST_PATHS = ("http", "http_store", "sink", "other")
 OUTCOMES = ("accepted", "duplicate", "rejected")
 # Why an event was refused: malformed, a tenant the deliverer may not write, an event_id reused
-# for other content, a call that cannot be given a start.
-REASONS = ("invalid", "tenant", "conflict", "startless")
+# for other content, a call that cannot be given a start, a call record retention deleted.
+REASONS = ("invalid", "tenant", "conflict", "startless", "expired")
 TASK_OUTCOMES = ("success", "retry", "failure")
 
 

@@ -3,4 +3,4 @@
 Importing this package registers everything with ``django.contrib.admin.site``.
 """
 
-from cdr.admin import api_tokens, calls, gateways, reports, tenants  # noqa: F401  (registration side effects)
+from cdr.admin import api_tokens, calls, erasure, gateways, reports, tenants  # noqa: F401  (registration side effects)

@@ -16,6 +16,7 @@ from cdr.admin.active import active_calls_view
 from cdr.admin.changelist import KeysetChangeList
 from cdr.admin.detail import call_detail
 from cdr.admin.display import duration, local_time, seconds
+from cdr.admin.erasure import erasure_apply, erasure_preview, hold_place, hold_release
 from cdr.admin.recordings import recording_urls, recordings_by_call, recordings_detail
 from cdr.admin.scoping import TenantScopedAdmin, search_term_unmatchable
 from cdr.models import Call
@@ -60,7 +61,7 @@ class CallAdmin(TenantScopedAdmin):
         filters.HasRecordingFilter,
         filters.TransferredFilter,
     )
-    actions = ("export_csv",)
+    actions = ("export_csv", erasure_preview, erasure_apply, hold_place, hold_release)
     change_form_template = "admin/cdr/call/change_form.html"
     change_list_template = "admin/cdr/call/change_list.html"
     readonly_fields = ("duration_display", "billable_display", "pdd_display")
@@ -70,6 +71,10 @@ class CallAdmin(TenantScopedAdmin):
         ("Durations", {"fields": ("duration_display", "billable_display", "pdd_display")}),
         ("End", {"fields": ("hangup_initiator", "sip_code", "hangup_reason")}),
     )
+
+    def has_superuser_permission(self, request: Any) -> bool:
+        """Erasure and legal holds: superusers only (``permissions=["superuser"]`` on the actions)."""
+        return request.user.is_active and request.user.is_superuser
 
     def get_queryset(self, request: Any) -> QuerySet[Call]:
         return super().get_queryset(request).select_related("tenant")

@@ -62,8 +62,8 @@ class TenantAdmin(TenantScopedAdmin):
     list_display = ("id", "name", "zone", "calls_link", "created_at")
     list_display_links = ("id", "name")
     search_fields = ("name",)
-    fields = ("id", "name", "time_zone", "created_at")
-    readonly_fields = ("created_at",)
+    fields = ("id", "name", "time_zone", "record_retention_days", "records_purged_before", "created_at")
+    readonly_fields = ("created_at", "records_purged_before")
 
     def get_search_results(self, request: Any, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         term = search_term.strip()
@@ -73,7 +73,7 @@ class TenantAdmin(TenantScopedAdmin):
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
         # The id is the gateway's TenantID: set when a tenant is created, never changed.
-        return ("id", "created_at") if obj is not None else ("created_at",)
+        return ("id", "created_at", "records_purged_before") if obj is not None else self.readonly_fields
 
     def get_inlines(self, request: Any, obj: Any) -> list[Any]:
         return [MembershipInline] if _superuser(request) else []

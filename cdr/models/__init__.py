@@ -39,6 +39,7 @@ from cdr.models.reports import (
     ReportShare,
     ReportSlot,
 )
+from cdr.models.retention import DeletionKind, RecordDeletion
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -48,6 +49,7 @@ __all__ = [
     "CallEvent",
     "CallOwner",
     "CallStatus",
+    "DeletionKind",
     "Direction",
     "EventStatus",
     "Gateway",
@@ -58,6 +60,7 @@ __all__ = [
     "HangupKind",
     "IngestedBatch",
     "LegalHold",
+    "RecordDeletion",
     "Recording",
     "RecordingAccess",
     "RecordingPolicy",

@@ -22,6 +22,15 @@ class Tenant(models.Model):
     # around them is reported by the cdr.W002 check and on the tenant's admin page.
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Call records (events, hangup, transfers, recordings) are deleted this many days after the
+    # call started, by ``cdr.records_purge``; the report rollups keep counting them. Empty: forever.
+    record_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days call records are kept (report totals stay). Empty: keep forever."
+    )
+    # Records started before this (a UTC midnight) were deleted by retention: set before they are,
+    # so a late event of one is refused rather than recreating a stub, and cdr_reports_rebuild keeps
+    # the rollups before it (they can no longer be recomputed from rows).
+    records_purged_before = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -82,6 +91,9 @@ class Call(models.Model):
     # recording_store, recordings_attach_calls and calls_refresh. Stays set after retention
     # deletes the audio: the call was recorded; the recording summary says what is left.
     has_recording = models.BooleanField(default=False, db_default=False)
+    # The person's data was erased (cdr.services.erasure): later events of this call are masked
+    # before they are stored, so a re-delivery cannot bring it back.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -18,6 +18,7 @@ from cdr.conf import cdr_setting
 from cdr.db.bulk import bulk_upsert
 from cdr.db.locks import calls_lock
 from cdr.db.queries import one_of
+from cdr.lifecycle.erase import event_mask
 from cdr.lifecycle.events import Event, Rejected, parse_event
 from cdr.metrics import ingest_outcomes_count
 from cdr.models import ACTIVE_STATUSES, Call, CallEvent, CallStatus, EventStatus, IngestedBatch
@@ -25,6 +26,7 @@ from cdr.services.calls import calls_refresh
 from cdr.services.owners import owners_bind
 from cdr.services.provenance import event_scope
 from cdr.services.tenants import tenants_ensure
+from cdr.services.tombstones import calls_gone
 
 log = logging.getLogger("cdr.ingest")
 
@@ -107,6 +109,17 @@ def _neighbours(call_ids: set[str]) -> tuple[set[str], set[str]]:
     return legs, parents
 
 
+def _distinct(parsed: list[Event | Rejected]) -> dict[Key, Event | Rejected]:
+    """The same event twice in one batch from one deliverer: one row, the earliest observation wins."""
+    unique: dict[Key, Event | Rejected] = {}
+    for item in parsed:
+        key = _key(item)
+        seen = unique.get(key)
+        if seen is None or item.observed_at < seen.observed_at:
+            unique[key] = item
+    return unique
+
+
 def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str | None = None) -> IngestResult:
     """Store a batch of JSON lifecycle events and refresh every call they touch. Idempotent.
 
@@ -115,13 +128,7 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
     """
     received_at = timezone.now()
     parsed = [parse_event(raw, received_at=received_at) for raw in events]
-    # The same event twice in one batch from one deliverer: one row, the earliest observation wins.
-    unique: dict[Key, Event | Rejected] = {}
-    for item in parsed:
-        key = _key(item)
-        seen = unique.get(key)
-        if seen is None or item.observed_at < seen.observed_at:
-            unique[key] = item
+    unique = _distinct(parsed)
     accepted = [p for p in unique.values() if isinstance(p, Event)]
     lock_ids = {e.call_id for e in accepted}
     lock_ids |= {e.call.correlation_id for e in accepted if e.call and e.call.correlation_id}
@@ -134,6 +141,22 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
         legs, parents = _neighbours({e.call_id for e in accepted})
         lock_ids |= legs | parents
         calls_lock(lock_ids)
+        # Under the locks retention and erasure take too: a call they deleted or erased is seen.
+        gone = calls_gone(items=unique.values())
+        if gone.erased:
+            parsed = [
+                parse_event(event_mask(raw), received_at=received_at) if item.call_id in gone.erased else item
+                for raw, item in zip(events, parsed, strict=True)
+            ]
+            unique = _distinct(parsed)
+        if gone.expired:
+            unique = {k: item for k, item in unique.items() if item.call_id not in gone.expired}
+            log.warning(
+                "refused events of %d calls deleted by record retention, e.g. %s",
+                len(gone.expired),
+                next(iter(gone.expired.values())),
+            )
+        accepted = [p for p in unique.values() if isinstance(p, Event)]
         tenants_ensure(tenant_ids={e.call.tenant_id for e in accepted if e.call})
         existing = _existing(list(unique))
         # Which tenant a call belongs to is settled here, under its lock, by what is committed;
@@ -169,6 +192,11 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
         )
     first_in_batch: set[Key] = set()
     for item in parsed:
+        if item.call_id in gone.expired:
+            result.rejected += 1
+            result.outcomes.append(("rejected", gone.expired[item.call_id]))
+            result.kinds.append(("rejected", "expired"))
+            continue
         if isinstance(item, Event) and item.fingerprint in refused:
             item = _refuse(item, refused[item.fingerprint])
         if isinstance(item, Rejected):

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from cdr.db.bulk import bulk_upsert
 from cdr.fields import UInt64Field
-from cdr.models import Call, ReportPeak
+from cdr.models import Call, ReportPeak, Tenant
 from cdr.reports.buckets import SLOT
 from cdr.reports.peaks import MAX_LEG, leg_slots, peaks_sweep
 
@@ -101,13 +101,26 @@ def peaks_tenants(*, tenant_id: int | None = None) -> list[int]:
 
 
 def peaks_rebuild(*, tenant_id: int | None = None, swept: Callable[[int], None] | None = None) -> int:
-    """Recompute every slot's peak from the raw rows with one sweep per tenant (``swept(tenant)`` after each)."""
+    """Recompute every slot's peak from the raw rows with one sweep per tenant (``swept(tenant)`` after each).
+
+    A tenant's slots before its ``records_purged_before`` keep their peaks: retention deleted the
+    legs they were computed from.
+    """
     ids = peaks_tenants(tenant_id=tenant_id)
+    horizons = Tenant.objects.filter(records_purged_before__isnull=False)
+    if tenant_id is not None:
+        horizons = horizons.filter(id=tenant_id)
+    kept = dict(horizons.values_list("id", "records_purged_before"))
     written = 0
     with transaction.atomic():
-        (ReportPeak.objects.filter(tenant_id=tenant_id) if tenant_id is not None else ReportPeak.objects.all()).delete()
+        peaks = ReportPeak.objects.filter(tenant_id=tenant_id) if tenant_id is not None else ReportPeak.objects.all()
+        for tenant, horizon in kept.items():
+            peaks = peaks.exclude(tenant_id=tenant, slot__lt=horizon)
+        peaks.delete()
         for tenant in ids:
             legs = Call.objects.filter(tenant_id=tenant).order_by("started_at").values_list("started_at", "ended_at")
+            if tenant in kept:
+                legs = legs.filter(started_at__gte=kept[tenant])
             batch: list[dict[str, Any]] = []
             for slot, peak in peaks_sweep(legs.iterator(chunk_size=20_000)):
                 batch.append({"tenant_id": tenant, "slot": slot, "peak": peak, "dirty": 0})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import connection, transaction
 
 from cdr.fields import UInt64Field
@@ -14,6 +16,7 @@ from cdr.models import (
     ReportPddHour,
     ReportShare,
     ReportSlot,
+    Tenant,
     Transfer,
 )
 from cdr.reports.metrics import COUNTERS, PDD_BINS, PDD_STEP_MS
@@ -51,17 +54,42 @@ def _share_sql(where: str) -> str:
     )
 
 
+def purge_horizons(tenant_id: int | None = None) -> dict[int, datetime]:
+    """Tenants whose records retention deleted before a UTC midnight: their rollups before it stay."""
+    tenants = Tenant.objects.filter(records_purged_before__isnull=False)
+    if tenant_id is not None:
+        tenants = tenants.filter(id=tenant_id)
+    return dict(tenants.values_list("id", "records_purged_before"))
+
+
+def _kept(horizons: dict[int, datetime], column: str, prefix: str) -> tuple[str, list[object]]:
+    """``AND NOT (tenant before its horizon OR ...)``: the rows a rebuild leaves alone."""
+    if not horizons:
+        return "", []
+    parts, params = [], []
+    for tenant, horizon in sorted(horizons.items()):
+        parts.append(f"({prefix}tenant_id = %s AND {prefix}{column} < %s)")
+        params += [UInt64Field().get_prep_value(tenant), connection.ops.adapt_datetimefield_value(horizon)]
+    return f" AND NOT ({' OR '.join(parts)})", params
+
+
 def rollups_rebuild(*, tenant_id: int | None = None) -> int:
     """Replace the rollups (of one tenant, or all) with a fresh aggregate of the raw rows.
 
-    Writers of the same tenant block on the rollup rows until this commits; run it off-peak.
-    Returns the number of legs counted.
+    Rows retention deleted cannot be counted again: a tenant's rollups (and the shares of its
+    held calls) before its ``records_purged_before`` are kept as they are, and only what follows
+    is recomputed. Writers of the same tenant block on the rollup rows until this commits; run it
+    off-peak. Returns the number of legs counted.
     """
     q = connection.ops.quote_name
+    horizons = purge_horizons(tenant_id)
     params: list[object] = []
-    where = ""
+    where = "WHERE 1 = 1"
     if tenant_id is not None:
         where, params = "WHERE c.tenant_id = %s", [UInt64Field().get_prep_value(tenant_id)]
+    kept_sql, kept_params = _kept(horizons, "started_at", "c.")
+    where += kept_sql
+    call_params = params + kept_params
     share_table, slot_table, pdd_table = (q(m._meta.db_table) for m in (ReportShare, ReportSlot, ReportPdd))
     pg = connection.vendor == "postgresql"
     coarser = {
@@ -87,37 +115,53 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
     )
     columns = ", ".join(COUNTERS)
     share_sql, least, greatest = _share_sql(where)
-    share_where = "WHERE tenant_id = %s" if tenant_id is not None else ""
+    share_where = "WHERE tenant_id = %s" if tenant_id is not None else "WHERE 1 = 1"
+    # Slots start at their leg's start, and horizons are UTC midnights: "slot before the horizon"
+    # is "started before it", and whole hours and days fall on one side.
+    slot_kept, slot_params = _kept(horizons, "slot", "")
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (ReportSlot, ReportPdd, ReportHour, ReportPddHour, ReportDay, ReportPddDay, ReportShare):
+        for model, column in (
+            (ReportSlot, "slot"),
+            (ReportPdd, "slot"),
+            (ReportHour, "hour"),
+            (ReportPddHour, "hour"),
+            (ReportDay, "day"),
+            (ReportPddDay, "day"),
+            (ReportShare, "started_at"),
+        ):
             qs = model._default_manager.all()
-            (qs.filter(tenant_id=tenant_id) if tenant_id is not None else qs)._raw_delete(qs.db)
-        cursor.execute(share_sql, params)
+            if tenant_id is not None:
+                qs = qs.filter(tenant_id=tenant_id)
+            for tenant, horizon in horizons.items():
+                qs = qs.exclude(tenant_id=tenant, **{f"{column}__lt": horizon.date() if column == "day" else horizon})
+            qs._raw_delete(qs.db)
+        cursor.execute(share_sql, call_params)
         cursor.execute(
             f"""INSERT INTO {slot_table} (tenant_id, slot, direction, status, sip_code, initiator, {columns})
             SELECT tenant_id, slot, direction, status, sip_code, initiator, {sums}
-            FROM {share_table} {share_where} GROUP BY tenant_id, slot, direction, status, sip_code, initiator""",
-            params,
+            FROM {share_table} {share_where}{slot_kept}
+            GROUP BY tenant_id, slot, direction, status, sip_code, initiator""",
+            params + slot_params,
         )
         cursor.execute(
             f"""INSERT INTO {pdd_table} (tenant_id, slot, direction, bin, n)
             SELECT tenant_id, slot, direction, {least}({greatest}(pdd_ms, 0) / {PDD_STEP_MS}, {PDD_BINS}) AS b, count(*)
-            FROM {share_table} WHERE pdd_ms IS NOT NULL {share_where.replace("WHERE", "AND")}
+            FROM {share_table} {share_where} AND pdd_ms IS NOT NULL{slot_kept}
             GROUP BY tenant_id, slot, direction, b""",
-            params,
+            params + slot_params,
         )
         dims = "tenant_id, direction, status, sip_code, initiator"
         for column, (model, pdd_model, at) in coarser.items():
             cursor.execute(
                 f"""INSERT INTO {q(model._meta.db_table)} ({dims}, {column}, {columns})
                 SELECT {dims}, {at}, {", ".join(f"sum({c})" for c in COUNTERS)}
-                FROM {slot_table} {share_where} GROUP BY {dims}, {at}""",
-                params,
+                FROM {slot_table} {share_where}{slot_kept} GROUP BY {dims}, {at}""",
+                params + slot_params,
             )
             cursor.execute(
                 f"""INSERT INTO {q(pdd_model._meta.db_table)} (tenant_id, direction, bin, {column}, n)
-                SELECT tenant_id, direction, bin, {at}, sum(n) FROM {pdd_table} {share_where}
+                SELECT tenant_id, direction, bin, {at}, sum(n) FROM {pdd_table} {share_where}{slot_kept}
                 GROUP BY tenant_id, direction, bin, {at}""",
-                params,
+                params + slot_params,
             )
         return ReportShare.objects.filter(**({"tenant_id": tenant_id} if tenant_id is not None else {})).count()

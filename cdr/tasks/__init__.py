@@ -8,6 +8,7 @@ they never change when a task moves between modules.
 from cdr.tasks.events import batches_purge, calls_expire, events_ingest
 from cdr.tasks.ingest import gateway_batches_drain, gateway_events_purge
 from cdr.tasks.recordings import recording_transcode, recording_upload, recordings_purge, recordings_resume
+from cdr.tasks.records import records_purge
 from cdr.tasks.reports import report_peaks_refresh, rollups_catch_up
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "recording_upload",
     "recordings_purge",
     "recordings_resume",
+    "records_purge",
     "report_peaks_refresh",
     "rollups_catch_up",
 ]

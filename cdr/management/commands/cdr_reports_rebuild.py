@@ -8,13 +8,14 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from cdr.management.progress import Progress
 from cdr.services.peaks import peaks_rebuild, peaks_tenants
-from cdr.services.rollups_rebuild import rollups_rebuild
+from cdr.services.rollups_rebuild import purge_horizons, rollups_rebuild
 
 
 class Command(BaseCommand):
     help = (
         "Recompute report rollups from the raw call rows (all tenants, or one). A progress bar on a "
-        "terminal: the rollups (one pass over the calls), then the peaks, one tenant at a time."
+        "terminal: the rollups (one pass over the calls), then the peaks, one tenant at a time. A tenant's "
+        "rollups before its record retention horizon are kept: the rows they counted were deleted."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,3 +30,7 @@ class Command(BaseCommand):
             progress.stage("peaks")
             slots = peaks_rebuild(tenant_id=tenant, swept=lambda _tenant: progress.update())
         self.stdout.write(f"rebuilt report rollups from {legs} call legs; {slots} slots with a peak")
+        for tenant_id, horizon in sorted(purge_horizons(tenant).items()):
+            self.stdout.write(
+                f"tenant {tenant_id}: kept the rollups before {horizon:%Y-%m-%d} (records deleted by retention)"
+            )

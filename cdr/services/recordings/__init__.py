@@ -8,6 +8,7 @@ from cdr.services.recordings.links import RecordingUnavailable, recording_link, 
 from cdr.services.recordings.retention import (
     legal_hold_place,
     legal_hold_release,
+    recording_objects_delete,
     recording_policy_set,
     recordings_purge,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "recording_call_dir",
     "recording_key",
     "recording_link",
+    "recording_objects_delete",
     "recording_policy_set",
     "recording_store",
     "recording_transcode",

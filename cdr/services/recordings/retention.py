@@ -37,13 +37,23 @@ def recordings_purge(*, now: datetime | None = None, batch_size: int = 500) -> i
                 # back and the next run tries again; a hold placed meanwhile wins.
                 with transaction.atomic():
                     if Recording.objects.filter(pk=pk, deleted_at__isnull=True).filter(~held).update(deleted_at=now):
-                        cached = waveform_key(wav_key) if wav_key else ""
-                        for k in {key, wav_key, cached} - {None, ""}:
-                            storage.delete(k)
+                        recording_objects_delete(storage=storage, storage_key=key, wav_key=wav_key)
                         purged += 1
             if len(batch) < batch_size:
                 break
     return purged
+
+
+def recording_objects_delete(*, storage: Any, storage_key: str, wav_key: str) -> None:
+    """Delete a recording's stored objects: the original, its WAV and the WAV's cached waveform.
+
+    Idempotent (deleting a missing key is not an error), so a rolled-back caller can run it again.
+    The one place that knows which objects a recording has: retention, record retention and
+    erasure all delete through it.
+    """
+    cached = waveform_key(wav_key) if wav_key else ""
+    for k in {storage_key, wav_key, cached} - {None, ""}:
+        storage.delete(k)
 
 
 def recording_policy_set(*, tenant_id: int, enabled: bool = True, retention_days: int | None = None) -> RecordingPolicy:
