@@ -7,7 +7,7 @@ append-only log), so its value never depends on the order events arrived in.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from cdr.fields import UInt64Field
 
@@ -79,6 +79,10 @@ class Call(models.Model):
     # recording_store, recordings_attach_calls and calls_refresh. Stays set after retention
     # deletes the audio: the call was recorded; the recording summary says what is left.
     has_recording = models.BooleanField(default=False, db_default=False)
+    # The gateway's labels of the call (cdr.lifecycle.labels: string keys and values, at most 16),
+    # folded from its events. On PostgreSQL a GIN index (jsonb_path_ops, migration 0018) serves
+    # ``labels @> '{"k": "v"}'``: it is created there by SQL, as SQLite has no GIN.
+    labels = models.JSONField(default=dict, db_default=Value({}, output_field=models.JSONField()), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
