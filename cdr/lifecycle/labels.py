@@ -27,7 +27,7 @@ MAX_KEY = 64
 MAX_VALUE = 256
 # Conventional keys (documented in docs/ingest.md); any other valid key is accepted too.
 CONVENTIONAL = ("from", "to", "did", "campaign")
-_KEY = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
+_KEY = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
 KEY_RULE = "1..64 characters of A-Z a-z 0-9 _ . : / -"
 
 
@@ -41,7 +41,7 @@ def labels_parse(value: Any, name: str = "call.labels") -> dict[str, str]:
         raise Invalid(f"{name}: {len(value)} keys, at most {MAX_LABELS}")
     out: dict[str, str] = {}
     for key, text in value.items():
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
             shown = key[:40] if isinstance(key, str) else key
             raise Invalid(f"{name}: key {shown!r}: expected {KEY_RULE}")
         if not isinstance(text, str):
@@ -102,3 +102,25 @@ class LabelBook:
 
     def __len__(self) -> int:
         return len(self._calls)
+
+
+def label_filter_parse(values: Iterable[str], name: str = "label") -> dict[str, str]:
+    """``KEY=VALUE`` filter terms (the API's ``label``, ``cdr_export --label``, the admin's label
+    filter) as the labels a call must all carry; ``Invalid`` names what is wrong."""
+    wanted: dict[str, str] = {}
+    for term in values:
+        key, sep, value = term.partition("=")
+        if not sep:
+            raise Invalid(f"{name}: expected KEY=VALUE, got {term[:100]!r}")
+        if not _KEY.fullmatch(key):
+            raise Invalid(f"{name}: key {key[:40]!r}: expected {KEY_RULE}")
+        if len(value) > MAX_VALUE:
+            raise Invalid(f"{name}: the value of {key} is longer than {MAX_VALUE} characters")
+        if has_unstorable(value):
+            raise Invalid(f"{name}: the value of {key} {UNSTORABLE_REASON}")
+        if wanted.get(key, value) != value:
+            raise Invalid(f"{name}: {key} given twice with different values (a call has one value a key)")
+        wanted[key] = value
+    if len(wanted) > MAX_LABELS:
+        raise Invalid(f"{name}: {len(wanted)} keys, at most {MAX_LABELS} (a call has no more)")
+    return wanted
