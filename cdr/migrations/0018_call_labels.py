@@ -5,8 +5,11 @@ from django.db import migrations, models
 # ``labels @> '{"k": "v"}'`` (the API's, the admin's and cdr_export's label filter) on an index.
 # jsonb_path_ops: smaller and faster than the default jsonb_ops for containment, the only
 # operator asked. PostgreSQL only (SQLite has no GIN: the embedded default scans its few rows).
-_CREATE = "CREATE INDEX IF NOT EXISTS cdr_call_labels ON cdr_call USING gin (labels jsonb_path_ops)"
-_DROP = "DROP INDEX IF EXISTS cdr_call_labels"
+# Built CONCURRENTLY, outside a transaction (atomic = False): it reads the whole table, and must
+# not lock writes meanwhile (docs/operations.md, Upgrade). The column itself is added at once
+# (PostgreSQL 11+ stores a constant default without rewriting the table).
+_CREATE = "CREATE INDEX CONCURRENTLY IF NOT EXISTS cdr_call_labels ON cdr_call USING gin (labels jsonb_path_ops)"
+_DROP = "DROP INDEX CONCURRENTLY IF EXISTS cdr_call_labels"
 
 
 def labels_index(apps, schema_editor):
@@ -20,6 +23,7 @@ def labels_index_drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    atomic = False
 
     dependencies = [
         ('cdr', '0016_event_scope'),
@@ -31,5 +35,5 @@ class Migration(migrations.Migration):
             name='labels',
             field=models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict),
         ),
-        migrations.RunPython(labels_index, labels_index_drop, elidable=False),
+        migrations.RunPython(labels_index, labels_index_drop, atomic=False, elidable=False),
     ]
