@@ -51,9 +51,10 @@ def wire_events(n: int, seed: int, base_time: datetime) -> list[dict]:
     events = []
     stamp = time.time_ns()
     for c, sim in enumerate(simulator.generate(n, seed=seed, base_time=base_time, time_scale=0.01)):
+        labels = sim.labels  # as set_labels before each leg's first hook
         for s, step in enumerate(sim.steps):
             stamp += 1000
-            event = encode_hook_call(str(step.method), step.args, stamp)
+            event = encode_hook_call(str(step.method), step.args, stamp, labels.get(step.leg))
             event.pop("source", None)
             event["event_id"] = f"{c}-{s}"
             events.append(event)

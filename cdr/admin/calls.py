@@ -20,8 +20,9 @@ from cdr.admin.erasure import erasure_apply, erasure_preview, hold_place, hold_r
 from cdr.admin.recordings import recording_urls, recordings_by_call, recordings_detail
 from cdr.admin.scoping import TenantScopedAdmin, search_term_unmatchable
 from cdr.models import Call
-from cdr.reports.cells import csv_line
-from cdr.selectors import RECORD_FIELDS, call_records_iter
+from cdr.reports.columns import csv_header, record_csv_line
+from cdr.selectors import call_records_iter
+from cdr.selectors.calls import label_values_q
 
 CALL_ID_SHOWN = 18  # characters of a Call-ID in the list; the whole one is its title
 
@@ -48,7 +49,10 @@ class CallAdmin(TenantScopedAdmin):
     sortable_by = ()
     ordering = ("-started_at", "-id")  # the index order (autocomplete too)
     search_fields = ("call_id",)  # searched by get_search_results below, never with icontains
-    search_help_text = "Call-ID (exact or prefix), correlation id (exact), remote address (prefix)."
+    search_help_text = (
+        "Call-ID (exact or prefix), correlation id (exact), remote address (prefix),"
+        " a from / to / did / campaign label (exact, e.g. +33612345678)."
+    )
     list_filter = (
         filters.TenantFilter,
         filters.StartedFilter,
@@ -60,6 +64,7 @@ class CallAdmin(TenantScopedAdmin):
         filters.ScenarioFilter,
         filters.HasRecordingFilter,
         filters.TransferredFilter,
+        filters.LabelFilter,
     )
     actions = ("export_csv", erasure_preview, erasure_apply, hold_place, hold_release)
     change_form_template = "admin/cdr/call/change_form.html"
@@ -71,6 +76,7 @@ class CallAdmin(TenantScopedAdmin):
         ("Durations", {"fields": ("duration_display", "billable_display", "pdd_display")}),
         ("End", {"fields": ("hangup_initiator", "sip_code", "hangup_reason")}),
     )
+    # The labels are shown by change_form.html (a table of key and value), not as a JSON field.
 
     def has_superuser_permission(self, request: Any) -> bool:
         """Erasure and legal holds: superusers only (``permissions=["superuser"]`` on the actions)."""
@@ -92,6 +98,7 @@ class CallAdmin(TenantScopedAdmin):
         if search_term_unmatchable(term):
             return queryset.none(), False
         q = Q(call_id__startswith=term) | Q(correlation_id=term) | Q(remote_addr__startswith=term)
+        q |= label_values_q(term, db=queryset.db)  # the conventional labels (cdr_call_labels)
         return queryset.filter(q), False
 
     def get_urls(self) -> list[Any]:
@@ -164,10 +171,11 @@ class CallAdmin(TenantScopedAdmin):
 
     @admin.action(description="Export selected calls (CSV)")
     def export_csv(self, request: Any, queryset: QuerySet[Call]) -> StreamingHttpResponse:
+        # The columns of every export (cdr.reports.columns): cdr_export's and the API's too.
         def rows() -> Iterator[str]:
-            yield csv_line(RECORD_FIELDS)
+            yield csv_header()
             for record in call_records_iter(queryset.select_related(None)):
-                yield csv_line([record[f] for f in RECORD_FIELDS])
+                yield record_csv_line(record)
 
         response = StreamingHttpResponse(rows(), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="calls.csv"'

@@ -109,6 +109,7 @@ def call_detail(*, user: Any, call: Call) -> dict[str, Any]:
                 ("Ended", "ended_at"),
             )
         ],
+        "labels": sorted((call.labels or {}).items()),
         "timeline": timeline,
         "raw_events": raw,
         "hangup": hangup,

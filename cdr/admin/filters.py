@@ -13,8 +13,11 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cdr.admin.display import zone
+from cdr.lifecycle.fields import Invalid
+from cdr.lifecycle.labels import label_filter_parse
 from cdr.models import Recording, Tenant
 from cdr.selectors.access import tenants_visible_to
+from cdr.selectors.calls import calls_with_labels
 
 # A superuser may see thousands of tenants: past this many the tenant filter becomes a text box.
 TENANT_CHOICES_MAX = 50
@@ -262,3 +265,19 @@ class HasRecordingFilter(YesNoFilter):
     def condition(self) -> Exists:
         # Linked to the call: a gateway's recording of a call it may not report is not.
         return Exists(Recording.objects.filter(call_leg_id=OuterRef("pk"), deleted_at__isnull=True))
+
+
+class LabelFilter(InputFilter):
+    """``key=value``: calls carrying that label (exact), on the GIN index on PostgreSQL."""
+
+    title = "label (key=value)"
+    parameter_name = "label"
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        if not self.value():
+            return queryset
+        try:
+            labels = label_filter_parse([self.value().strip()])
+        except Invalid as exc:
+            raise IncorrectLookupParameters(str(exc)) from None
+        return calls_with_labels(queryset, labels)

@@ -7,7 +7,6 @@ formatted in Python. Both paths give byte-identical output; tests hold them to i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,22 +17,23 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from cdr.models import Call
-from cdr.reports.cells import csv_line, csv_text_sql
-from cdr.selectors import RECORD_FIELDS, TIME_FIELDS, call_records_iter
+from cdr.reports.cells import csv_text_sql
+from cdr.reports.columns import CALL_COLUMNS, csv_header, record_csv_line, record_ndjson_line
+from cdr.selectors import TIME_FIELDS, call_records_iter
 
-# Column order of every CSV/NDJSON body of the API (export and list pages).
-EXPORT_FIELDS = (*RECORD_FIELDS, "transferred", "has_recording", "updated_at")
+# Column order of every CSV/NDJSON body (the API's, cdr_export's, the admin's): cdr.reports.columns.
+EXPORT_FIELDS = CALL_COLUMNS
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 _CHUNK = 64 * 1024
 
 
 # --- formatting in Python ---------------------------------------------------------------------
 def csv_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    # csv_line: COPY's CSV quoting and the formula rule of every CSV (cdr.reports.cells).
-    lines = [csv_line(EXPORT_FIELDS)]
+    # COPY's CSV quoting and the formula rule of every CSV (cdr.reports.cells).
+    lines = [csv_header()]
     size = len(lines[0])
     for record in records:
-        line = csv_line([record[name] for name in EXPORT_FIELDS])
+        line = record_csv_line(record)
         lines.append(line)
         size += len(line)
         if size >= _CHUNK:
@@ -46,10 +46,9 @@ def ndjson_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     lines: list[str] = []
     size = 0
     for record in records:
-        # ensure_ascii=False: UTF-8 as PostgreSQL's to_json writes it.
-        line = json.dumps({name: record[name] for name in EXPORT_FIELDS}, ensure_ascii=False, separators=(",", ":"))
-        lines.append(line + "\n")
-        size += len(line) + 1
+        line = record_ndjson_line(record)
+        lines.append(line)
+        size += len(line)
         if size >= _CHUNK:
             yield "".join(lines).encode()
             lines, size = [], 0
@@ -64,9 +63,23 @@ def _col(name: str) -> str:
     return f'"{Call._meta.db_table}"."{name}"'
 
 
+def _sql_labels(empty: str) -> str:
+    """The labels as ``labels_json`` writes them (compact, keys in code-point order); ``empty``
+    when the call has none (most rows: no per-row subquery for them)."""
+    col = _col("labels")
+    pairs = "to_json(l.k)::text || ':' || to_json(l.v)::text"
+    each = (
+        f"SELECT '{{' || string_agg({pairs}, ',' ORDER BY l.k COLLATE \"C\") || '}}'"
+        f" FROM jsonb_each_text({col}) AS l(k, v)"
+    )
+    return f"CASE WHEN {col} = '{{}}'::jsonb THEN {empty} ELSE ({each}) END"
+
+
 def _sql_text(name: str) -> str:
     """SQL giving the field as the text of its JSON value's content, NULL for None/""."""
     col = _col(name)
+    if name == "labels":
+        return _sql_labels("NULL")
     field = Call._meta.get_field(name)
     if name in TIME_FIELDS:
         # isoformat(): microseconds only when there are any (one to_char per value: it is the cost).
@@ -81,6 +94,8 @@ def _sql_text(name: str) -> str:
 
 def _sql_csv(name: str) -> str:
     """SQL giving the field's CSV cell content: as _sql_text, text neutralised against formulas."""
+    if name == "labels":  # a JSON object: starts with "{", never a formula
+        return _sql_text(name)
     if name not in TIME_FIELDS and Call._meta.get_field(name).get_internal_type() in ("CharField", "TextField"):
         return csv_text_sql(_col(name), otherwise=_sql_text(name))
     return _sql_text(name)
@@ -88,6 +103,8 @@ def _sql_csv(name: str) -> str:
 
 def _sql_json(name: str) -> str:
     col = _col(name)
+    if name == "labels":
+        return _sql_labels("'{}'")
     if name in TIME_FIELDS:
         return f"""COALESCE('"' || {_sql_text(name)} || '"', 'null')"""
     if Call._meta.get_field(name).get_internal_type() in ("CharField", "TextField"):
@@ -108,7 +125,7 @@ def _select_sql(qs: QuerySet[Call], fmt: str) -> tuple[str, tuple[Any, ...]]:
 
 def pg_chunks(qs: QuerySet[Call], fmt: str) -> Iterator[bytes]:
     if fmt == "csv":
-        yield csv_line(EXPORT_FIELDS).encode()
+        yield csv_header().encode()
     try:
         sql, params = _select_sql(qs, fmt)
     except EmptyResultSet:  # e.g. a user without tenants: Django knows without asking

@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
+from cdr.api.labels import calls_apply_label_filter, label_parameter
 from cdr.models import Call, CallStatus, Direction, HangupInitiator
 
 _U64 = 1 << 64
@@ -113,7 +114,7 @@ def calls_filter_params(params: Any) -> dict[str, Any]:
 
 
 def calls_apply_filters(qs: QuerySet[Call], params: Any) -> QuerySet[Call]:
-    return qs.filter(**calls_filter_params(params))
+    return calls_apply_label_filter(qs.filter(**calls_filter_params(params)), params)
 
 
 def filter_parameters() -> list[OpenApiParameter]:
@@ -125,4 +126,4 @@ def filter_parameters() -> list[OpenApiParameter]:
                 name, kind, OpenApiParameter.QUERY, description=description, enum=enum.values if enum else None
             )
         )
-    return out
+    return [*out, label_parameter()]

@@ -13,12 +13,26 @@ from cdr.api.calls_export import EXPORT_FIELDS
 from cdr.api.field_docs import Described
 from cdr.api.selectors import SUMMARY_COLUMNS, recording_summary
 from cdr.models import Call, CallEvent, Hangup, HangupInitiator, Recording, Transfer, WavStatus
+from cdr.reports.columns import labels_sorted
 
 
 # Tenant ids are unsigned 64-bit: "int64" would be a wrong schema for ids from 2**63 up.
 @extend_schema_field({"type": "integer", "minimum": 0, "maximum": 2**64 - 1})
 class TenantIdField(serializers.IntegerField):
     pass
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "maxLength": 256},
+        "maxProperties": 16,
+        "description": "The call's labels (from, to, did, campaign, ...), keys in code-point order; {} if none.",
+    }
+)
+class LabelsField(serializers.Field):
+    def to_representation(self, value: Any) -> dict[str, str]:
+        return labels_sorted(value)
 
 
 class RecordingSummarySerializer(serializers.Serializer):
@@ -41,6 +55,7 @@ class CallRecordSerializer(Described, serializers.ModelSerializer):
     # Blank until the call ends.
     hangup_initiator = serializers.ChoiceField(choices=HangupInitiator.choices, allow_blank=True, read_only=True)
     recording_summary = serializers.SerializerMethodField()
+    labels = LabelsField(read_only=True)
 
     class Meta:
         model = Call

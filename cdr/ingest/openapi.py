@@ -21,16 +21,20 @@ def event_json_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
+_NOT_OPENAPI = ("$schema", "$id", "definitions", "propertyNames")
+
+
 def _to_openapi(node: Any, definitions: dict[str, Any]) -> Any:
     # OpenAPI 3.0 schemas are a JSON Schema dialect: no $schema/$id/definitions, refs inlined,
-    # and "nullable" instead of a type list with "null".
+    # and "nullable" instead of a type list with "null"; no "propertyNames" (the labels' key rule is
+    # in their description).
     if isinstance(node, list):
         return [_to_openapi(item, definitions) for item in node]
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
         return _to_openapi(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
-    out = {k: _to_openapi(v, definitions) for k, v in node.items() if k not in ("$schema", "$id", "definitions")}
+    out = {k: _to_openapi(v, definitions) for k, v in node.items() if k not in _NOT_OPENAPI}
     kind = out.get("type")
     if isinstance(kind, list):
         others = [t for t in kind if t != "null"]

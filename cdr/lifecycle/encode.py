@@ -9,6 +9,7 @@ thread, never on the gateway's.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -87,8 +88,14 @@ def encode_recording(artifact: Any) -> dict[str, Any] | None:
     }
 
 
-def encode_hook_call(method: str, args: tuple[Any, ...], observed_ns: int) -> dict[str, Any]:
-    """One LifecycleSink invocation (method name and its arguments) -> one JSON event."""
+def encode_hook_call(
+    method: str, args: tuple[Any, ...], observed_ns: int, labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """One LifecycleSink invocation (method name and its arguments) -> one JSON event.
+
+    ``labels``: the call's labels when the hook fired (the sink's ``set_labels``), sent as
+    ``call.labels`` on the events that carry the call.
+    """
     event: dict[str, Any] = {"observed_at": encode_time_ns(observed_ns), "source": "sink"}
     if method in ("on_ringing", "on_established"):
         event["type"] = method[3:]
@@ -114,4 +121,6 @@ def encode_hook_call(method: str, args: tuple[Any, ...], observed_ns: int) -> di
         event["hangup"] = encode_hangup(args[1])
     else:
         event["type"] = str(method)
+    if labels and isinstance(event.get("call"), dict) and "invalid" not in event["call"]:
+        event["call"]["labels"] = dict(labels)
     return event

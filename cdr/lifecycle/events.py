@@ -27,6 +27,7 @@ from cdr.lifecycle.fields import (
     sub_object,
     text,
 )
+from cdr.lifecycle.labels import labels_parse
 
 EVENT_TYPES = frozenset({"ringing", "established", "transfer_started", "bridge_started", "bye", "failed", "expired"})
 META_TYPES = frozenset({"ringing", "established", "transfer_started", "bye", "failed"})
@@ -53,6 +54,8 @@ class Event:
     target_uri: str = ""
     inbound_call_id: str = ""
     outbound_call_id: str = ""
+    # ``call.labels`` (cdr.lifecycle.labels): not part of CallMeta, which mirrors the Go hooks.
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +201,14 @@ def _parse(raw: Any) -> Event:
     payload: dict[str, Any] = {"type": kind}
     call = hangup = None
     target_uri = inbound = outbound = ""
+    labels: dict[str, str] = {}
     if kind in META_TYPES:
-        call = parse_call(sub_object(raw, "call"))
+        call_obj = sub_object(raw, "call")
+        call = parse_call(call_obj)
         payload["call"] = call_to_json(call)
+        labels = labels_parse(call_obj.get("labels"))
+        if labels:  # absent when none: an event without labels keeps the fingerprint it always had
+            payload["call"]["labels"] = dict(sorted(labels.items()))
         call_id = call.call_id
     if kind in ("bye", "failed"):
         hangup = parse_hangup(sub_object(raw, "hangup"))
@@ -247,6 +255,7 @@ def _parse(raw: Any) -> Event:
         target_uri=target_uri,
         inbound_call_id=inbound,
         outbound_call_id=outbound,
+        labels=labels,
     )
 
 

@@ -32,6 +32,11 @@ class Invalid(ValueError):
     """A field of an event is unusable; the message names the field."""
 
 
+def has_unstorable(value: str) -> bool:
+    """Whether text holds what PostgreSQL cannot store (NUL, an unpaired surrogate)."""
+    return _UNSTORABLE.search(value) is not None
+
+
 @functools.lru_cache(maxsize=8192)
 def _utc(value: str) -> datetime | None:
     """A valid RFC 3339 timestamp as an aware UTC datetime, else None. Cached: the legs of a call

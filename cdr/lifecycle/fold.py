@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cdr.lifecycle.events import END_TYPES, Event
+from cdr.lifecycle.labels import labels_merge
 
 _MS = timedelta(milliseconds=1)
 
@@ -48,6 +49,7 @@ class CallRecord:
     sip_code: int | None
     hangup_reason: str
     hangup: HangupRecord | None
+    labels: dict[str, str]  # cdr.lifecycle.labels.labels_merge of the events' call.labels
 
 
 def _order(e: Event) -> tuple[datetime, str]:
@@ -70,6 +72,15 @@ def deciding_end(events: Iterable[Event]) -> Event | None:
     ends = [e for e in events if e.type in END_TYPES]
     real = [e for e in ends if e.type != "expired"] or ends
     return min(real, key=lambda e: (_end_time(e), e.fingerprint), default=None)
+
+
+def _labels(mine: list[Event]) -> dict[str, str]:
+    # A repeat counts at its first sighting (as the log stores it), whatever is passed here.
+    first: dict[str, Event] = {}
+    for e in mine:  # sorted by _order: the earliest sighting first
+        if e.labels:
+            first.setdefault(e.fingerprint, e)
+    return labels_merge((e.observed_at, e.labels) for e in first.values())
 
 
 def derive_call(call_id: str, events: Iterable[Event], inherited_tenant: int = 0) -> CallRecord | None:
@@ -139,4 +150,5 @@ def derive_call(call_id: str, events: Iterable[Event], inherited_tenant: int = 0
         sip_code=hangup.sip_code if hangup else None,
         hangup_reason=hangup.reason if hangup else "",
         hangup=hangup,
+        labels=_labels(mine),
     )

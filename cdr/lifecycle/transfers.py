@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from cdr.lifecycle.events import Event
 
@@ -49,11 +50,13 @@ def derive_transfers(events: Iterable[Event], legs: Iterable[Leg]) -> list[Trans
     its agent leg, unless a border controller rewrote the Call-ID: then it goes to the last
     attempt not yet bridged.
     """
-    attempts: dict[str, tuple[datetime, str]] = {}
+    attempts: dict[tuple[Any, ...], tuple[datetime, str]] = {}
     bridges: dict[str, datetime] = {}
     for e in sorted(events, key=lambda e: (e.observed_at, e.fingerprint)):
         if e.type == "transfer_started":
-            attempts.setdefault(e.fingerprint, (e.observed_at, e.target_uri))
+            # An attempt is its content without the labels: the same attempt posted again with
+            # labels added (a distinct event, for the labels' fold) is not a second attempt.
+            attempts.setdefault((e.observed_at, e.target_uri, e.call), (e.observed_at, e.target_uri))
         elif e.type == "bridge_started":
             bridges.setdefault(e.outbound_call_id, e.observed_at)
     ordered = [(target, at) for at, target in sorted(attempts.values())]

@@ -7,7 +7,7 @@ append-only log), so its value never depends on the order events arrived in.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from cdr.fields import UInt64Field
 from cdr.models.zones import validate_time_zone
@@ -94,6 +94,10 @@ class Call(models.Model):
     # The person's data was erased (cdr.services.erasure): later events of this call are masked
     # before they are stored, so a re-delivery cannot bring it back.
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The gateway's labels of the call (cdr.lifecycle.labels: string keys and values, at most 16),
+    # folded from its events. On PostgreSQL a GIN index (jsonb_path_ops, migration 0019) serves
+    # ``labels @> '{"k": "v"}'``: it is created there by SQL, as SQLite has no GIN.
+    labels = models.JSONField(default=dict, db_default=Value({}, output_field=models.JSONField()), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import operator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import reduce
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db import connections
+from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 
+from cdr.lifecycle.labels import CONVENTIONAL, MAX_VALUE
 from cdr.models import Call, CallEvent
+from cdr.reports.columns import CALL_COLUMNS, TIME_COLUMNS, labels_sorted
 
-# The call record as exported (CLI, REST API): field order is the CSV column order.
+# The call record's own fields (the first columns of every export; see CALL_COLUMNS for all).
 RECORD_FIELDS = (
     "call_id",
     "correlation_id",
@@ -33,7 +40,7 @@ RECORD_FIELDS = (
     "hangup_reason",
 )
 # Call timestamps, written as RFC 3339 UTC in every export.
-TIME_FIELDS = frozenset({"started_at", "ringing_at", "established_at", "ended_at", "updated_at"})
+TIME_FIELDS = TIME_COLUMNS
 
 
 def rfc3339(value: datetime | None) -> str | None:
@@ -42,10 +49,39 @@ def rfc3339(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
+def calls_with_labels(qs: QuerySet[Call], labels: Mapping[str, str]) -> QuerySet[Call]:
+    """Calls carrying every one of these labels (exact key and value).
+
+    PostgreSQL: ``labels @> '{"k": "v", ...}'``, served by the GIN index ``cdr_call_labels``. Other
+    databases (SQLite, the embedded default) compare each key's text.
+    """
+    if not labels:
+        return qs
+    if connections[qs.db].vendor == "postgresql":
+        return qs.filter(labels__contains=dict(labels))
+    # Each key as one JSON path step, whatever it holds ("a__b" is no nested lookup here).
+    return qs.filter(*[Exact(KeyTextTransform(key, "labels"), value) for key, value in labels.items()])
+
+
+def label_values_q(value: str, *, db: str = "default", keys: Sequence[str] = CONVENTIONAL) -> Q:
+    """Calls whose label ``keys`` (default: from, to, did, campaign) has this exact ``value``: one
+    ``@>`` per key on PostgreSQL, each served by the GIN index (a bitmap OR)."""
+    if len(value) > MAX_VALUE:
+        return Q(pk__in=[])
+    if connections[db].vendor == "postgresql":
+        return reduce(operator.or_, [Q(labels__contains={key: value}) for key in keys])
+    return reduce(operator.or_, [Q(Exact(KeyTextTransform(key, "labels"), value)) for key in keys])
+
+
 def calls_filter(
-    *, tenant_id: int | None = None, since: datetime | None = None, until: datetime | None = None
+    *,
+    tenant_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> QuerySet[Call]:
-    """Calls by start time (``since`` inclusive, ``until`` exclusive), on the tenant+start index."""
+    """Calls by start time (``since`` inclusive, ``until`` exclusive), on the tenant+start index,
+    carrying ``labels`` (all of them)."""
     qs = Call.objects.all()
     if tenant_id is not None:
         qs = qs.filter(tenant_id=tenant_id)
@@ -53,19 +89,22 @@ def calls_filter(
         qs = qs.filter(started_at__gte=since)
     if until is not None:
         qs = qs.filter(started_at__lt=until)
-    return qs
+    return calls_with_labels(qs, labels or {})
 
 
 def call_records_iter(
-    qs: QuerySet[Call], *, fields: Sequence[str] = RECORD_FIELDS, chunk_size: int = 2000
+    qs: QuerySet[Call], *, fields: Sequence[str] = CALL_COLUMNS, chunk_size: int = 2000
 ) -> Iterator[dict[str, Any]]:
     """Stream records in (started_at, id) order with a server-side cursor: constant memory."""
     times = [name for name in fields if name in TIME_FIELDS]
+    labelled = "labels" in fields
     rows = qs.order_by("started_at", "id").values_list(*fields).iterator(chunk_size=chunk_size)
     for row in rows:
         record = dict(zip(fields, row, strict=True))
         for name in times:
             record[name] = rfc3339(record[name])
+        if labelled:
+            record["labels"] = labels_sorted(record["labels"])
         yield record
 
 

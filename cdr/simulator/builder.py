@@ -17,6 +17,7 @@ from cdr.hooks import (
     RecordingArtifact,
     RecordingFormat,
 )
+from cdr.simulator.labels import leg_labels
 from cdr.simulator.model import (
     Expected,
     ExpectedTransfer,
@@ -178,9 +179,14 @@ class CallBuilder:
         main = replace(
             self._expected(self.legs[self.meta.call_id], main_tenant),
             transfers=tuple(self.transfers),
+            labels=leg_labels(self.meta, self.meta, tenant_id=main_tenant),
         )
+        targets = {t.agent_call_id: t.target_uri for t in self.transfers}
         agents = tuple(
-            self._expected(leg, leg.meta.tenant_id or main_tenant)
+            replace(
+                self._expected(leg, leg.meta.tenant_id or main_tenant),
+                labels=leg_labels(leg.meta, self.meta, tenant_id=main_tenant, target_uri=targets.get(call_id, "")),
+            )
             for call_id, leg in self.legs.items()
             if call_id != self.meta.call_id
         )

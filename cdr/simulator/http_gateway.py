@@ -20,13 +20,14 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from cdr.hooks import CallMeta, HangupMeta, RecordingArtifact
 from cdr.ingest.signing import signed_headers
 from cdr.lifecycle.encode import encode_hook_call
+from cdr.lifecycle.labels import LabelBook
 
 EVENTS_PATH = "/ingest/v1/events"
 
@@ -62,10 +63,15 @@ class HttpGateway:
         self._inflight = 0
         self._closed = threading.Event()
         self._wake = threading.Event()
+        self._labels = LabelBook()
         self._stats = {"posted": 0, "accepted": 0, "duplicate": 0, "rejected": 0, "refused": 0, "retries": 0}
         self._last_error = ""
         self._thread = threading.Thread(target=self._run, name="cdr-http-gateway", daemon=True)
         self._thread.start()
+
+    def set_labels(self, call_id: str, labels: Mapping[str, str]) -> None:
+        """As ``CeleryLifecycleSink.set_labels``: the call's later hooks carry these labels."""
+        self._labels.set(call_id, labels)
 
     # LifecycleSink
     def on_ringing(self, meta: CallMeta) -> None:
@@ -87,7 +93,8 @@ class HttpGateway:
         self._add("on_failed", (meta, hangup))
 
     def _add(self, method: str, args: tuple[Any, ...]) -> None:
-        event = encode_hook_call(method, args, self._clock())
+        labels = self._labels.get(getattr(args[0], "call_id", None))
+        event = encode_hook_call(method, args, self._clock(), labels)
         event.pop("source", None)  # the server says where an event came from
         with self._lock:  # hook calls come from many threads
             event["event_id"] = f"{self._prefix}-{next(self._seq)}"

@@ -95,6 +95,7 @@ class Expected:
     sip_code: int | None = None
     hangup_reason: str | None = None
     transfers: tuple[ExpectedTransfer, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)  # set_labels before the leg's first hook
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,11 @@ class SimCall:
     expected: Expected  # the main leg
     agent_legs: tuple[Expected, ...] = ()  # transfer agent legs, in attempt order
     tags: frozenset[str] = field(default_factory=frozenset)  # e.g. "reinvite", "crossing_byes"
+
+    @property
+    def labels(self) -> dict[str, dict[str, str]]:
+        """Each leg's labels by Call-ID: the runner sets them before the leg's first hook."""
+        return {e.call_id: e.labels for e in self.all_expected if e.labels}
 
     @property
     def call_id(self) -> str:

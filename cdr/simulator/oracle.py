@@ -20,8 +20,9 @@ def distinct_event_count(calls: Iterable[SimCall]) -> int:
     fingerprints = set()
     stamp = 0
     for call in calls:
+        labels = call.labels  # set before each leg's first hook: all its events carry them
         for step in call.steps:
             stamp += 1000
-            event = encode_hook_call(str(step.method), step.args, stamp)
+            event = encode_hook_call(str(step.method), step.args, stamp, labels.get(step.leg))
             fingerprints.add(parse_event(event, received_at=now).fingerprint)
     return len(fingerprints)

@@ -67,6 +67,9 @@ class _Worker:
         self.factory, self.pcm_frames = factory, pcm_frames
         self.stats = RunStats()
         self.begun: set[int] = set()
+        self.labelled: set[str] = set()
+        # set_labels is an extension of our sinks (not a LifecycleSink method): used when offered.
+        self.set_labels = getattr(lifecycle, "set_labels", None)
         self.crash: BaseException | None = None
 
     def call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -78,6 +81,16 @@ class _Worker:
             if len(self.stats.first_errors) < 10:
                 self.stats.first_errors.append(exc)
             return None
+
+    def label(self, leg: str, labels: dict[str, str]) -> None:
+        """``set_labels`` is not a hook: not counted in ``invocations``, its failures are."""
+        assert self.set_labels is not None
+        try:
+            self.set_labels(leg, labels)
+        except Exception as exc:
+            self.stats.errors["set_labels"] += 1
+            if len(self.stats.first_errors) < 10:
+                self.stats.first_errors.append(exc)
 
     def _begin(self, ci: int) -> None:
         if ci in self.begun or self.recording is None:
@@ -98,6 +111,12 @@ class _Worker:
         args = step.args
         if self.clock is not None:
             self.clock.set(step_time(sim, step))
+        if self.set_labels is not None and step.leg not in self.labelled:
+            # Before the leg's first hook, whichever is delivered first: every event carries them.
+            self.labelled.add(step.leg)
+            labels = sim.labels.get(step.leg)
+            if labels:
+                self.label(step.leg, labels)
         if step.recording == "begin":
             self._begin(d.call)
         elif step.recording == "finish":

@@ -15,12 +15,13 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from cdr.hooks import CallMeta, HangupMeta, RecordingArtifact
 from cdr.lifecycle.encode import encode_hook_call
+from cdr.lifecycle.labels import LabelBook
 from cdr.sinks.outbox import Spool
 from cdr.sinks.protocols import Publisher
 
@@ -44,8 +45,11 @@ class CeleryLifecycleSink:
         redeliver_seconds: float = 60.0,
         recordings: Any | None = None,
         clock: Callable[[], int] | None = None,
+        label_calls: int = 65_536,
     ) -> None:
         self._publisher = publisher
+        # set_labels: the labels each hook of a call carries from then on (the newest label_calls calls).
+        self._labels = LabelBook(label_calls)
         # When each hook was observed, in ns since the epoch. Default: the wall clock, kept
         # distinct per sink. A simulator passes its own clock (simulated time of the step).
         self._clock = clock
@@ -56,7 +60,7 @@ class CeleryLifecycleSink:
         if recordings is not None:
             threading.Thread(target=self._store_artifacts, name="cdr-bye-recordings", daemon=True).start()
         self._spool = Spool(spool_path, max_events=spool_max_events)
-        self._buf: collections.deque[tuple[str, tuple[Any, ...], int]] = collections.deque()
+        self._buf: collections.deque[tuple[str, tuple[Any, ...], int, dict[str, str] | None]] = collections.deque()
         self._cap = buffer_events
         self._last_ns = 0
         self._stamp_lock = threading.Lock()
@@ -99,7 +103,8 @@ class CeleryLifecycleSink:
                         self._last_ns = now
                     else:
                         now = self._clock()
-                    self._buf.append((method, args, now))
+                    labels = self._labels.get(getattr(args[0], "call_id", None)) if self._labels else None
+                    self._buf.append((method, args, now, labels))
                 return
             with self._fault_lock:
                 self._dropped_buffer += 1
@@ -107,6 +112,14 @@ class CeleryLifecycleSink:
         except BaseException:  # never raise into the call path
             with self._fault_lock:
                 self._hook_errors += 1
+
+    def set_labels(self, call_id: str, labels: Mapping[str, str]) -> None:
+        """Attach labels to a call (an extension: hooks.CallMeta has no labels; mirrors the Go
+        client's ``SetLabels``): merged into the call's (a key given again takes the new value),
+        they travel as ``call.labels`` on every hook of the call fired after this. Raises
+        ``ValueError`` with the reason for labels the wire refuses (cdr.lifecycle.labels).
+        """
+        self._labels.set(call_id, labels)
 
     def on_ringing(self, meta: CallMeta) -> None:
         """Mirrors hooks.LifecycleSink.OnRinging."""
@@ -137,13 +150,13 @@ class CeleryLifecycleSink:
         events = []
         while len(events) < self._batch:
             try:
-                method, args, observed_ns = self._buf.popleft()
+                method, args, observed_ns, labels = self._buf.popleft()
             except IndexError:
                 break
             if method == "on_bye" and self._recordings is not None:
                 self._hand_over_recording(args)
             try:
-                events.append(encode_hook_call(method, args, observed_ns))
+                events.append(encode_hook_call(method, args, observed_ns, labels))
             except Exception as exc:  # encode never raises by design; keep the evidence if it does
                 events.append({"type": method, "observed_ns": observed_ns, "error": repr(exc)[:300]})
         return events

@@ -52,6 +52,7 @@ type Config struct {
 	MaxBackoff     time.Duration // ...up to this (30 s); a longer Retry-After wins
 	Uploads        int           // recording uploads at once (2)
 	TimeDigits     int           // fractional digits of times on the wire, 1..9 (6: what the store keeps)
+	LabelCalls     int           // calls whose SetLabels labels are kept (65,536); the oldest labelled is forgotten first
 	EventIDPrefix  string        // event ids are PREFIX-RUN-N, RUN random per New: never reused after a restart
 	HTTPClient     *http.Client  // default: a client with keep-alive and RequestTimeout
 	Logger         *log.Logger   // default: log.Default()
@@ -84,6 +85,7 @@ func (c *Config) resolve() error {
 	def(&c.Connections, 1)
 	def(&c.Uploads, 2)
 	def(&c.TimeDigits, 6)
+	def(&c.LabelCalls, 65536)
 	if c.OutboxMaxBytes == 0 {
 		c.OutboxMaxBytes = 1 << 30
 	}
@@ -98,6 +100,8 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("cdrclient: BatchEvents: %d not in 1..1000 (the server's limit)", c.BatchEvents)
 	case c.MaxBodyBytes < 4096:
 		return fmt.Errorf("cdrclient: MaxBodyBytes: %d < 4096", c.MaxBodyBytes)
+	case c.LabelCalls < 1:
+		return fmt.Errorf("cdrclient: LabelCalls: %d < 1", c.LabelCalls)
 	case c.Connections < 1 || c.Uploads < 1:
 		return errors.New("cdrclient: Connections and Uploads must be >= 1")
 	case c.TimeDigits < 1 || c.TimeDigits > 9:
@@ -176,6 +180,7 @@ type Client struct {
 	recPending                                              atomic.Int64
 	lastError                                               atomic.Value // string
 
+	labels   labelBook
 	box      *outbox
 	spool    *recordingSpool
 	tenants  sync.Map // call id -> hooks.CallMeta.TenantID, from BeginRecording
@@ -213,6 +218,7 @@ func New(cfg Config) (*Client, error) {
 		flushReq:   make(chan chan struct{}),
 		rnd:        uint64(time.Now().UnixNano()) | 1,
 	}
+	c.labels.max = cfg.LabelCalls
 	ev := *base
 	ev.Path = c.eventsPath
 	c.eventsURL = ev.String()
@@ -256,6 +262,9 @@ func (c *Client) put(it item) {
 		return
 	}
 	it.at = time.Now().UnixNano()
+	if it.kind != kindBridgeStarted {
+		it.labels = c.labels.get(it.meta.CallID)
+	}
 	select {
 	case c.queue <- it:
 	default:

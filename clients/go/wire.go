@@ -34,6 +34,8 @@ type wireCall struct {
 	LocalIP       string `json:"local_ip"`
 	Codec         string `json:"codec"`
 	StartedAt     string `json:"started_at"`
+	// Not in hooks.CallMeta: what SetLabels attached to the call before the hook fired.
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 type wireHangup struct {
@@ -74,6 +76,7 @@ type item struct {
 	hangup hooks.HangupMeta
 	rec    hooks.RecordingArtifact
 	s1, s2 string
+	labels map[string]string // SetLabels' labels of meta.CallID when the hook fired (read-only)
 }
 
 // zeroTime is how Go writes time.Time{}: the server reads it as "not known" (issue 14).
@@ -95,8 +98,9 @@ func wireTime(t time.Time, layout string) string {
 	return t.UTC().Format(layout)
 }
 
-func encodeCall(m *hooks.CallMeta, layout string) *wireCall {
+func encodeCall(m *hooks.CallMeta, labels map[string]string, layout string) *wireCall {
 	return &wireCall{
+		Labels:        labels,
 		CallID:        m.CallID,
 		CorrelationID: m.CorrelationID,
 		Direction:     string(m.Direction),
@@ -147,18 +151,18 @@ func encodeItem(it *item, eventID, layout string) []byte {
 	}
 	switch it.kind {
 	case kindRinging, kindEstablished:
-		e.Call = encodeCall(&it.meta, layout)
+		e.Call = encodeCall(&it.meta, it.labels, layout)
 	case kindTransferStarted:
-		e.Call = encodeCall(&it.meta, layout)
+		e.Call = encodeCall(&it.meta, it.labels, layout)
 		e.TargetURI = &it.s1
 	case kindBridgeStarted:
 		e.InboundCallID, e.OutboundCallID = &it.s1, &it.s2
 	case kindBye:
-		e.Call = encodeCall(&it.meta, layout)
+		e.Call = encodeCall(&it.meta, it.labels, layout)
 		e.Hangup = encodeHangup(&it.hangup, layout)
 		e.Recording = encodeRecording(&it.rec)
 	case kindFailed:
-		e.Call = encodeCall(&it.meta, layout)
+		e.Call = encodeCall(&it.meta, it.labels, layout)
 		e.Hangup = encodeHangup(&it.hangup, layout)
 	}
 	b, err := json.Marshal(&e)

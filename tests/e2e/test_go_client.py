@@ -172,6 +172,11 @@ def test_call_shapes_fired_through_the_go_client_become_their_records(server, dr
           reason="Temporarily Unavailable", established=False, events=["failed"])  # fmt: skip
     check("go-agent-2@gw", name="agent2", status="completed", tenant=BIG_TENANT, initiator="remote", sip_code=200,
           reason="Normal Clearing", established=True, events=["established", "bye"])  # fmt: skip
+    # SetLabels before the first hook, and again after it: merged over the call's events.
+    assert calls["go-answered@gw"]["labels"] == {
+        "campaign": "spring", "did": "+33184000007", "from": "+33612345678", "to": "+33184000007"
+    }  # fmt: skip
+    assert all(c["labels"] == {} for cid, c in calls.items() if cid != "go-answered@gw")
     xfer = calls["go-xfer@gw"]
     assert xfer["transferred"] and [
         (t["attempt"], t["target"], t["outbound_call_id"], t["outcome"]) for t in xfer["transfers"]

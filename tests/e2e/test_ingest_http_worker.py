@@ -92,9 +92,11 @@ def wire_events(calls: list[simulator.SimCall]) -> list[dict]:
     """The simulated hook calls as a gateway posts them, in the order it makes them, each with its id."""
     events, stamp = [], time.time_ns()
     for c, sim in enumerate(calls):
+        labels = sim.labels  # as set_labels before each leg's first hook
         for s, step in enumerate(sim.steps):
             stamp += 1000
-            events.append({**encode_hook_call(str(step.method), step.args, stamp), "event_id": f"{c}-{s}"})
+            event = encode_hook_call(str(step.method), step.args, stamp, labels.get(step.leg))
+            events.append({**event, "event_id": f"{c}-{s}"})
     return events
 
 

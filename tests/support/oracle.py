@@ -36,6 +36,7 @@ def mismatches(expected: Mapping[str, Expected]) -> list[str]:
             "hangup_initiator": (got.hangup_initiator or None, want.hangup_initiator),
             "sip_code": (got.sip_code, want.sip_code),
             "hangup_reason": (got.hangup_reason if want.hangup_reason is not None else None, want.hangup_reason),
+            "labels": (got.labels, want.labels),
             "transfers": (
                 transfers.get(call_id, []),
                 [(t.target_uri, t.agent_call_id, t.bridged) for t in want.transfers],

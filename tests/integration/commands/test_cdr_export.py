@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from cdr.selectors import RECORD_FIELDS
+from cdr.reports.columns import CALL_COLUMNS
 from cdr.services import events_ingest
 from tests.support.factories import T0, bye, call, event
 
@@ -38,7 +38,7 @@ def test_ndjson_has_every_record_field_in_rfc3339_utc(three_calls):
     lines = export("--format", "ndjson").splitlines()
     assert len(lines) == 3
     first = json.loads(lines[0])
-    assert list(first) == list(RECORD_FIELDS)
+    assert list(first) == list(CALL_COLUMNS)
     assert first["started_at"] == "2026-03-29T00:30:00Z"
     assert first["ended_at"] == "2026-03-29T00:31:01Z"
     assert (first["duration_ms"], first["billable_ms"], first["pdd_ms"]) == (61000, 60000, 250)

@@ -52,6 +52,8 @@ FACTORY_EVENTS = [
     bye(3, 3),
     failed(4, 4),
     dict(event("established", 1), event_id="gw-42/7"),
+    event("ringing", 0, call(labels={"from": "+33612345678", "to": "+33184000007", "did": "+33184000007"})),
+    event("ringing", 0, call(labels=None)),
     event("ringing", 0, call(started_at="2026-03-29 00:30:00.5Z")),
     # Go's time.Time (RFC3339Nano): nine fractional digits, in every time field.
     dict(
@@ -85,6 +87,11 @@ INVALID = [
     bye(3, 3, reason="a\x00b"),
     dict(event("ringing", 0), event_id=""),
     dict(event("ringing", 0), occurred_at="2026-03-29T00:30:00Z"),
+    event("ringing", 0, call(labels=["from"])),
+    event("ringing", 0, call(labels={"from": 1})),
+    event("ringing", 0, call(labels={"a b": "x"})),
+    event("ringing", 0, call(labels={"k": "x" * 257})),
+    event("ringing", 0, call(labels={f"k{i}": "" for i in range(17)})),
     *(
         event("ringing", 0, call(started_at=stamp))
         for stamp in (
@@ -125,7 +132,9 @@ stamps = st.one_of(
     ),
 )
 # Any text the schema allows: no NUL, no unpaired surrogates (which the schema's prose forbids).
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=30)
+storable = st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00")
+text = st.text(storable, max_size=30)
+label_values = st.text(storable, max_size=256)
 calls = st.fixed_dictionaries(
     {
         "call_id": text.filter(bool),
@@ -139,6 +148,14 @@ calls = st.fixed_dictionaries(
         "remote_addr": text,
         "local_ip": text,
         "codec": text,
+        "labels": st.one_of(
+            st.none(),
+            st.dictionaries(
+                st.text(st.sampled_from("abcXYZ019_.:/-"), min_size=1, max_size=64),
+                label_values,
+                max_size=16,
+            ),
+        ),
     },
 )
 hangups = st.fixed_dictionaries(

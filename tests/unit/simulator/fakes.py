@@ -37,6 +37,9 @@ class RecordingFake:
         with self._lock:
             self.log.append(Invocation(method, args, threading.current_thread().name))
 
+    def set_labels(self, call_id: str, labels: dict[str, str]) -> None:
+        self._add("set_labels", call_id, dict(labels))
+
     def on_ringing(self, meta: CallMeta) -> None:
         self._add("on_ringing", meta)
 
@@ -74,8 +77,11 @@ def fold(log: list[Invocation]) -> dict[str, Expected]:
     ends: dict[str, tuple[Any, str, Any]] = {}
     targets: dict[str, list[str]] = {}
     bridged: set[tuple[str, str]] = set()
+    labels: dict[str, dict[str, str]] = {}
     for inv in log:
-        if inv.method == "on_transfer_started":
+        if inv.method == "set_labels":
+            labels.setdefault(inv.args[0], {}).update(inv.args[1])
+        elif inv.method == "on_transfer_started":
             targets.setdefault(inv.args[0].call_id, []).append(inv.args[1])
         elif inv.method == "on_bridge_started":
             bridged.add((inv.args[0], inv.args[1]))
@@ -116,6 +122,7 @@ def fold(log: list[Invocation]) -> dict[str, Expected]:
             status=Status.ESTABLISHED if est else Status.RINGING,
             established=est,
             transfers=transfers,
+            labels=labels.get(call_id, {}),
         )
         if call_id in ends:
             ended_at, method, h = ends[call_id]

@@ -47,9 +47,19 @@ def test_every_step_delivered_exactly_as_often_as_generated(
 ) -> None:
     fake = RecordingFake()
     stats = run(calls, fake, threads=4)
-    delivered = Counter((i.method, i.args) for i in fake.log)
+    delivered = Counter((i.method, i.args) for i in fake.log if i.method != "set_labels")
     assert delivered == generated(calls)
     assert len({i.thread for i in fake.log}) == 4
+    # Each leg labelled once, before its first hook, with the labels its expected record holds.
+    labelled = [i.args for i in fake.log if i.method == "set_labels"]
+    assert sorted(leg for leg, _ in labelled) == sorted(e.call_id for c in calls for e in c.all_expected)
+    assert dict(labelled) == {e.call_id: e.labels for c in calls for e in c.all_expected}
+    first_hook: dict[str, int] = {}
+    for n, i in enumerate(fake.log):
+        if i.method in LIFECYCLE - {"on_bridge_started"}:
+            first_hook.setdefault(i.args[0].call_id, n)
+    position = {i.args[0]: n for n, i in enumerate(fake.log) if i.method == "set_labels"}
+    assert all(position[leg] < n for leg, n in first_hook.items())
     assert stats.calls == len(calls) and not stats.errors
     assert stats.invocations == Counter(s.method.value for c in calls for s in c.steps)
 
@@ -174,7 +184,7 @@ def test_no_pcm_when_begin_declines_and_no_recording_sink() -> None:
     alone = RecordingFake()
     stats = run(calls, alone)
     assert "begin_recording" not in stats.invocations
-    assert {i.method for i in alone.log} <= LIFECYCLE
+    assert {i.method for i in alone.log} <= LIFECYCLE | {"set_labels"}
 
 
 class RejectingSink(RecordingFake):

@@ -236,3 +236,28 @@ def test_unconfirmed_batches_survive_a_restart(tmp_path):
     assert second.flush(timeout=10)
     second.close()
     assert broker.call_ids() == [f"c{i}" for i in range(10)]
+
+
+def test_set_labels_travel_on_the_calls_later_hooks_and_bad_ones_raise_with_the_reason(make):
+    broker = Broker()
+    sink = make(broker)
+    sink.on_ringing(meta(1))  # before set_labels: none
+    sink.set_labels("c1", {"from": "+33612345678", "did": "+33184000007"})
+    sink.on_established(meta(1))
+    sink.set_labels("c1", {"did": "+33184000008"})
+    sink.on_bridge_started("c1", "c2")
+    sink.on_established(meta(2))  # another call: none
+    sink.on_failed(meta(1), HangupMeta(sip_code=486))
+    with pytest.raises(ValueError, match=r"labels\.from: longer than 256 characters"):
+        sink.set_labels("c1", {"from": "x" * 257})
+    with pytest.raises(ValueError, match="labels: 17 keys, at most 16"):
+        sink.set_labels("c1", {f"k{i}": "" for i in range(17)})
+    assert sink.close(timeout=5)
+    events = [e for b in broker.batches for e in b]
+    assert [e.get("call", {}).get("labels") for e in events] == [
+        None,
+        {"from": "+33612345678", "did": "+33184000007"},
+        None,
+        None,
+        {"from": "+33612345678", "did": "+33184000008"},
+    ]

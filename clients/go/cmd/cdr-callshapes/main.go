@@ -75,7 +75,15 @@ func main() {
 
 	// Answered, recorded, ended by the caller.
 	answered := leg("go-answered@gw", tenant, stamp("answered.started"))
+	// Labels: an extension of the client (CallMeta has none), set before the call's first hook.
+	if err := c.SetLabels(answered.CallID, map[string]string{cdrclient.LabelFrom: "+33612345678",
+		cdrclient.LabelTo: "+33184000007", cdrclient.LabelDID: "+33184000007"}); err != nil {
+		log.Fatal(err)
+	}
 	life.OnRinging(answered)
+	if err := c.SetLabels(answered.CallID, map[string]string{cdrclient.LabelCampaign: "spring"}); err != nil {
+		log.Fatal(err)
+	}
 	stamp("answered.before_established")
 	life.OnEstablished(answered)
 	rec.BeginRecording(answered, 8000, "pcmu")
