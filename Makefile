@@ -31,16 +31,14 @@ unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
 # The Go client (clients/go): vet and test, offline (go.mod replaces the hooks package with
-# clients/go/hooksstub). Go is Debian's golang-go (1.19); .ci/run installs it.
-GO ?= $(shell command -v go || ls /usr/lib/go-1.19/bin/go 2>/dev/null)
-go-test:
-	@if [ -z "$(GO)" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >/dev/null 2>&1 || true; fi
+# clients/go/hooksstub). Go is Debian's golang-go (1.19), found or installed by test-deps.
+GO ?= $(shell command -v go || ls /usr/lib/go-*/bin/go 2>/dev/null | tail -1)
+go-test: test-deps
 	@GO="$(GO)"; GO=$${GO:-$$(command -v go)}; \
-	if [ -z "$$GO" ]; then echo "go-test: SKIPPED: no go toolchain (apt-get install golang-go)"; exit 0; fi; \
+	if [ -z "$$GO" ]; then echo "go-test: no go toolchain: apt-get install golang-go (make test-deps)" >&2; exit 1; fi; \
 	cd clients/go && export GOPROXY=off GOFLAGS=-mod=readonly && $$GO vet ./... && $$GO test -count=1 ./...
 
-# Chromium and redis-server: found, or installed from Debian's packages, or a message saying how.
+# Chromium, redis-server and Go: found, or installed from Debian's packages, or a message saying how.
 test-deps:
 	@.ci/test-deps
 
