@@ -103,6 +103,7 @@ class ComposeStack:
         self.logs.mkdir(parents=True, exist_ok=True)
         self._ports: dict[tuple[str, int], int] = {}
         self.running: dict[str, Running] = {}
+        self.stopped: set[str] = set()  # by stop(), until start()
         self._lock = threading.RLock()
         self._closed = threading.Event()
         self._supervisor = threading.Thread(target=self._supervise, name="compose-restart-policy", daemon=True)
@@ -270,6 +271,7 @@ class ComposeStack:
             self.start(name)
 
     def start(self, name: str) -> None:
+        self.stopped.discard(name)
         spec = self.services[name]
         if "build" not in spec and _image_kind(spec["image"]) == "postgres":
             self._start_postgres(name)
@@ -335,6 +337,7 @@ class ComposeStack:
 
     def stop(self, name: str) -> int:
         """``docker stop``: SIGTERM to the main process, SIGKILL to all of it after the grace period."""
+        self.stopped.add(name)
         with self._lock:
             running = self.running.get(name)
             if running is not None:
@@ -350,6 +353,12 @@ class ComposeStack:
         if self.postgres is not None and name == self._postgres_service():
             self.postgres.stop()
         return 0
+
+    def restore(self) -> None:
+        """Start again every service stopped by ``stop()`` (a test that failed midway leaves none down)."""
+        for name in self.order():
+            if name in self.stopped:
+                self.start(name)
 
     def _postgres_service(self) -> str:
         return next(n for n, s in self.services.items() if "image" in s and _image_kind(s["image"]) == "postgres")

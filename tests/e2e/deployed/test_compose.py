@@ -122,6 +122,13 @@ def deployed(tmp_path_factory) -> Iterator[Deployed]:
         compose.down()
 
 
+@pytest.fixture(autouse=True)
+def _stack_left_running(deployed):
+    """Each test leaves the stack running, also when it fails with a service stopped."""
+    yield
+    deployed.compose.restore()
+
+
 def test_the_admin_styles_and_the_report_charts_load_with_debug_off(deployed):
     assert deployed.compose.env("web")["DJANGO_DEBUG"] == "0"
     web = deployed.web
@@ -169,12 +176,12 @@ def test_readyz_names_the_broker_while_redis_is_stopped(deployed):
         assert name == "migrate" or running.proc.poll() is None, f"{name} is down:\n{compose.tail(name)}"
 
 
-def _unacked(deployed: Deployed, queue: str) -> int:
-    """Messages of ``queue`` a worker holds (delivered, not acknowledged) in the broker."""
+def _unacked(deployed: Deployed, queue: str) -> set[bytes]:
+    """Delivery tags of ``queue``'s messages delivered to a worker and not acknowledged (broker side)."""
     import redis
 
     client = redis.Redis(port=deployed.compose.port("redis", 6379), socket_timeout=5)
-    return sum(1 for raw in client.hvals("unacked") if json.loads(raw)[2] == queue)
+    return {tag for tag, raw in client.hgetall("unacked").items() if json.loads(raw)[2] == queue}
 
 
 def test_a_worker_given_sigterm_finishes_its_drain_and_loses_nothing_while_metrics_move(deployed):
@@ -189,16 +196,19 @@ def test_a_worker_given_sigterm_finishes_its_drain_and_loses_nothing_while_metri
     assert queued["cdr_http_events_queued"] == accepted > 2000  # nothing stored without a worker
     assert queued["cdr_http_batches_queued"] > 0 and queued["cdr_http_queue_oldest_age_seconds"] > 0
 
+    # Left behind by a worker that exited without restoring them (kombu's crash, see the Redis
+    # test); the broker hands them out again after the visibility timeout.
+    orphans = _unacked(deployed, "cdr")
     compose.start("worker")  # beat's next drain (every 2 s) is waiting for it in the broker
     wait_for(
-        lambda: 0 < deployed.metrics()["cdr_http_events_queued"] < accepted and _unacked(deployed, "cdr"),
+        lambda: 0 < deployed.metrics()["cdr_http_events_queued"] < accepted and _unacked(deployed, "cdr") - orphans,
         "the worker to be mid-drain",
         every=0.05,
     )
     offset = compose.log_size("worker")
     assert compose.stop("worker") == 0, compose.tail("worker")  # SIGTERM: warm shutdown, not a kill
     assert "Warm shutdown" in compose.log_since("worker", offset)
-    assert _unacked(deployed, "cdr") == 0  # the drain in hand finished and was acknowledged
+    assert _unacked(deployed, "cdr") <= orphans  # the drain in hand finished and was acknowledged
     compose.start("worker")
 
     state = deployed.settled()
