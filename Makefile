@@ -30,19 +30,18 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
-# The Go client (clients/go): vet and test under the race detector (needs gcc; without one, plain), offline (go.mod replaces the hooks package with
-# clients/go/hooksstub). Go is Debian's golang-go (1.19); .ci/run installs it.
-GO ?= $(shell command -v go || ls /usr/lib/go-1.19/bin/go 2>/dev/null)
-go-test:
-	@if [ -z "$(GO)" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >/dev/null 2>&1 || true; fi
+# The Go client (clients/go): vet, and test under the race detector (needs a C compiler; without one,
+# plain), offline (go.mod replaces the hooks package with clients/go/hooksstub). Go is Debian's
+# golang-go (1.19), found or installed by test-deps.
+GO ?= $(shell command -v go || ls /usr/lib/go-*/bin/go 2>/dev/null | tail -1)
+go-test: test-deps
 	@GO="$(GO)"; GO=$${GO:-$$(command -v go)}; \
-	if [ -z "$$GO" ]; then echo "go-test: SKIPPED: no go toolchain (apt-get install golang-go)"; exit 0; fi; \
+	if [ -z "$$GO" ]; then echo "go-test: no go toolchain: apt-get install golang-go (make test-deps)" >&2; exit 1; fi; \
 	cd clients/go && export GOPROXY=off GOFLAGS=-mod=readonly && $$GO vet ./... && \
-	  if CGO_ENABLED=1 $$GO env CC >/dev/null 2>&1 && command -v "$$($$GO env CC)" >/dev/null; then \
-	    $$GO test -race -count=1 ./...; else echo "go-test: no C compiler for -race"; $$GO test -count=1 ./...; fi
+	if CGO_ENABLED=1 $$GO env CC >/dev/null 2>&1 && command -v "$$($$GO env CC)" >/dev/null; then \
+	  $$GO test -race -count=1 ./...; else echo "go-test: no C compiler, so no -race"; $$GO test -count=1 ./...; fi
 
-# Chromium and redis-server: found, or installed from Debian's packages, or a message saying how.
+# Chromium, redis-server and Go: found, or installed from Debian's packages, or a message saying how.
 test-deps:
 	@.ci/test-deps
 

@@ -20,7 +20,6 @@ import logging
 import os
 import sys
 import threading
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -61,12 +60,19 @@ def is_eager() -> bool:
     return bool(celery_app().conf.task_always_eager)
 
 
+# One thread loads the tasks, the others wait for it: concurrent first calls (a gateway process's
+# recording upload threads) otherwise saw a half-filled registry and raised NotRegistered.
+_loading = threading.Lock()
+
+
 def _task(name: str) -> Any:
     """The registered task ``name``. A project whose Celery app does not autodiscover (a bare
     project running eagerly) gets cdr's tasks registered here, by Celery's own loader."""
     app = celery_app()
     if name not in app.tasks:
-        app.autodiscover_tasks(["cdr"], force=True)
+        with _loading:
+            if name not in app.tasks:
+                app.autodiscover_tasks(["cdr"], force=True)
     return app.tasks[name]
 
 
@@ -83,7 +89,12 @@ def enqueue_later(name: str, *args: Any, countdown: float) -> None:
 def enqueue_on_commit(name: str, *args: Any, **kwargs: Any) -> None:
     """``enqueue`` once the caller's transaction commits (at once outside one); a broker error is
     logged, not raised into a committed write (``robust``): the periodic resume finds the work."""
-    transaction.on_commit(partial(enqueue, name, *args, **kwargs), robust=True)
+
+    # A named function, not a partial: Django logs a robust hook's failure by its __qualname__.
+    def enqueue_committed() -> None:
+        enqueue(name, *args, **kwargs)
+
+    transaction.on_commit(enqueue_committed, robust=True)
 
 
 def run_here(name: str, *, args: list[Any], kwargs: dict[str, Any]) -> Any:

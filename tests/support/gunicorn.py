@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
 import secrets
 import socket
@@ -14,11 +13,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.web import ADMIN_PASSWORD, Server
+
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_PASSWORD = "deploy-test-password"
+__all__ = ["ADMIN_PASSWORD", "Server", "gunicorn", "manage", "production_env"]
 
 
 def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
@@ -47,39 +47,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    opener: urllib.request.OpenerDirector
-
-    def get(
-        self, path: str, headers: dict[str, str] | None = None, data: bytes | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        """GET, or POST with ``data``."""
-        request = urllib.request.Request(self.url + path, headers=headers or {}, data=data)
-        try:
-            with self.opener.open(request, timeout=10) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
-
-    def admin_login(self, username: str, password: str = ADMIN_PASSWORD) -> None:
-        self.get("/admin/login/")
-        (csrf,) = [c.value for c in self._jar() if c.name == "csrftoken"]
-        body = urllib.parse.urlencode(
-            {"username": username, "password": password, "csrfmiddlewaretoken": csrf, "next": "/admin/"}
-        )
-        request = urllib.request.Request(
-            self.url + "/admin/login/", data=body.encode(), headers={"Referer": self.url + "/admin/login/"}
-        )
-        with self.opener.open(request, timeout=10) as response:
-            assert response.url.endswith("/admin/"), response.url
-
-    def _jar(self) -> http.cookiejar.CookieJar:
-        (handler,) = [h for h in self.opener.handlers if isinstance(h, urllib.request.HTTPCookieProcessor)]
-        return handler.cookiejar
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dockerfile import instructions as dockerfile_instructions
 from tests.support.gunicorn import production_env
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,18 +31,6 @@ TEST_TOOLING = {"pytest", "pytest-django", "hypothesis", "schemathesis", "ruff",
 # packaging: kombu's Redis transport imports it, and only kombu[redis] installs it (the dev
 # requirements hid its absence: pytest brings it).
 RUNTIME_MUST_HAVE = {"django", "gunicorn", "whitenoise", "celery", "psycopg", "boto3", "django-axes", "packaging"}
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) per Dockerfile instruction, continuation lines joined."""
-    joined = re.sub(r"\\\n", " ", text)
-    out = []
-    for line in joined.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            word, _, rest = line.partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
 
 
 def _pip_installs(instructions: list[tuple[str, str]]) -> list[tuple[dict[str, str], list[str]]]:
@@ -87,7 +76,7 @@ def _python_tag(instructions: list[tuple[str, str]]) -> str:
 def image_packages(tmp_path_factory) -> dict[str, str]:
     """{distribution: version} that the Dockerfile's pip install commands resolve to."""
     tmp_path = tmp_path_factory.mktemp("image")
-    instructions = _instructions(DOCKERFILE.read_text())
+    instructions = dockerfile_instructions(DOCKERFILE.read_text())
     if _python_tag(instructions) != f"{sys.version_info.major}.{sys.version_info.minor}":
         pytest.skip(f"the image's Python is {_python_tag(instructions)}, this interpreter is {sys.version}")
     installs = _pip_installs(instructions)

@@ -30,6 +30,40 @@ def test_a_process_that_never_imported_the_tasks_still_finds_them():
     assert proc.stdout.strip() == str(sorted(dispatch.TASK_NAMES))
 
 
+def test_threads_asking_for_tasks_at_once_in_a_fresh_process_all_find_them():
+    """A gateway process's recording upload threads failed together (NotRegistered) on first use."""
+    script = (
+        "import django, os, threading; os.environ['DJANGO_SETTINGS_MODULE'] = 'project.settings'; django.setup()\n"
+        "from cdr import dispatch\n"
+        "errors, start = [], threading.Barrier(8)\n"
+        "def ask():\n"
+        "    start.wait()\n"
+        "    try:\n"
+        "        dispatch._task(dispatch.RECORDING_UPLOAD)\n"
+        "    except Exception as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "threads = [threading.Thread(target=ask) for _ in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(errors)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "CDR_VAR_DIR": "/tmp/cdr-dispatch-test"}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
+
+
+def test_a_failed_enqueue_after_commit_is_logged_not_raised(monkeypatch, transactional_db, caplog):
+    from django.db import transaction
+
+    def broker_down(name, *args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(dispatch, "enqueue", broker_down)
+    with transaction.atomic():
+        dispatch.enqueue_on_commit(dispatch.RECORDING_TRANSCODE, 7)
+    assert "broker down" in caplog.text and "enqueue_committed" in caplog.text
+
+
 def test_enqueue_on_commit_waits_for_the_commit(monkeypatch, transactional_db):
     from django.db import transaction
 
