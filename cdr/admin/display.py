@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cdr.selectors.times import zone_named
 
 
 @lru_cache(maxsize=512)
 def zone(name: str) -> tzinfo:
     """The tenant's IANA zone; an unknown or empty name falls back to UTC rather than failing a page."""
-    try:
-        return ZoneInfo(name) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+    return zone_named(name)
 
 
 def local_time(value: datetime | None, zone_name: str, *, seconds: bool = True) -> str:
