@@ -4,7 +4,7 @@ choices are static, or the user's own tenants (one small query), or free text.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.contrib import admin
@@ -17,7 +17,9 @@ from cdr.lifecycle.fields import Invalid
 from cdr.lifecycle.labels import label_filter_parse
 from cdr.models import Recording, Tenant
 from cdr.selectors.access import tenants_visible_to
+from cdr.selectors.call_filters import call_filter
 from cdr.selectors.calls import calls_with_labels
+from cdr.selectors.times import when_parse
 
 # A superuser may see thousands of tenants: past this many the tenant filter becomes a text box.
 TENANT_CHOICES_MAX = 50
@@ -99,7 +101,8 @@ class TenantFilter(admin.SimpleListFilter):
 class StartedFilter(admin.ListFilter):
     """Start time: today / last 7 days / last 30 days, or a custom start and end.
 
-    ``start`` and ``end`` are dates or datetimes (``2026-03-29``, ``2026-03-29T08:00``) in the
+    ``start`` and ``end`` are dates or date-times (``2026-03-29``, ``2026-03-29T08:00``,
+    ``2026-03-29T08:00:00Z``) read by ``cdr.selectors.times.when_parse``: without an offset in the
     list's zone; a date-only ``end`` includes that whole day.
     """
 
@@ -138,17 +141,9 @@ class StartedFilter(admin.ListFilter):
         if not raw:
             return None
         try:
-            if len(raw) == 10:
-                day = date.fromisoformat(raw)
-                parsed = datetime.combine(day + timedelta(days=1 if end else 0), time(), tzinfo=tz)
-            else:
-                parsed = datetime.fromisoformat(raw)
-            # In UTC, as every database gets it: 9999-12-31T23:59:59-14:00 is past the year 9999.
-            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
-        except ValueError:
-            raise IncorrectLookupParameters(f"{name}: not a date or datetime: {raw[:40]!r}") from None
-        except OverflowError:
-            raise IncorrectLookupParameters(f"{name}: out of range (years 0001..9999): {raw[:40]!r}") from None
+            return when_parse(raw, upper=end, zone=tz)  # the API's and cdr_export's grammar
+        except ValueError as exc:
+            raise IncorrectLookupParameters(f"{name}: {exc}: {raw[:40]!r}") from None
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
         since, until = self.bounds()
@@ -216,19 +211,22 @@ class SipCodeFilter(InputFilter):
 
 
 class SipClassFilter(admin.SimpleListFilter):
+    """``sip_class=4xx``: the API's filter (``cdr.selectors.call_filters``)."""
+
     title = "SIP response class"
     parameter_name = "sip_class"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
-        return [(str(n), f"{n}xx") for n in range(2, 7)]
+        return [(c, c) for c in call_filter("sip_class").choices]
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
         if not self.value():
             return queryset
-        if self.value() not in {"2", "3", "4", "5", "6"}:
-            raise IncorrectLookupParameters("sip_class must be 2..6")
-        low = int(self.value()) * 100
-        return queryset.filter(sip_code__gte=low, sip_code__lt=low + 100)
+        spec = call_filter("sip_class")
+        try:
+            return queryset.filter(spec.condition(spec.parse(self.value(), UTC)))
+        except ValueError as exc:
+            raise IncorrectLookupParameters(f"sip_class: {exc}") from None
 
 
 class YesNoFilter(admin.SimpleListFilter):

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdr.api.auth import ApiAccess
+from cdr.api.filters import KnownParams
 from cdr.api.schema import JsonErrors, error_responses
 from cdr.reports import metrics
 from cdr.reports.buckets import BUCKETS, MAX_BUCKETS, BucketError
@@ -55,8 +56,9 @@ _PARAMETERS = [
         **error_responses(400, 401, 403, 404, 406),
     },
 )
-class ReportSummaryView(ApiAccess, JsonErrors, APIView):
+class ReportSummaryView(ApiAccess, JsonErrors, KnownParams, APIView):
     renderer_classes = [JSONRenderer, CSVTextRenderer]
+    query_parameters = _PARAMETERS
 
     def get(self, request: Request) -> Response:
         try:

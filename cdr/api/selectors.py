@@ -8,25 +8,36 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from rest_framework.exceptions import ValidationError
 
-from cdr.api.filters import calls_apply_filters, calls_filter_params
 from cdr.models import Call, CallEvent, Recording, Transfer, WavStatus
 from cdr.selectors.access import calls_visible_to, recordings_visible_to, tenant_ids_for
+from cdr.selectors.call_filters import (
+    CALL_FILTER_NAMES,
+    REPEATABLE,
+    FilterErrors,
+    call_filters_parse,
+    call_filters_tenant,
+    calls_filtered,
+)
 from cdr.selectors.calls import call_events_visible
 
 
-def calls_api_list(*, user: Any, params: Any) -> QuerySet[Call]:
-    """The user's calls filtered by query parameters (400 on a bad one); unordered: the caller orders."""
-    return calls_apply_filters(calls_visible_to(user), params)
-
-
-def calls_api_single_tenant(*, user: Any, params: Any) -> int | None:
-    """The one tenant a list request is limited to (its ``tenant`` filter or the user's only tenant)."""
-    chosen = calls_filter_params(params).get("tenant_id")
-    if chosen is not None:
-        return int(chosen)
-    ids = tenant_ids_for(user)
-    return next(iter(ids)) if ids is not None and len(ids) == 1 else None
+def calls_api_list(*, user: Any, params: Any) -> tuple[QuerySet[Call], int | None]:
+    """The user's calls filtered by query parameters (400 naming a bad one; unordered: the caller
+    orders), and the one tenant they are limited to, if they are (it leads the keyset)."""
+    tenant_ids = tenant_ids_for(user)
+    raw = {
+        name: params.getlist(name) if name in REPEATABLE else params[name]
+        for name in CALL_FILTER_NAMES
+        if name in params
+    }
+    try:
+        values = call_filters_parse(raw, tenant_ids=tenant_ids)
+    except FilterErrors as exc:
+        raise ValidationError(exc.errors) from None
+    qs = calls_filtered(values, qs=calls_visible_to(user))
+    return qs, call_filters_tenant(values, tenant_ids=tenant_ids)
 
 
 def call_api_get(*, user: Any, call_id: str) -> tuple[Call, list[CallEvent], list[Recording]]:

@@ -67,6 +67,20 @@ class CallRecordSerializer(Described, serializers.ModelSerializer):
         return self.context.get("summaries", {}).get(call.call_id, _NO_RECORDINGS)
 
 
+class CallExportRecordSerializer(Described, serializers.ModelSerializer):
+    """A record of the export (its JSON array, and each NDJSON line): the list's, without the summary."""
+
+    field_docs = field_docs.CALL
+
+    tenant_id = TenantIdField(read_only=True)
+    hangup_initiator = serializers.ChoiceField(choices=HangupInitiator.choices, allow_blank=True, read_only=True)
+
+    class Meta:
+        model = Call
+        fields = EXPORT_FIELDS
+        read_only_fields = fields
+
+
 class HangupSerializer(Described, serializers.ModelSerializer):
     field_docs = field_docs.HANGUP
 
@@ -100,7 +114,7 @@ class RecordingSerializer(Described, serializers.ModelSerializer):
     field_docs = field_docs.RECORDING
 
     variants = serializers.SerializerMethodField(help_text="Values of `variant` the media link serves now.")
-    media = serializers.SerializerMethodField(help_text="Path of the media endpoint (a redirect to the audio).")
+    media = serializers.SerializerMethodField(help_text="URL of the media endpoint (a redirect to the audio).")
 
     class Meta:
         model = Recording
@@ -127,7 +141,8 @@ class RecordingSerializer(Described, serializers.ModelSerializer):
         return ["wav", "original"] if recording.wav_status == WavStatus.READY else ["original"]
 
     def get_media(self, recording: Recording) -> str:
-        return reverse("cdr-api:recording-media", args=[recording.pk])
+        # Absolute, as `next` is: a client follows links as they are (``context["request"]``).
+        return self.context["request"].build_absolute_uri(reverse("cdr-api:recording-media", args=[recording.pk]))
 
 
 class CallDetailSerializer(CallRecordSerializer):
@@ -153,7 +168,7 @@ class CallDetailSerializer(CallRecordSerializer):
 
     @extend_schema_field(RecordingSerializer(many=True))
     def get_recordings(self, call: Call) -> list[dict[str, Any]]:
-        return RecordingSerializer(self.context["recordings"], many=True).data
+        return RecordingSerializer(self.context["recordings"], many=True, context=self.context).data
 
     @extend_schema_field(RecordingSummarySerializer)
     def get_recording_summary(self, call: Call) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAcceptable, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,18 +17,17 @@ from rest_framework.views import APIView
 
 from cdr.api.auth import ApiAccess
 from cdr.api.calls_export import EXPORT_FORMATS, calls_export_chunks
-from cdr.api.filters import filter_parameters
+from cdr.api.filters import KnownParams, filter_parameters
 from cdr.api.pagination import MAX_PAGE_SIZE, calls_page, cursor_encode, page_params
 from cdr.api.renderers import CallCSVRenderer, CallNDJSONRenderer, PageResponse
 from cdr.api.schema import Gone, JsonErrors, error_responses
 from cdr.api.selectors import (
     call_api_get,
     calls_api_list,
-    calls_api_single_tenant,
     recording_api_get,
     recording_summaries,
 )
-from cdr.api.serializers import CallDetailSerializer, CallRecordSerializer
+from cdr.api.serializers import CallDetailSerializer, CallExportRecordSerializer, CallRecordSerializer
 from cdr.models import AccessPurpose
 from cdr.services.recordings import RecordingUnavailable, recording_link
 
@@ -58,10 +57,11 @@ _LIST_PARAMETERS = [
 ]
 
 
-class CallListView(ApiAccess, JsonErrors, APIView):
+class CallListView(ApiAccess, JsonErrors, KnownParams, APIView):
     """Call records of the caller's tenants. Follow ``next`` to walk every row exactly once."""
 
     renderer_classes = [JSONRenderer, CallCSVRenderer, CallNDJSONRenderer]
+    query_parameters = _LIST_PARAMETERS
 
     @extend_schema(
         operation_id="v1_calls_list",
@@ -76,8 +76,7 @@ class CallListView(ApiAccess, JsonErrors, APIView):
     )
     def get(self, request: Request) -> Response:
         order, size, position = page_params(request.query_params)
-        qs = calls_api_list(user=request.user, params=request.query_params)
-        tenant_id = calls_api_single_tenant(user=request.user, params=request.query_params)
+        qs, tenant_id = calls_api_list(user=request.user, params=request.query_params)
         calls, after = calls_page(qs, order=order, size=size, after=position, tenant_id=tenant_id)
         context = {"summaries": recording_summaries(calls=calls)}
         next_url = None
@@ -90,7 +89,7 @@ class CallListView(ApiAccess, JsonErrors, APIView):
         return response
 
 
-class CallDetailView(ApiAccess, JsonErrors, APIView):
+class CallDetailView(ApiAccess, JsonErrors, KnownParams, APIView):
     """One call by its gateway Call-ID; 404 for unknown calls and for other tenants' calls."""
 
     @extend_schema(
@@ -99,53 +98,93 @@ class CallDetailView(ApiAccess, JsonErrors, APIView):
     )
     def get(self, request: Request, call_id: str) -> Response:
         call, events, recordings = call_api_get(user=request.user, call_id=call_id)
-        return Response(CallDetailSerializer(call, context={"events": events, "recordings": recordings}).data)
+        context = {"events": events, "recordings": recordings, "request": request}
+        return Response(CallDetailSerializer(call, context=context).data)
 
 
-class CallExportView(ApiAccess, APIView):
+# What the export answers to ``Accept`` when no ``?format=`` is given (the charset: a client's
+# ``text/csv; charset=utf-8`` matches it, as a bare ``text/csv`` does).
+_EXPORT_ACCEPTS = {"text/csv; charset=utf-8": "csv", "application/x-ndjson": "ndjson", "application/json": "json"}
+_EXPORT_PARAMETERS = [
+    OpenApiParameter(
+        "format",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        enum=list(EXPORT_FORMATS),
+        description=(
+            "csv, ndjson (one JSON record a line) or json (one array). Without it, the `Accept` header decides"
+            " (text/csv, application/x-ndjson, application/json; another type is a 406); give one of the two."
+        ),
+    ),
+    *filter_parameters(),
+]
+
+
+def export_format(request: Request) -> str:
+    """The export's format: ``?format=``, else the client's preferred type in ``Accept``."""
+    fmt = request.query_params.get("format")
+    if fmt is not None:
+        if fmt not in EXPORT_FORMATS:
+            raise ValidationError({"format": f"expected csv, ndjson or json, got {fmt[:100]!r}"})
+        return fmt
+    best = request._request.get_preferred_type(list(_EXPORT_ACCEPTS))
+    if best is None:
+        offered = ", ".join(t.split(";")[0] for t in _EXPORT_ACCEPTS)
+        raise NotAcceptable(f"the export is served as {offered}")
+    if request._request.accepted_type(best).specificity == 0:
+        # No Accept, or only */* (curl's default): an export of millions of rows is not guessed.
+        raise ValidationError({"format": "give ?format=csv|ndjson|json or an Accept header naming one"})
+    return _EXPORT_ACCEPTS[best]
+
+
+class CallExportView(ApiAccess, KnownParams, APIView):
     """Any range of records in constant memory; filters as on the list."""
 
     # Errors are JSON; the records themselves bypass DRF rendering (a streamed body).
     renderer_classes = [JSONRenderer]
+    query_parameters = _EXPORT_PARAMETERS
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
-        # ``format`` here names the export format, not a DRF renderer.
+        # ``format`` and ``Accept`` name the export format (export_format), not a DRF renderer.
         return JSONRenderer(), JSONRenderer.media_type
 
     @extend_schema(
-        summary="All matching call records, oldest first, streamed as CSV or NDJSON",
-        parameters=[
-            OpenApiParameter("format", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, enum=["csv", "ndjson"]),
-            *filter_parameters(),
-        ],
+        summary="All matching call records, oldest first, streamed as CSV, NDJSON or a JSON array",
+        parameters=_EXPORT_PARAMETERS,
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, header row first"),
             (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="One JSON record a line"),
-            **error_responses(400, 401, 403),
+            (200, "application/json"): OpenApiResponse(
+                CallExportRecordSerializer(many=True), description="One JSON array of records"
+            ),
+            **error_responses(400, 401, 403, 406),
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        fmt = request.query_params.get("format")
-        if fmt not in EXPORT_FORMATS:
-            raise ValidationError({"format": f"expected csv or ndjson, got {(fmt or '')[:100]!r}"})
+        fmt = export_format(request)
         # Filters are parsed here, before the body starts, so a bad one is still a 400.
-        qs = calls_api_list(user=request.user, params=request.query_params)
+        qs, _ = calls_api_list(user=request.user, params=request.query_params)
         response = StreamingHttpResponse(calls_export_chunks(qs, fmt), content_type=EXPORT_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="calls.{fmt}"'
         return response
 
 
-class RecordingMediaView(ApiAccess, JsonErrors, APIView):
+_MEDIA_PARAMETERS = [
+    OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Recording id."),
+    OpenApiParameter(
+        "variant", OpenApiTypes.STR, enum=["wav", "original"], description="Stereo WAV (default) or original."
+    ),
+]
+
+
+class RecordingMediaView(ApiAccess, JsonErrors, KnownParams, APIView):
     """Redirect to a short-lived link to the audio (S3 presigned, or the signed local file view)."""
+
+    query_parameters = _MEDIA_PARAMETERS
 
     @extend_schema(
         summary="The recording's audio: a redirect to a short-lived link (Range supported there)",
-        parameters=[
-            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Recording id."),
-            OpenApiParameter(
-                "variant", OpenApiTypes.STR, enum=["wav", "original"], description="Stereo WAV (default) or original."
-            ),
-        ],
+        parameters=_MEDIA_PARAMETERS,
         responses={
             (302, "application/json"): OpenApiResponse(description="Location: the audio, valid for a few minutes"),
             **error_responses(400, 401, 403, 404, 410),

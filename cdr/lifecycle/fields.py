@@ -17,7 +17,12 @@ from typing import Any
 # digits: Go's time.Time marshals RFC3339Nano. The store keeps microseconds: digits past the sixth are
 # dropped (truncated, never rounded, as datetime.fromisoformat does), so a nanosecond stamp and its
 # microsecond truncation are the same instant here, and fingerprint the same.
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+# The pieces are shared with the user-facing time parameters (cdr.selectors.times), which accept more.
+RFC3339_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+RFC3339_FRACTION = r"\.[0-9]{1,9}"
+RFC3339_OFFSET = r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
+_RFC3339 = re.compile(rf"^{RFC3339_DATE}[T ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:{RFC3339_FRACTION})?{RFC3339_OFFSET}$")
+OUT_OF_RANGE = "outside years 1 to 9999 in UTC"
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 # What PostgreSQL's text and jsonb cannot hold: NUL, and UTF-16 surrogates without their pair
 # (JSON's "\ud800" escape gives Python such a string); nor can json hold NaN or infinities. One
@@ -45,9 +50,18 @@ def _utc(value: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
-    except (ValueError, OverflowError):  # OverflowError: valid, but outside years 1..9999 in UTC
+        return as_utc(parsed) if parsed.tzinfo is not None else None
+    except ValueError:  # not a date, or outside years 1..9999 in UTC
         return None
+
+
+def as_utc(parsed: datetime) -> datetime:
+    """An aware datetime in UTC, as every database gets it: ``9999-12-31T23:59:59-14:00`` is past the
+    year 9999 there, so it is a ``ValueError`` (``OUT_OF_RANGE``), never an ``OverflowError`` later."""
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(OUT_OF_RANGE) from None
 
 
 # Go's zero time.Time, as the event log keeps a "not known" StartedAt (see cdr.lifecycle.events.parse_call).
@@ -83,9 +97,9 @@ def parse_time(value: Any, name: str, *, required: bool) -> datetime | None:
     if parsed.tzinfo is None:
         raise Invalid(f"{name}: naive timestamp (no UTC offset): {value[:40]!r}")
     try:
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        raise Invalid(f"{name}: outside years 1 to 9999 in UTC: {value[:40]!r}") from None
+        return as_utc(parsed)
+    except ValueError:
+        raise Invalid(f"{name}: {OUT_OF_RANGE}: {value[:40]!r}") from None
 
 
 def text(obj: dict[str, Any], key: str, name: str, limit: int, *, required: bool = False) -> str:

@@ -108,6 +108,10 @@ class Call(models.Model):
             # The API's change feed (order=updated): what was written since a client's cursor.
             models.Index(fields=["updated_at", "id"], name="cdr_call_updated"),
             models.Index(fields=["status", "started_at"], name="cdr_call_status_start"),
+            # The ended_after/ended_before filters: without them a range of end times walks the whole
+            # start-time index (docs/api.md, "Indexes of the filters", has the plans and figures).
+            models.Index(fields=["tenant", "ended_at"], name="cdr_call_tenant_ended"),
+            models.Index(fields=["ended_at"], name="cdr_call_ended"),
             # Admin search by remote address prefix (LIKE 'x%' needs pattern ops outside the C collation).
             models.Index(fields=["remote_addr"], name="cdr_call_remote", opclasses=["varchar_pattern_ops"]),
             # Live calls are a sliver of the table: the sweeper and "active calls" read this.

@@ -57,10 +57,15 @@ def calls_with_labels(qs: QuerySet[Call], labels: Mapping[str, str]) -> QuerySet
     """
     if not labels:
         return qs
-    if connections[qs.db].vendor == "postgresql":
-        return qs.filter(labels__contains=dict(labels))
-    # Each key as one JSON path step, whatever it holds ("a__b" is no nested lookup here).
-    return qs.filter(*[Exact(KeyTextTransform(key, "labels"), value) for key, value in labels.items()])
+    return qs.filter(labels_q(labels, db=qs.db))
+
+
+def labels_q(labels: Mapping[str, str], *, db: str = "default") -> Q:
+    """The condition of ``calls_with_labels``: ``@>`` on PostgreSQL (the GIN index), each key's
+    text elsewhere (each key as one JSON path step: "a__b" is no nested lookup here)."""
+    if connections[db].vendor == "postgresql":
+        return Q(labels__contains=dict(labels))
+    return Q(*[Exact(KeyTextTransform(key, "labels"), value) for key, value in labels.items()])
 
 
 def label_values_q(value: str, *, db: str = "default", keys: Sequence[str] = CONVENTIONAL) -> Q:

@@ -85,7 +85,7 @@ def test_filters(api, calls, params, expected):
         ("tenant", str(2**64)),
         ("started_after", "yesterday"),
         ("started_after", "2026-13-45T00:00:00Z"),
-        ("started_before", "2026-03-29T00:00:00"),  # no offset
+        ("started_before", "2026-03-29T24:00:00Z"),
         ("direction", "sideways"),
         ("status", "COMPLETED"),
         ("sip_code", "99"),

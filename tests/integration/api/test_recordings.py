@@ -104,7 +104,7 @@ def test_detail_lists_the_recordings_with_their_media_links(api, recorded, djang
         body = api.get(f"{LIST}{quote(a.answered)}/").json()
     assert body["recording_summary"]["count"] == 2
     live, deleted = body["recordings"]
-    assert live["id"] == first.pk and live["media"] == f"/api/v1/recordings/{first.pk}/media"
+    assert live["id"] == first.pk and live["media"] == f"http://testserver/api/v1/recordings/{first.pk}/media"
     assert live["variants"] == ["wav", "original"] and live["duration_ms"] == 1500
     assert deleted["variants"] == [] and deleted["deleted_at"].endswith("Z")
     assert api.get(f"{LIST}{quote(a.failed)}/").json()["recordings"] == []

@@ -97,3 +97,35 @@ def test_every_response_field_is_described_and_durations_and_times_say_their_uni
                 unitless.append(f"{name}.{field}")
     assert not missing, f"response fields without a description: {missing}"
     assert not unitless, f"durations or times without their unit: {unitless}"
+
+
+NEW_FILTERS = ("ended_after", "ended_before", "min_duration_ms", "max_duration_ms", "sip_class", "remote_addr")
+
+
+def _operation(schema: dict, path: str) -> dict:
+    return schema["paths"][path]["get"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/calls/", "/api/v1/calls/export"])
+def test_the_list_and_export_describe_every_parameter_with_the_new_filters(client, path):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    parameters = {p["name"]: p for p in _operation(schema, path)["parameters"] if p["in"] == "query"}
+    assert set(NEW_FILTERS) <= set(parameters)
+    assert all(p.get("description", "").strip() for p in parameters.values()), [
+        name for name, p in parameters.items() if not p.get("description", "").strip()
+    ]
+    assert parameters["sip_class"]["schema"]["enum"] == ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"]
+    assert parameters["min_duration_ms"]["schema"]["type"] == "integer"
+    # Times are strings (a plain date is one), described with the zone rule.
+    for name in ("started_after", "ended_before"):
+        assert parameters[name]["schema"] == {"type": "string"}
+        assert "2026-12-03" in parameters[name]["description"] and "time zone" in parameters[name]["description"]
+
+
+def test_the_export_declares_accept_and_json(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    export = _operation(schema, "/api/v1/calls/export")
+    assert set(export["responses"]["200"]["content"]) == {"text/csv", "application/x-ndjson", "application/json"}
+    assert "406" in export["responses"]
+    fmt = next(p for p in export["parameters"] if p["name"] == "format")
+    assert set(fmt["schema"]["enum"]) == {"csv", "ndjson", "json"} and not fmt.get("required")

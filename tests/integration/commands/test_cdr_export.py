@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -8,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
+from cdr.models import Tenant
 from cdr.reports.columns import CALL_COLUMNS
 from cdr.services import events_ingest
 from tests.support.factories import T0, bye, call, event
@@ -52,19 +54,60 @@ def test_csv_and_filters(three_calls):
     assert [json.loads(x)["call_id"] for x in since.splitlines()] == ["c1", "c2"]
 
 
+def ids(*args):
+    return [json.loads(x)["call_id"] for x in export(*args).splitlines()]
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        # The API's time grammar: a plain date, the hint's 2026-03-29Z, 9 fractional digits.
+        (["--since", "2026-03-29"], ["c0", "c1", "c2"]),
+        (["--until", "2026-03-28"], []),
+        (["--until", "2026-03-29Z"], ["c0", "c1", "c2"]),  # the whole UTC day
+        (["--started-after", "2026-03-29T01:30:00.000000001Z"], ["c1", "c2"]),
+        (["--since", "2026-03-29T02:30:00+01:00", "--until", "2026-03-29T01:31"], ["c1"]),  # no offset: UTC
+        # The new filters (each call lasts 61 s and ends 200; c2 is tenant 2's).
+        (["--ended-after", "2026-03-29T01:31:01Z"], ["c1", "c2"]),
+        (["--ended-before", "2026-03-29T01:31:01Z"], ["c0"]),
+        (["--min-duration-ms", "61000", "--max-duration-ms", "61000"], ["c0", "c1", "c2"]),
+        (["--min-duration-ms", "61001"], []),
+        (["--sip-class", "2xx", "--tenant", "2"], ["c2"]),
+        (["--sip-class", "4xx"], []),
+        (["--remote-addr", "203.0.113."], ["c0", "c1", "c2"]),
+        (["--remote-addr", "198."], []),
+        (["--status", "completed", "--direction", "inbound"], ["c0", "c1", "c2"]),
+    ],
+)
+def test_filters_as_the_apis(three_calls, args, expected):
+    assert ids(*args) == expected
+
+
+def test_a_plain_date_is_the_tenants_day_with_tenant_else_utc(three_calls):
+    Tenant.objects.filter(id=1).update(time_zone="America/New_York")  # 2026-03-29 there: from 04:00Z
+    assert ids("--tenant", "1", "--since", "2026-03-29") == []
+    assert ids("--tenant", "1", "--since", "2026-03-29Z") == ["c0", "c1"]
+    assert ids("--since", "2026-03-29") == ["c0", "c1", "c2"]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--since", "yesterday"], "--since: not an RFC 3339 timestamp"),
-        (["--until", "2026-01-01T00:00:00"], "--until: give a UTC offset"),
-        (["--tenant", "-3"], "--tenant: expected an unsigned integer"),
-        (["--tenant", "²"], "--tenant: expected an unsigned integer"),
-        (["--since", "9999-12-31T23:59:59-14:00"], "--since: out of range"),
-        (["--until", "0001-01-01T00:00:00+14:00"], "--until: out of range"),
+        (["--since", "yesterday"], "--since: expected a date or a date-time"),
+        (["--until", "2026-01-01T00:00:00+25:00"], "--until: not a valid UTC offset"),
+        (["--tenant", "-3"], "--tenant: expected an unsigned 64-bit integer"),
+        (["--tenant", "²"], "--tenant: expected an unsigned 64-bit integer"),
+        (["--since", "9999-12-31T23:59:59-14:00"], "--since: outside years 1 to 9999 in UTC"),
+        (["--until", "0001-01-01T00:00:00+14:00"], "--until: outside years 1 to 9999 in UTC"),
+        (["--ended-before", "9999-12-31"], "--ended-before: outside years 1 to 9999 in UTC"),
+        (["--ended-after", "0000-01-01"], "--ended-after: outside years 1 to 9999 in UTC"),
+        (["--min-duration-ms", "9" * 30], "--min-duration-ms: expected a number of milliseconds"),
+        (["--sip-class", "4"], "--sip-class: expected one of 1xx, 2xx"),
+        (["--remote-addr", "1\x00"], "--remote-addr: NUL characters are not allowed"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(args, message):
-    with pytest.raises(CommandError, match=message):
+    with pytest.raises(CommandError, match=re.escape(message)):
         export(*args)
 
 
@@ -76,4 +119,7 @@ def test_bad_arguments_exit_non_zero_with_one_line_and_no_traceback(tmp_path):
         env={"PATH": "/usr/bin:/bin", "CDR_VAR_DIR": str(tmp_path)},
     )
     assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines() == ["CommandError: --since: not an RFC 3339 timestamp: 'nope'"]
+    assert proc.stderr.strip().splitlines() == [
+        "CommandError: --since: expected a date or a date-time "
+        "(2026-12-03, 2026-12-03T08:30:00Z or 2026-12-03T08:30:00+01:00), got 'nope'"
+    ]

@@ -85,3 +85,18 @@ def test_cdr_reports_rebuild_counts_its_steps_on_a_terminal(env):
         [sys.executable, "manage.py", "cdr_reports_rebuild"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert piped.returncode == 0 and piped.stderr == ""
+
+
+def test_cdr_export_to_a_file_draws_a_bar_counting_the_calls(env):
+    code, out, shown = _on_a_terminal(env, "cdr_export", "--format", "csv")
+    rows = len(out.splitlines()) - 1  # the header
+    assert code == 0 and rows >= 3000
+    assert f"{rows}/{rows}" in shown and "calls" in shown, shown
+    piped = subprocess.run(
+        [sys.executable, "manage.py", "cdr_export", "--format", "csv"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert piped.returncode == 0 and piped.stderr == "" and piped.stdout == out

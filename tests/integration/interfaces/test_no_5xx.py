@@ -51,6 +51,11 @@ ODD_VALUES = [
     "yes",
     "true",
     "2026-03-01",
+    "2026-03-01Z",
+    "9999-12-31Z",
+    "2026-03-01T00:00:00.123456789-14:00",
+    "4xx",
+    "1xx",
 ]
 API_PARAMS = [
     "tenant",
@@ -63,6 +68,12 @@ API_PARAMS = [
     "scenario",
     "correlation_id",
     "has_recording",
+    "ended_after",
+    "ended_before",
+    "min_duration_ms",
+    "max_duration_ms",
+    "sip_class",
+    "remote_addr",
     "cursor",
     "page_size",
     "order",
@@ -173,6 +184,12 @@ def get(client: Client, url: str, query: dict[str, str]) -> int:
         {"scenario": "a\x00b"},
         {"tenant": "1" * 30},
         {"sip_code": "²"},
+        {"ended_before": "9999-12-31"},
+        {"ended_after": "0001-01-01+01:00"},
+        {"min_duration_ms": "9" * 30},
+        {"max_duration_ms": "9223372036854775808"},
+        {"remote_addr": "a\x00"},
+        {"stauts": "failed"},
     ],
 )
 @pytest.mark.parametrize("url", API_URLS[:2])
