@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from cdr.models import Call
+from cdr.selectors.calls import calls_with_labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +23,17 @@ def _remote(addr: str) -> Q:
 
 
 def erasure_calls(*, tenant_id: int, selector: ErasureSelector) -> Iterator[str]:
-    """Call-IDs of ``tenant_id``'s calls the selector names (indexed: call_id, cdr_call_remote)."""
+    """Call-IDs of ``tenant_id``'s calls the selector names (indexed: call_id, cdr_call_remote,
+    cdr_call_labels on PostgreSQL)."""
     calls = Call.objects.filter(tenant_id=tenant_id)
     if selector.kind == "call_id":
         calls = calls.filter(call_id=selector.value)
     elif selector.kind == "remote_addr":
         calls = calls.filter(_remote(selector.value))
     elif selector.kind == "label":
-        # The seam for Call.labels (a JSON object, added separately): erasure_selector refuses
-        # "label" until the field exists, and validates the key (no lookup separators).
+        # erasure_selector validated the key: exact key and value, as every label filter matches.
         key, _, value = selector.value.partition("=")
-        calls = calls.filter(**{f"labels__{key}": value})
+        calls = calls_with_labels(calls, {key: value})
     else:
         raise ValueError(f"unknown selector {selector.kind!r}")
     return calls.order_by("started_at", "id").values_list("call_id", flat=True).iterator(chunk_size=2000)

@@ -1,7 +1,8 @@
 """Erasure of one person's data from a tenant's call records, on request (``cdr_erase``, the admin).
 
-What goes (``cdr.lifecycle.erase.PERSONAL_CALL_FIELDS``): the remote address in the call record
-and in every stored event payload of the call, and the call's recordings (their stored objects;
+What goes (``cdr.lifecycle.erase``): the remote address (``PERSONAL_CALL_FIELDS``) and the value
+of every label (``labels_mask``: keys kept, values "erased") in the call record and in every
+stored event payload of the call, and the call's recordings (their stored objects;
 the metadata row stays, marked deleted, as retention leaves it). What stays: the Call-ID (the
 gateway's dialog token and the record's key, see docs/records.md), the rollups' counts, and
 everything else about the call (times, status, codes). A call under an active legal hold is
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,15 +31,16 @@ from django.utils import timezone
 from cdr.conf import cdr_setting
 from cdr.db.locks import calls_lock
 from cdr.db.queries import one_of
-from cdr.lifecycle.erase import MASK, PERSONAL_CALL_FIELDS, event_mask
+from cdr.lifecycle.erase import MASK, PERSONAL_CALL_FIELDS, event_mask, labels_mask
 from cdr.lifecycle.events import event_from_row, parse_event
+from cdr.lifecycle.fields import Invalid
+from cdr.lifecycle.labels import MAX_KEY, MAX_VALUE, label_filter_parse
 from cdr.models import Call, CallEvent, DeletionKind, EventStatus, GatewayEvent, RecordDeletion, Recording
 from cdr.selectors.erasure import ErasureSelector, erasure_calls
 from cdr.services.recordings.retention import recording_objects_delete
 from cdr.services.records_retention import call_held
 from cdr.storage.backend import recordings_storage
 
-_LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _CHUNK = 200
 
 
@@ -53,18 +55,17 @@ def erasure_selector(*, call_id: str = "", remote_addr: str = "", label: str = "
         raise ErasureInvalid("give exactly one of --call-id, --remote-addr, --label")
     kind, value = given[0]
     value = value.strip()
-    if not value or len(value) > 255:
-        raise ErasureInvalid(f"{kind}: must be 1 to 255 characters")
+    longest = MAX_KEY + 1 + MAX_VALUE if kind == "label" else 255
+    if not value or len(value) > longest:
+        raise ErasureInvalid(f"{kind}: must be 1 to {longest} characters")
     if kind == "label":
-        key, sep, _ = value.partition("=")
-        if not sep or not _LABEL_KEY.match(key) or "__" in key:
-            raise ErasureInvalid(
-                f"label: expected key=value with a key of letters, digits, '_', '.', '-', got {value!r}"
-            )
-        if "labels" not in {f.name for f in Call._meta.get_fields()}:
-            raise ErasureInvalid(
-                "label: this installation has no Call.labels yet; select by --call-id or --remote-addr"
-            )
+        # The rules of every label filter (cdr.lifecycle.labels): a key as the wire takes it.
+        try:
+            (key, text), *_ = label_filter_parse([value], "label").items()
+        except Invalid as exc:
+            raise ErasureInvalid(str(exc)) from None
+        if not text:
+            raise ErasureInvalid(f"label: the value of {key} is empty: it names no one")
     return ErasureSelector(kind=kind, value=value)
 
 
@@ -94,11 +95,25 @@ def _recordings(tenant_id: int, pks: list[int], ids: list[str]) -> Any:
     )
 
 
-def _personal(qs: Any) -> Any:
-    q = Q()
-    for name in PERSONAL_CALL_FIELDS:
-        q |= ~Q(**{name: MASK})
-    return qs.filter(q)
+def _calls_mask(pks: list[int], apply: bool, now: Any) -> int:
+    """Mask the personal fields and the label values of these call records; how many changed (or would)."""
+    groups: dict[str, list[int]] = {}  # the masked labels (as JSON) -> the calls that get them
+    masked: dict[str, dict[str, Any]] = {}
+    rows = Call.objects.filter(one_of("pk", pks)).values_list("pk", "labels", *PERSONAL_CALL_FIELDS)
+    for pk, labels, *personal in rows:
+        current = labels or {}
+        new = labels_mask(current)
+        if new is current and all(v == MASK for v in personal):
+            continue
+        key = json.dumps(new, sort_keys=True)
+        masked[key] = new
+        groups.setdefault(key, []).append(pk)
+    if apply:
+        for key, group in groups.items():
+            Call.objects.filter(one_of("pk", group)).update(
+                **dict.fromkeys(PERSONAL_CALL_FIELDS, MASK), labels=masked[key], updated_at=now
+            )
+    return sum(len(g) for g in groups.values())
 
 
 def _new_fingerprint(status: str, payload: dict[str, Any], observed_at: Any) -> str:
@@ -147,15 +162,13 @@ def _erase_chunk(tenant_id: int, call_ids: list[str], apply: bool, storage: Any,
         return
     ids, pks = sorted(rows), sorted(rows.values())
     out.call_ids += ids
-    changed = _personal(Call.objects.filter(one_of("pk", pks)))
     out.events += _events_mask(ids, apply)
     recordings = list(_recordings(tenant_id, pks, ids).values_list("pk", "storage_key", "wav_key"))
     out.recordings += len(recordings)
-    if not apply:
-        out.calls += changed.count()
-        return
     now = timezone.now()
-    out.calls += changed.update(**dict.fromkeys(PERSONAL_CALL_FIELDS, MASK), updated_at=now)
+    out.calls += _calls_mask(pks, apply, now)
+    if not apply:
+        return
     Call.objects.filter(one_of("pk", pks), erased_at__isnull=True).update(erased_at=now, updated_at=now)
     if recordings:
         Recording.objects.filter(one_of("pk", [r[0] for r in recordings])).update(deleted_at=now)

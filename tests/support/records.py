@@ -17,9 +17,14 @@ def _at(start: datetime, s: float) -> str:
     return (start + timedelta(seconds=s)).isoformat()
 
 
-def call_events(call_id: str, tenant_id: int, started: datetime, remote: str = "203.0.113.5:5060") -> list[dict]:
-    """An inbound call transferred to an agent leg ``<call_id>-agent``, both ended by a BYE."""
+def call_events(
+    call_id: str, tenant_id: int, started: datetime, remote: str = "203.0.113.5:5060", labels: dict | None = None
+) -> list[dict]:
+    """An inbound call transferred to an agent leg ``<call_id>-agent``, both ended by a BYE; the
+    inbound leg's events carry ``labels`` when given."""
     inbound = call(call_id, tenant_id=tenant_id, remote_addr=remote, started_at=started.isoformat())
+    if labels:
+        inbound["labels"] = labels
     agent = call(
         f"{call_id}-agent",
         tenant_id=tenant_id,
@@ -50,8 +55,10 @@ def call_events(call_id: str, tenant_id: int, started: datetime, remote: str = "
     return out
 
 
-def call_seed(call_id: str, tenant_id: int, started: datetime, remote: str = "203.0.113.5:5060") -> None:
-    events_ingest(events=call_events(call_id, tenant_id, started, remote))
+def call_seed(
+    call_id: str, tenant_id: int, started: datetime, remote: str = "203.0.113.5:5060", labels: dict | None = None
+) -> None:
+    events_ingest(events=call_events(call_id, tenant_id, started, remote, labels))
 
 
 def recording_seed(call_id: str, tenant_id: int) -> str:

@@ -16,7 +16,7 @@ _SHOWN = 50
 
 
 class Command(BaseCommand):
-    help = "Erase one person's data (remote addresses, event payloads, recordings) from a tenant's call records."
+    help = "Erase one person's data (addresses, label values, event payloads, recordings) from a tenant's records."
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -36,7 +36,9 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", help="tenant id (the gateway's TenantID); required")
         parser.add_argument("--call-id", default="", help="the call's Call-ID")
         parser.add_argument("--remote-addr", default="", help="remote address (host, every port)")
-        parser.add_argument("--label", default="", help="key=value of Call.labels (once that field exists)")
+        parser.add_argument(
+            "--label", default="", help="key=value: the calls carrying this label (exact key and value)"
+        )
         parser.add_argument("--apply", action="store_true", help="erase (default: only print what would change)")
 
     def handle(self, *args: Any, **options: Any) -> None:
