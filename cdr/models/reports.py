@@ -37,12 +37,16 @@ class ReportSlot(_Counters):
     status = models.CharField(max_length=16)
     sip_code = models.PositiveSmallIntegerField(default=0)  # 0: no code
     initiator = models.CharField(max_length=16, blank=True)
+    # The breakdowns' dims (the gateway's scenario label and the negotiated codec), "" for none.
+    scenario = models.CharField(max_length=64, blank=True, default="")
+    codec = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         # Also the index of every report read (tenant = x AND slot in a range).
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "slot", "direction", "status", "sip_code", "initiator"], name="cdr_report_slot_key"
+                fields=["tenant", "slot", "direction", "status", "sip_code", "initiator", "scenario", "codec"],
+                name="cdr_report_slot_key",
             )
         ]
 
@@ -77,11 +81,15 @@ class ReportHour(_Counters):
     status = models.CharField(max_length=16)
     sip_code = models.PositiveSmallIntegerField(default=0)
     initiator = models.CharField(max_length=16, blank=True)
+    # The breakdowns' dims (the gateway's scenario label and the negotiated codec), "" for none.
+    scenario = models.CharField(max_length=64, blank=True, default="")
+    codec = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "hour", "direction", "status", "sip_code", "initiator"], name="cdr_report_hour_key"
+                fields=["tenant", "hour", "direction", "status", "sip_code", "initiator", "scenario", "codec"],
+                name="cdr_report_hour_key",
             )
         ]
 
@@ -116,13 +124,19 @@ class ReportDay(_Counters):
     status = models.CharField(max_length=16)
     sip_code = models.PositiveSmallIntegerField(default=0)
     initiator = models.CharField(max_length=16, blank=True)
+    # The breakdowns' dims (the gateway's scenario label and the negotiated codec), "" for none.
+    scenario = models.CharField(max_length=64, blank=True, default="")
+    codec = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "day", "direction", "status", "sip_code", "initiator"], name="cdr_report_day_key"
+                fields=["tenant", "day", "direction", "status", "sip_code", "initiator", "scenario", "codec"],
+                name="cdr_report_day_key",
             )
         ]
+        # The all-tenants overview reads one day range across every tenant.
+        indexes = [models.Index(fields=["day", "tenant"], name="cdr_report_day_by_day")]
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.day} {self.direction} {self.status}: {self.attempts}"
@@ -156,6 +170,8 @@ class ReportShare(models.Model):
     status = models.CharField(max_length=16)
     sip_code = models.PositiveSmallIntegerField(default=0)
     initiator = models.CharField(max_length=16, blank=True)
+    scenario = models.CharField(max_length=64, blank=True, default="")
+    codec = models.CharField(max_length=32, blank=True, default="")
     answered = models.BooleanField()
     billable_ms = models.BigIntegerField()
     pdd_ms = models.BigIntegerField(null=True)

@@ -59,6 +59,8 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
             "pdd_ms",
             "ended_at",
             "has_recording",
+            "scenario",
+            "codec",
         )
     )
     pks = [c[0] for c in calls]
@@ -73,7 +75,23 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
     shares = {}
     # has_recording, not any Recording row of the call id: a gateway's recording of a call of a tenant
     # it may not report does not make the call recorded (cdr.services.provenance).
-    for pk, _, tenant, started, direction, status, code, initiator, established, billable, pdd, ended, rec in calls:
+    for (
+        pk,
+        _,
+        tenant,
+        started,
+        direction,
+        status,
+        code,
+        initiator,
+        established,
+        billable,
+        pdd,
+        ended,
+        rec,
+        scenario,
+        codec,
+    ) in calls:
         n, b = transfers.get(pk, (0, 0))
         shares[pk] = Share(
             tenant_id=tenant,
@@ -90,6 +108,8 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
             recorded=rec,
             started_at=started,
             ended_at=ended,
+            scenario=scenario,
+            codec=codec,
         )
     return shares
 
@@ -106,7 +126,7 @@ def _deltas(pairs: Iterable[tuple[Share | None, Share | None]]) -> tuple[list[di
                 counters[name] += sign * value
             if share.pdd_ms is not None:
                 pdds[(share.tenant_id, share.slot, share.direction, pdd_bin(share.pdd_ms))] += sign
-    dims = ("tenant_id", "slot", "direction", "status", "sip_code", "initiator")
+    dims = ("tenant_id", "slot", "direction", "status", "sip_code", "initiator", "scenario", "codec")
     # Sorted: two transactions touching the same rollup rows lock them in the same order.
     slot_rows = [{**dict(zip(dims, k, strict=True)), **c} for k, c in sorted(slots.items()) if any(c.values())]
     pdd_rows = [
@@ -130,7 +150,7 @@ def _coarser(rows: list[dict[str, Any]], column: str, counters: tuple[str, ...])
     return [r for _, r in sorted(out.items()) if any(r[c] for c in counters)]
 
 
-_SLOT_KEY = ["tenant_id", "direction", "status", "sip_code", "initiator"]
+_SLOT_KEY = ["tenant_id", "direction", "status", "sip_code", "initiator", "scenario", "codec"]
 _PDD_KEY = ["tenant_id", "direction", "bin"]
 
 

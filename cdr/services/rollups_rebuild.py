@@ -37,9 +37,10 @@ def _share_sql(where: str) -> str:
     return (
         f"""
         INSERT INTO {q(ReportShare._meta.db_table)} (call_id, tenant_id, slot, direction, status, sip_code,
-            initiator, answered, billable_ms, pdd_ms, transfers, bridged, recorded, started_at, ended_at)
+            initiator, scenario, codec, answered, billable_ms, pdd_ms, transfers, bridged, recorded, started_at,
+            ended_at)
         SELECT c.id, c.tenant_id, {_slot_sql("c.started_at")}, c.direction, c.status, COALESCE(c.sip_code, 0),
-            c.hangup_initiator, c.established_at IS NOT NULL, COALESCE(c.billable_ms, 0), c.pdd_ms,
+            c.hangup_initiator, c.scenario, c.codec, c.established_at IS NOT NULL, COALESCE(c.billable_ms, 0), c.pdd_ms,
             (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id),
             (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id AND t.outcome = 'bridged'),
             c.has_recording,  -- not any recording of the call id: see cdr.services.provenance
@@ -88,15 +89,16 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
     columns = ", ".join(COUNTERS)
     share_sql, least, greatest = _share_sql(where)
     share_where = "WHERE tenant_id = %s" if tenant_id is not None else ""
+    dims = "direction, status, sip_code, initiator, scenario, codec"
     with transaction.atomic(), connection.cursor() as cursor:
         for model in (ReportSlot, ReportPdd, ReportHour, ReportPddHour, ReportDay, ReportPddDay, ReportShare):
             qs = model._default_manager.all()
             (qs.filter(tenant_id=tenant_id) if tenant_id is not None else qs)._raw_delete(qs.db)
         cursor.execute(share_sql, params)
         cursor.execute(
-            f"""INSERT INTO {slot_table} (tenant_id, slot, direction, status, sip_code, initiator, {columns})
-            SELECT tenant_id, slot, direction, status, sip_code, initiator, {sums}
-            FROM {share_table} {share_where} GROUP BY tenant_id, slot, direction, status, sip_code, initiator""",
+            f"""INSERT INTO {slot_table} (tenant_id, slot, {dims}, {columns})
+            SELECT tenant_id, slot, {dims}, {sums}
+            FROM {share_table} {share_where} GROUP BY tenant_id, slot, {dims}""",
             params,
         )
         cursor.execute(
@@ -106,7 +108,7 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
             GROUP BY tenant_id, slot, direction, b""",
             params,
         )
-        dims = "tenant_id, direction, status, sip_code, initiator"
+        dims = "tenant_id, " + dims
         for column, (model, pdd_model, at) in coarser.items():
             cursor.execute(
                 f"""INSERT INTO {q(model._meta.db_table)} ({dims}, {column}, {columns})
