@@ -225,7 +225,7 @@ def _peaks(q: ReportQuery, edges: list[datetime]) -> list[tuple[int, int]]:
     return [(bisect_right(edges, slot) - 1, peak) for slot, peak in rows.values_list("slot", "peak")]
 
 
-def _breakdowns(q: ReportQuery, edges: list[datetime]) -> dict[str, list[dict[str, Any]]]:
+def report_breakdowns(q: ReportQuery, edges: list[datetime]) -> dict[str, list[dict[str, Any]]]:
     """Figures per direction, scenario and codec over the whole range ("": the call had none).
 
     The range is read as one bucket, so its whole UTC days come from the day rollups and only its
@@ -250,8 +250,8 @@ def _breakdowns(q: ReportQuery, edges: list[datetime]) -> dict[str, list[dict[st
 def report_summary(q: ReportQuery) -> dict[str, Any]:
     """Figures per bucket, for the whole range, and hangup causes by SIP code and by initiator.
 
-    At most nine queries whatever the range (three for the breakdowns): whole UTC days inside a bucket come from the day
-    rollups, whole UTC hours of the rest from the hour rollups, and what is left (the edges of
+    At most nine queries whatever the range (three for the breakdowns): whole UTC days inside a
+    bucket come from the day rollups, whole UTC hours of the rest from the hour rollups, and what is left (the edges of
     buckets in half- and quarter-hour zones) from the 15-minute slots. Raises ``BucketError`` for
     a range that cannot be bucketed.
     """
@@ -274,7 +274,7 @@ def report_summary(q: ReportQuery) -> dict[str, Any]:
     for i, peak in _peaks(q, edges):
         for t in (buckets[i], total):
             t.peak_concurrent = max(t.peak_concurrent, int(peak))
-    breakdowns = _breakdowns(q, edges)
+    breakdowns = report_breakdowns(q, edges)
     return {
         "tenant": q.tenant_id,
         "from": q.start.isoformat(),
