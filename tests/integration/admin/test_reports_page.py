@@ -205,6 +205,7 @@ def test_a_superuser_lands_on_the_all_tenants_overview(superuser_client):
     assert link.replace("&amp;", "&") == f"?tenant={TENANT_A}&from=2026-03-29&to=2026-03-29"
     # Calls, answered, ASR, ACD, PDD, billable minutes.
     assert re.findall(r"<td>([^<]*)</td>", cells) == ["4", "3", "75.0 %", "1:09", "0.3 s", "3.4"]
+    assert re.findall(r"<td>([^<]*)</td>", rows[1][2])[0] == "4"  # an id from 2**63 finds its figures too
     assert "Unresolved" not in page and "(0)</a>" not in page
     _unresolved_call()
     rows = _overview_rows(superuser_client.get(URL, OVERVIEW).content.decode())
