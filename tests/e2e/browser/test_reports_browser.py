@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from cdr.management.seed import calls_seed
 from cdr.models import Tenant
+from cdr.services.peaks import peaks_rebuild
 from cdr.services.rollups_rebuild import rollups_rebuild
 from tests.support.browser import shot
 from tests.support.tenants import PASSWORD
@@ -70,12 +71,13 @@ def test_reports_page_draws_its_charts_offline(tenants, live_server, page):
 
 @pytest.fixture
 def seeded(db):
-    """Thirty days of seeded traffic for five tenants (COPY, then the rollups rebuilt), and a superuser.
+    """Thirty days of seeded traffic for five tenants (COPY, then the rollups and peaks rebuilt), and a superuser.
     Made before the browser starts (see ``tenants`` in conftest)."""
     calls_seed(calls=9000, tenants=len(NAMES), days=30, seed=17, now=timezone.now() - timedelta(hours=1))
     for tenant_id, name in zip(sorted(Tenant.objects.exclude(id=0).values_list("id", flat=True)), NAMES, strict=False):
         Tenant.objects.filter(id=tenant_id).update(name=name)
     rollups_rebuild()
+    peaks_rebuild()
     get_user_model().objects.create_superuser("root", password=PASSWORD)
 
 
