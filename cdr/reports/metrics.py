@@ -95,16 +95,11 @@ class Share:
     codec: str = ""
 
     def key(self) -> tuple[Any, ...]:
-        return (
-            self.tenant_id,
-            self.slot,
-            self.direction,
-            self.status,
-            self.sip_code,
-            self.initiator,
-            self.scenario,
-            self.codec,
-        )
+        return (self.tenant_id, self.slot, self.direction, self.status, self.sip_code, self.initiator)
+
+    def mix_key(self) -> tuple[Any, ...]:
+        """The breakdowns' rollup key (``ReportMix*``)."""
+        return (self.tenant_id, self.slot, self.direction, self.scenario, self.codec)
 
     def counters(self) -> dict[str, int]:
         return {

@@ -12,7 +12,7 @@ from typing import Any
 from cdr.reports.cells import csv_line
 from cdr.reports.metrics import FIGURES
 
-BREAKDOWN_FIGURES = ("attempts", "answered", "failed", "asr", "ner", "acd_s", "billable_minutes", "pdd_mean_ms")
+BREAKDOWN_FIGURES = ("attempts", "answered", "asr", "acd_s", "billable_minutes", "pdd_mean_ms")
 BREAKDOWNS = {"directions": "direction", "scenarios": "scenario", "codecs": "codec"}
 TABLES = ("buckets", "sip_codes", "initiators", *BREAKDOWNS)
 OVERVIEW_FIGURES = ("attempts", "answered", "asr", "acd_s", "pdd_mean_ms", "billable_minutes")

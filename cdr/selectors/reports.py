@@ -21,6 +21,9 @@ from cdr.fields import UInt64Field
 from cdr.models import (
     ReportDay,
     ReportHour,
+    ReportMixDay,
+    ReportMixHour,
+    ReportMixSlot,
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
@@ -162,7 +165,10 @@ _MODELS: dict[str, tuple[type[Model], type[Model]]] = {
 }
 
 
-def _sources(edges: list[datetime], pdd: bool) -> list[_Source]:
+_MIX_MODELS: dict[str, type[Model]] = {"slot": ReportMixSlot, "hour": ReportMixHour, "day": ReportMixDay}
+
+
+def _sources(edges: list[datetime], pdd: bool, mix: bool = False) -> list[_Source]:
     out = []
     for level, pieces in split_levels(edges).items():
         if not pieces:
@@ -175,7 +181,7 @@ def _sources(edges: list[datetime], pdd: bool) -> list[_Source]:
                 spans[-1] = (spans[-1][0], hi)
             else:
                 spans.append((lo, hi))
-        model = _MODELS[level][1 if pdd else 0]
+        model = _MIX_MODELS[level] if mix else _MODELS[level][1 if pdd else 0]
         out.append(_Source(model, level, spans, [p[0] for p in pieces], [p[2] for p in pieces]))
     return out
 
@@ -230,15 +236,16 @@ def report_breakdowns(q: ReportQuery, edges: list[datetime]) -> dict[str, list[d
 
     The range is read as one bucket, so its whole UTC days come from the day rollups and only its
     edges from hours and slots."""
-    group = ("direction", "scenario", "codec", "status", "sip_code")
+    group = ("direction", "scenario", "codec")
     per: dict[str, dict[str, Totals]] = {table: defaultdict(Totals) for table in BREAKDOWNS}
-    for _, direction, scenario, codec, status, code, *sums in (
-        r for src in _sources([edges[0], edges[-1]], pdd=False) for r in _grouped(q, src, group, COUNTERS)
+    for _, direction, scenario, codec, *sums in (
+        r for src in _sources([edges[0], edges[-1]], pdd=False, mix=True) for r in _grouped(q, src, group, COUNTERS)
     ):
         counters = dict(zip(COUNTERS, sums, strict=True))
         values = {"direction": direction, "scenario": scenario, "codec": codec}
         for table, dim in BREAKDOWNS.items():
-            per[table][values[dim]].add_row(direction=direction, status=status, sip_code=code, counters=counters)
+            # No status in these rollups: failed and NER are the main table's.
+            per[table][values[dim]].add_row(direction=direction, status="", sip_code=0, counters=counters)
     out = {}
     for table, dim in BREAKDOWNS.items():
         rows = [(key, t.figures()) for key, t in per[table].items() if t.attempts]

@@ -26,6 +26,9 @@ from cdr.models import (
     Call,
     ReportDay,
     ReportHour,
+    ReportMixDay,
+    ReportMixHour,
+    ReportMixSlot,
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
@@ -114,25 +117,30 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
     return shares
 
 
-def _deltas(pairs: Iterable[tuple[Share | None, Share | None]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _deltas(
+    pairs: Iterable[tuple[Share | None, Share | None]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     slots: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    mixes: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     pdds: dict[tuple[Any, ...], int] = defaultdict(int)
     for old, new in pairs:
         for share, sign in ((old, -1), (new, 1)):
             if share is None:
                 continue
-            counters = slots[share.key()]
-            for name, value in share.counters().items():
-                counters[name] += sign * value
+            for counters in (slots[share.key()], mixes[share.mix_key()]):
+                for name, value in share.counters().items():
+                    counters[name] += sign * value
             if share.pdd_ms is not None:
                 pdds[(share.tenant_id, share.slot, share.direction, pdd_bin(share.pdd_ms))] += sign
-    dims = ("tenant_id", "slot", "direction", "status", "sip_code", "initiator", "scenario", "codec")
+    dims = ("tenant_id", "slot", "direction", "status", "sip_code", "initiator")
     # Sorted: two transactions touching the same rollup rows lock them in the same order.
     slot_rows = [{**dict(zip(dims, k, strict=True)), **c} for k, c in sorted(slots.items()) if any(c.values())]
     pdd_rows = [
         {"tenant_id": k[0], "slot": k[1], "direction": k[2], "bin": k[3], "n": n} for k, n in sorted(pdds.items()) if n
     ]
-    return slot_rows, pdd_rows
+    mix_dims = ("tenant_id", "slot", "direction", "scenario", "codec")
+    mix_rows = [{**dict(zip(mix_dims, k, strict=True)), **c} for k, c in sorted(mixes.items()) if any(c.values())]
+    return slot_rows, pdd_rows, mix_rows
 
 
 def _coarser(rows: list[dict[str, Any]], column: str, counters: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -150,16 +158,22 @@ def _coarser(rows: list[dict[str, Any]], column: str, counters: tuple[str, ...])
     return [r for _, r in sorted(out.items()) if any(r[c] for c in counters)]
 
 
-_SLOT_KEY = ["tenant_id", "direction", "status", "sip_code", "initiator", "scenario", "codec"]
+_SLOT_KEY = ["tenant_id", "direction", "status", "sip_code", "initiator"]
+_MIX_KEY = ["tenant_id", "direction", "scenario", "codec"]
 _PDD_KEY = ["tenant_id", "direction", "bin"]
 
 
-def rollups_apply(slot_rows: list[dict[str, Any]], pdd_rows: list[dict[str, Any]]) -> None:
+def rollups_apply(
+    slot_rows: list[dict[str, Any]], pdd_rows: list[dict[str, Any]], mix_rows: list[dict[str, Any]]
+) -> None:
     """Add counter deltas to the slot rollups and their hour and day sums (one statement per table)."""
     add = dict.fromkeys(COUNTERS, _ADD)
     for model, column in ((ReportSlot, "slot"), (ReportHour, "hour"), (ReportDay, "day")):
         rows = slot_rows if column == "slot" else _coarser(slot_rows, column, COUNTERS)
         bulk_upsert(model, rows, conflict=[column, *_SLOT_KEY], update=COUNTERS, merge=add)
+    for model, column in ((ReportMixSlot, "slot"), (ReportMixHour, "hour"), (ReportMixDay, "day")):
+        rows = mix_rows if column == "slot" else _coarser(mix_rows, column, COUNTERS)
+        bulk_upsert(model, rows, conflict=[column, *_MIX_KEY], update=COUNTERS, merge=add)
     for model, column in ((ReportPdd, "slot"), (ReportPddHour, "hour"), (ReportPddDay, "day")):
         rows = pdd_rows if column == "slot" else _coarser(pdd_rows, column, ("n",))
         bulk_upsert(model, rows, conflict=[column, *_PDD_KEY], update=["n"], merge={"n": _ADD})

@@ -9,6 +9,9 @@ from cdr.models import (
     Call,
     ReportDay,
     ReportHour,
+    ReportMixDay,
+    ReportMixHour,
+    ReportMixSlot,
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
@@ -89,18 +92,33 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
     columns = ", ".join(COUNTERS)
     share_sql, least, greatest = _share_sql(where)
     share_where = "WHERE tenant_id = %s" if tenant_id is not None else ""
-    dims = "direction, status, sip_code, initiator, scenario, codec"
+    dims = "direction, status, sip_code, initiator"
+    mix_dims = "direction, scenario, codec"
+    mix_table = q(ReportMixSlot._meta.db_table)
+    mixes = {"hour": ReportMixHour, "day": ReportMixDay}
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (ReportSlot, ReportPdd, ReportHour, ReportPddHour, ReportDay, ReportPddDay, ReportShare):
+        for model in (
+            ReportSlot,
+            ReportPdd,
+            ReportHour,
+            ReportPddHour,
+            ReportDay,
+            ReportPddDay,
+            ReportMixSlot,
+            ReportMixHour,
+            ReportMixDay,
+            ReportShare,
+        ):
             qs = model._default_manager.all()
             (qs.filter(tenant_id=tenant_id) if tenant_id is not None else qs)._raw_delete(qs.db)
         cursor.execute(share_sql, params)
-        cursor.execute(
-            f"""INSERT INTO {slot_table} (tenant_id, slot, {dims}, {columns})
-            SELECT tenant_id, slot, {dims}, {sums}
-            FROM {share_table} {share_where} GROUP BY tenant_id, slot, {dims}""",
-            params,
-        )
+        for table, keys in ((slot_table, dims), (mix_table, mix_dims)):
+            cursor.execute(
+                f"""INSERT INTO {table} (tenant_id, slot, {keys}, {columns})
+                SELECT tenant_id, slot, {keys}, {sums}
+                FROM {share_table} {share_where} GROUP BY tenant_id, slot, {keys}""",
+                params,
+            )
         cursor.execute(
             f"""INSERT INTO {pdd_table} (tenant_id, slot, direction, bin, n)
             SELECT tenant_id, slot, direction, {least}({greatest}(pdd_ms, 0) / {PDD_STEP_MS}, {PDD_BINS}) AS b, count(*)
@@ -108,14 +126,14 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
             GROUP BY tenant_id, slot, direction, b""",
             params,
         )
-        dims = "tenant_id, " + dims
         for column, (model, pdd_model, at) in coarser.items():
-            cursor.execute(
-                f"""INSERT INTO {q(model._meta.db_table)} ({dims}, {column}, {columns})
-                SELECT {dims}, {at}, {", ".join(f"sum({c})" for c in COUNTERS)}
-                FROM {slot_table} {share_where} GROUP BY {dims}, {at}""",
-                params,
-            )
+            for target, source, keys in ((model, slot_table, dims), (mixes[column], mix_table, mix_dims)):
+                cursor.execute(
+                    f"""INSERT INTO {q(target._meta.db_table)} (tenant_id, {keys}, {column}, {columns})
+                    SELECT tenant_id, {keys}, {at}, {", ".join(f"sum({c})" for c in COUNTERS)}
+                    FROM {source} {share_where} GROUP BY tenant_id, {keys}, {at}""",
+                    params,
+                )
             cursor.execute(
                 f"""INSERT INTO {q(pdd_model._meta.db_table)} (tenant_id, direction, bin, {column}, n)
                 SELECT tenant_id, direction, bin, {at}, sum(n) FROM {pdd_table} {share_where}

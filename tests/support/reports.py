@@ -20,6 +20,9 @@ from cdr.models import (
     Recording,
     ReportDay,
     ReportHour,
+    ReportMixDay,
+    ReportMixHour,
+    ReportMixSlot,
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
@@ -134,8 +137,13 @@ def rollup_state():
         (ReportPdd, "slot", ("n",)),
         (ReportPddHour, "hour", ("n",)),
         (ReportPddDay, "day", ("n",)),
+        (ReportMixSlot, "slot", COUNTERS),
+        (ReportMixHour, "hour", COUNTERS),
+        (ReportMixDay, "day", COUNTERS),
     ):
-        rest = ("bin",) if "n" in counters else ("status", "sip_code", "initiator", "scenario", "codec")
+        rest = ("bin",) if "n" in counters else ("status", "sip_code", "initiator")
+        if model.__name__.startswith("ReportMix"):
+            rest = ("scenario", "codec")
         dims = ("tenant_id", time_col, "direction", *rest)
         state[model.__name__] = {
             tuple(r[d] for d in dims): tuple(r[c] for c in counters)
