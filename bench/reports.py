@@ -79,7 +79,7 @@ def main() -> None:
         began = time.perf_counter()
         call_command("cdr_reports_rebuild")
         with connection.cursor() as cursor:
-            for table in ("cdr_reportslot", "cdr_reportpdd", "cdr_reportshare", "cdr_reportday", "cdr_reporthour"):
+            for table in ("cdr_reportslot", "cdr_reportpdd", "cdr_reportshare", "cdr_reportday", "cdr_reportmixday"):
                 cursor.execute(f"VACUUM ANALYZE {table}")
         print(f"  rebuilt in {time.perf_counter() - began:.0f} s", flush=True)
     tenant = Tenant.objects.get(id=1)  # the seed's Zipf head: the largest tenant
@@ -154,18 +154,12 @@ def main() -> None:
         rows = reports_overview(user=root, q=oq)["tenants"]
         print(f"{label:<16} {len(rows):>7} {median_ms(lambda oq=oq: reports_overview(user=root, q=oq)):>9.1f}")
     with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT tenant_id, slot, direction, status, sip_code,
-            initiator FROM cdr_reportslot) k) FROM cdr_reportslot"""
-        )
-        rows_now, rows_before = cursor.fetchone()
-        cursor.execute("SELECT pg_total_relation_size('cdr_reportslot'), pg_total_relation_size('cdr_call')")
-        slot_bytes, call_bytes = cursor.fetchone()
-    print(
-        f"\nslot rollup rows: {rows_now:,} with scenario and codec, {rows_before:,} without "
-        f"({rows_now / max(rows_before, 1):.2f}x); {slot_bytes / 2**20:,.0f} MiB against cdr_call's "
-        f"{call_bytes / 2**20:,.0f} MiB"
-    )
+        sizes = []
+        for table in ("cdr_reportslot", "cdr_reportmixslot", "cdr_reportday", "cdr_reportmixday"):
+            cursor.execute(f"SELECT count(*), pg_total_relation_size('{table}') FROM {table}")
+            rows, size = cursor.fetchone()
+            sizes.append(f"{table} {rows:,} rows ({size / 2**20:,.0f} MiB)")
+    print("\nrollups: " + "; ".join(sizes))
 
     # Catch-up path (off the ingest transaction): the rollup upkeep of 1,000 existing calls whose share changed.
     ids = list(Call.objects.filter(tenant_id=tenant.id).order_by("-id").values_list("call_id", flat=True)[:1000])
