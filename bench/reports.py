@@ -6,7 +6,9 @@ the last 365 days when it holds fewer calls than asked, rebuilds the rollups wit
 ``cdr_reports_rebuild`` when they do not cover every call (or with ``--rebuild``), then times
 ``report_summary`` for the largest tenant: one month by day and one year by month, in the
 tenant's zone and in Asia/Kolkata (a +05:30 zone), medians of ``--runs`` after one warm-up.
-Also times the catch-up path: rollup upkeep of a batch of re-derived calls.
+Also times the breakdowns (direction, scenario, codec) from the rollups against a GROUP BY over the
+calls of the period, the all-tenants overview, and the catch-up path: rollup upkeep of a batch of
+re-derived calls.
 """
 
 from __future__ import annotations
@@ -43,12 +45,13 @@ def main() -> None:
     django.setup()
     from zoneinfo import ZoneInfo
 
+    from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.db import connection, transaction
 
     from cdr.management.seed import calls_seed
     from cdr.models import Call, ReportShare, ReportSlot, Tenant
-    from cdr.selectors.reports import ReportQuery
+    from cdr.selectors.reports import OverviewQuery, ReportQuery, report_breakdowns, report_edges, reports_overview
     from cdr.services.reports import report_summary_fresh as report_summary
     from cdr.services.rollups import rollups_refresh
 
@@ -76,10 +79,11 @@ def main() -> None:
         began = time.perf_counter()
         call_command("cdr_reports_rebuild")
         with connection.cursor() as cursor:
-            for table in ("cdr_reportslot", "cdr_reportpdd", "cdr_reportshare"):
+            for table in ("cdr_reportslot", "cdr_reportpdd", "cdr_reportshare", "cdr_reportday", "cdr_reportmixday"):
                 cursor.execute(f"VACUUM ANALYZE {table}")
         print(f"  rebuilt in {time.perf_counter() - began:.0f} s", flush=True)
     tenant = Tenant.objects.get(id=1)  # the seed's Zipf head: the largest tenant
+    root = User(username="bench", is_superuser=True, is_active=True)  # never saved: sees every tenant
     legs = Call.objects.filter(tenant_id=tenant.id).count()
     slots = ReportSlot.objects.filter(tenant_id=tenant.id).count()
     print(f"\ncdr_call: {calls:,} rows; tenant {tenant.id} ({tenant.time_zone}): {legs:,} legs, {slots:,} rollup rows")
@@ -109,6 +113,53 @@ def main() -> None:
         )
         n, attempts = len(summary["buckets"]), summary["total"]["attempts"]
         print(f"{label:<16} {zone:<20} {n:>7} {attempts:>10,} {median:>9.1f} {max(times):>8.1f}  {verdict}")
+
+    def median_ms(fn: object, runs: int = args.runs) -> float:
+        fn()  # type: ignore[operator]
+        times = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            fn()  # type: ignore[operator]
+            times.append((time.perf_counter() - began) * 1000)
+        return statistics.median(times)
+
+    # Breakdowns by direction, scenario and codec: from the rollups (what the page does) against the
+    # alternative, a GROUP BY over the tenant's calls of the period through cdr_call_tenant_start.
+    print(f"\n{'breakdowns':<16} {'zone':<20} {'legs':>10} {'rollups ms':>10} {'calls ms':>9} {'ratio':>6}")
+    for label, days in (("one month", 30), ("one year", 365)):
+        start = end - timedelta(days=days - 1)
+        q = ReportQuery(tenant.id, start, end, "day", ZoneInfo(tenant.time_zone))
+        edges = [at for _, at in report_edges(q)]
+        rollups = median_ms(lambda q=q, edges=edges: report_breakdowns(q, edges))
+
+        def from_calls(edges: list = edges) -> list:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    """SELECT direction, scenario, codec, count(*), count(established_at),
+                    sum(billable_ms) FILTER (WHERE established_at IS NOT NULL), count(pdd_ms), sum(pdd_ms)
+                    FROM cdr_call WHERE tenant_id = %s AND started_at >= %s AND started_at < %s
+                    GROUP BY 1, 2, 3""",
+                    [tenant.id, edges[0], edges[-1]],
+                )
+                return cursor.fetchall()
+
+        n = sum(r[3] for r in from_calls())
+        raw = median_ms(from_calls, runs=min(args.runs, 3))
+        print(f"{label:<16} {tenant.time_zone:<20} {n:>10,} {rollups:>10.1f} {raw:>9.1f} {raw / rollups:>5.0f}x")
+
+    # The all-tenants overview: one GROUP BY over the day rollups (whole UTC days), every tenant.
+    print(f"\n{'overview':<16} {'tenants':>7} {'median ms':>9}")
+    for label, days in (("one month", 30), ("one year", 365)):
+        oq = OverviewQuery(end - timedelta(days=days - 1), end)
+        rows = reports_overview(user=root, q=oq)["tenants"]
+        print(f"{label:<16} {len(rows):>7} {median_ms(lambda oq=oq: reports_overview(user=root, q=oq)):>9.1f}")
+    with connection.cursor() as cursor:
+        sizes = []
+        for table in ("cdr_reportslot", "cdr_reportmixslot", "cdr_reportday", "cdr_reportmixday"):
+            cursor.execute(f"SELECT count(*), pg_total_relation_size('{table}') FROM {table}")
+            rows, size = cursor.fetchone()
+            sizes.append(f"{table} {rows:,} rows ({size / 2**20:,.0f} MiB)")
+    print("\nrollups: " + "; ".join(sizes))
 
     # Catch-up path (off the ingest transaction): the rollup upkeep of 1,000 existing calls whose share changed.
     ids = list(Call.objects.filter(tenant_id=tenant.id).order_by("-id").values_list("call_id", flat=True)[:1000])

@@ -51,7 +51,11 @@ _PARAMETERS = [
     + f"\nAt most {MAX_BUCKETS} buckets per request. A tenant you may not see answers 404, as an unknown one does.",
     parameters=_PARAMETERS,
     responses={
-        (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="buckets, total, sip_codes, ..."),
+        (200, "application/json"): OpenApiResponse(
+            OpenApiTypes.OBJECT,
+            description="buckets, total, sip_codes, initiators, and the range's figures by direction, scenario and "
+            'codec (directions, scenarios, codecs; "" for a call without one)',
+        ),
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One table (``table``), header row first"),
         **error_responses(400, 401, 403, 404, 406),
     },

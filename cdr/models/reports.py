@@ -42,7 +42,8 @@ class ReportSlot(_Counters):
         # Also the index of every report read (tenant = x AND slot in a range).
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "slot", "direction", "status", "sip_code", "initiator"], name="cdr_report_slot_key"
+                fields=["tenant", "slot", "direction", "status", "sip_code", "initiator"],
+                name="cdr_report_slot_key",
             )
         ]
 
@@ -81,7 +82,8 @@ class ReportHour(_Counters):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "hour", "direction", "status", "sip_code", "initiator"], name="cdr_report_hour_key"
+                fields=["tenant", "hour", "direction", "status", "sip_code", "initiator"],
+                name="cdr_report_hour_key",
             )
         ]
 
@@ -120,9 +122,12 @@ class ReportDay(_Counters):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "day", "direction", "status", "sip_code", "initiator"], name="cdr_report_day_key"
+                fields=["tenant", "day", "direction", "status", "sip_code", "initiator"],
+                name="cdr_report_day_key",
             )
         ]
+        # The all-tenants overview reads one day range across every tenant.
+        indexes = [models.Index(fields=["day", "tenant"], name="cdr_report_day_by_day")]
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.day} {self.direction} {self.status}: {self.attempts}"
@@ -146,6 +151,61 @@ class ReportPddDay(models.Model):
         return f"{self.tenant_id} {self.day} {self.direction} bin {self.bin}: {self.n}"
 
 
+class _Mix(_Counters):
+    """The breakdowns' rollups: counters per (tenant, time, direction, scenario, codec), apart from the
+    main rollups so their rows (and every report's read) do not multiply by scenario x codec."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    direction = models.CharField(max_length=16)
+    scenario = models.CharField(max_length=64, blank=True)  # "": none
+    codec = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.direction} {self.scenario or '-'} {self.codec or '-'}: {self.attempts}"
+
+
+class ReportMixSlot(_Mix):
+    """ReportSlot's legs per (direction, scenario, codec)."""
+
+    slot = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "slot", "direction", "scenario", "codec"], name="cdr_report_mix_slot_key"
+            )
+        ]
+
+
+class ReportMixHour(_Mix):
+    """ReportMixSlot summed per UTC hour."""
+
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "hour", "direction", "scenario", "codec"], name="cdr_report_mix_hour_key"
+            )
+        ]
+
+
+class ReportMixDay(_Mix):
+    """ReportMixSlot summed per UTC day."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "direction", "scenario", "codec"], name="cdr_report_mix_day_key"
+            )
+        ]
+
+
 class ReportShare(models.Model):
     """What one call leg currently contributes to ReportSlot/ReportPdd (see ``cdr.reports.metrics.Share``)."""
 
@@ -156,6 +216,8 @@ class ReportShare(models.Model):
     status = models.CharField(max_length=16)
     sip_code = models.PositiveSmallIntegerField(default=0)
     initiator = models.CharField(max_length=16, blank=True)
+    scenario = models.CharField(max_length=64, blank=True, default="")
+    codec = models.CharField(max_length=32, blank=True, default="")
     answered = models.BooleanField()
     billable_ms = models.BigIntegerField()
     pdd_ms = models.BigIntegerField(null=True)

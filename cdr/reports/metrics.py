@@ -91,9 +91,15 @@ class Share:
     recorded: bool
     started_at: Any = None  # datetime: the span counted for peak concurrency
     ended_at: Any = None
+    scenario: str = ""
+    codec: str = ""
 
     def key(self) -> tuple[Any, ...]:
         return (self.tenant_id, self.slot, self.direction, self.status, self.sip_code, self.initiator)
+
+    def mix_key(self) -> tuple[Any, ...]:
+        """The breakdowns' rollup key (``ReportMix*``)."""
+        return (self.tenant_id, self.slot, self.direction, self.scenario, self.codec)
 
     def counters(self) -> dict[str, int]:
         return {

@@ -1,4 +1,9 @@
-"""The report's tables as CSV (the page's download links and the API's text/csv answer)."""
+"""The report's tables as CSV (the page's download links and the API's text/csv answer).
+
+Machine-friendly on purpose: raw numbers (ratios 0..1, seconds, milliseconds, minutes), the unit in
+the column name where it has one, "" for a call without the dim. The page formats them for people
+(``cdr.reports.display``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ from typing import Any
 from cdr.reports.cells import csv_line
 from cdr.reports.metrics import FIGURES
 
-TABLES = ("buckets", "sip_codes", "initiators")
+BREAKDOWN_FIGURES = ("attempts", "answered", "asr", "acd_s", "billable_minutes", "pdd_mean_ms")
+BREAKDOWNS = {"directions": "direction", "scenarios": "scenario", "codecs": "codec"}
+TABLES = ("buckets", "sip_codes", "initiators", *BREAKDOWNS)
+OVERVIEW_FIGURES = ("attempts", "answered", "asr", "acd_s", "pdd_mean_ms", "billable_minutes")
 
 
 def summary_rows(summary: dict[str, Any], table: str) -> tuple[list[str], list[dict[str, Any]]]:
@@ -18,6 +26,8 @@ def summary_rows(summary: dict[str, Any], table: str) -> tuple[list[str], list[d
         return ["sip_code", "legs"], summary["sip_codes"]
     if table == "initiators":
         return ["initiator", "legs"], summary["initiators"]
+    if table in BREAKDOWNS:
+        return [BREAKDOWNS[table], *BREAKDOWN_FIGURES], summary[table]
     raise ValueError(table)
 
 
@@ -28,3 +38,12 @@ def summary_csv(summary: dict[str, Any], table: str) -> str:
 
 def summary_filename(summary: dict[str, Any], table: str) -> str:
     return f"cdr-report-{summary['tenant']}-{summary['from']}-{summary['to']}-{summary['bucket']}-{table}.csv"
+
+
+def overview_csv(overview: dict[str, Any]) -> str:
+    header = ["tenant", "name", *OVERVIEW_FIGURES]
+    return "".join([csv_line(header), *(csv_line([row[h] for h in header]) for row in overview["tenants"])])
+
+
+def overview_filename(overview: dict[str, Any]) -> str:
+    return f"cdr-report-tenants-{overview['from']}-{overview['to']}-utc.csv"

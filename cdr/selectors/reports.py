@@ -21,6 +21,9 @@ from cdr.fields import UInt64Field
 from cdr.models import (
     ReportDay,
     ReportHour,
+    ReportMixDay,
+    ReportMixHour,
+    ReportMixSlot,
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
@@ -31,7 +34,8 @@ from cdr.models import (
 )
 from cdr.reports.buckets import BUCKETS, BucketError, bucket_edges, split_levels
 from cdr.reports.metrics import COUNTERS, Totals
-from cdr.selectors.access import tenants_visible_to
+from cdr.reports.tables import BREAKDOWN_FIGURES, BREAKDOWNS, OVERVIEW_FIGURES
+from cdr.selectors.access import tenant_ids_for, tenants_visible_to
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,27 @@ def _day(raw: str, param: str) -> date:
     return day
 
 
+def tenant_zone(tenant: Tenant) -> ZoneInfo:
+    """The tenant's zone; a name that is not a known IANA zone reads as UTC (it is the tenant form's
+    job to refuse one, not every report's to fail on it)."""
+    try:
+        return ZoneInfo(tenant.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def report_tenants(*, user: Any, limit: int) -> list[Tenant]:
+    """The tenants a report page offers ``user``: real tenants by id, then tenant 0 ("not resolved")
+    only if it has traffic in the rollups, so a page never opens on an empty unresolved tenant."""
+    # Ids from 2**63 are stored below zero (UInt64Field): sorted here, not by the database.
+    tenants = sorted(tenants_visible_to(user).order_by("id")[: limit + 1], key=lambda t: t.id)
+    if tenants and tenants[0].id == 0:
+        unresolved = tenants.pop(0)
+        if ReportDay.objects.filter(tenant_id=0, attempts__gt=0).exists():
+            tenants.append(unresolved)
+    return tenants[:limit]
+
+
 def report_tenant(*, user: Any, raw: str | None) -> Tenant:
     """The tenant a report is for; one the user may not see is ``TenantNotVisible``, like an unknown one."""
     visible = tenants_visible_to(user)
@@ -106,7 +131,7 @@ def report_query_parse(*, user: Any, params: Mapping[str, Any]) -> ReportQuery:
     404 at the interfaces) for a tenant the user may not see.
     """
     tenant = report_tenant(user=user, raw=params.get("tenant"))
-    tz = _zone(params.get("tz") or tenant.time_zone or "UTC", "tz")
+    tz = _zone(params["tz"], "tz") if params.get("tz") else tenant_zone(tenant)
     bucket = params.get("bucket") or "day"
     if bucket not in BUCKETS:
         raise BucketError("bucket", f"expected one of {', '.join(BUCKETS)}")
@@ -140,7 +165,10 @@ _MODELS: dict[str, tuple[type[Model], type[Model]]] = {
 }
 
 
-def _sources(edges: list[datetime], pdd: bool) -> list[_Source]:
+_MIX_MODELS: dict[str, type[Model]] = {"slot": ReportMixSlot, "hour": ReportMixHour, "day": ReportMixDay}
+
+
+def _sources(edges: list[datetime], pdd: bool, mix: bool = False) -> list[_Source]:
     out = []
     for level, pieces in split_levels(edges).items():
         if not pieces:
@@ -153,7 +181,7 @@ def _sources(edges: list[datetime], pdd: bool) -> list[_Source]:
                 spans[-1] = (spans[-1][0], hi)
             else:
                 spans.append((lo, hi))
-        model = _MODELS[level][1 if pdd else 0]
+        model = _MIX_MODELS[level] if mix else _MODELS[level][1 if pdd else 0]
         out.append(_Source(model, level, spans, [p[0] for p in pieces], [p[2] for p in pieces]))
     return out
 
@@ -203,11 +231,34 @@ def _peaks(q: ReportQuery, edges: list[datetime]) -> list[tuple[int, int]]:
     return [(bisect_right(edges, slot) - 1, peak) for slot, peak in rows.values_list("slot", "peak")]
 
 
+def report_breakdowns(q: ReportQuery, edges: list[datetime]) -> dict[str, list[dict[str, Any]]]:
+    """Figures per direction, scenario and codec over the whole range ("": the call had none).
+
+    The range is read as one bucket, so its whole UTC days come from the day rollups and only its
+    edges from hours and slots."""
+    group = ("direction", "scenario", "codec")
+    per: dict[str, dict[str, Totals]] = {table: defaultdict(Totals) for table in BREAKDOWNS}
+    for _, direction, scenario, codec, *sums in (
+        r for src in _sources([edges[0], edges[-1]], pdd=False, mix=True) for r in _grouped(q, src, group, COUNTERS)
+    ):
+        counters = dict(zip(COUNTERS, sums, strict=True))
+        values = {"direction": direction, "scenario": scenario, "codec": codec}
+        for table, dim in BREAKDOWNS.items():
+            # No status in these rollups: failed and NER are the main table's.
+            per[table][values[dim]].add_row(direction=direction, status="", sip_code=0, counters=counters)
+    out = {}
+    for table, dim in BREAKDOWNS.items():
+        rows = [(key, t.figures()) for key, t in per[table].items() if t.attempts]
+        rows.sort(key=lambda r: (-r[1]["attempts"], r[0]))
+        out[table] = [{dim: key, **{f: fig[f] for f in BREAKDOWN_FIGURES}} for key, fig in rows]
+    return out
+
+
 def report_summary(q: ReportQuery) -> dict[str, Any]:
     """Figures per bucket, for the whole range, and hangup causes by SIP code and by initiator.
 
-    At most six queries whatever the range: whole UTC days inside a bucket come from the day
-    rollups, whole UTC hours of the rest from the hour rollups, and what is left (the edges of
+    At most nine queries whatever the range (three for the breakdowns): whole UTC days inside a
+    bucket come from the day rollups, whole UTC hours of the rest from the hour rollups, and what is left (the edges of
     buckets in half- and quarter-hour zones) from the 15-minute slots. Raises ``BucketError`` for
     a range that cannot be bucketed.
     """
@@ -230,6 +281,7 @@ def report_summary(q: ReportQuery) -> dict[str, Any]:
     for i, peak in _peaks(q, edges):
         for t in (buckets[i], total):
             t.peak_concurrent = max(t.peak_concurrent, int(peak))
+    breakdowns = report_breakdowns(q, edges)
     return {
         "tenant": q.tenant_id,
         "from": q.start.isoformat(),
@@ -243,7 +295,81 @@ def report_summary(q: ReportQuery) -> dict[str, Any]:
         "total": total.figures(),
         "sip_codes": [{"sip_code": c or None, "legs": n} for c, n in sorted(by_code.items()) if n],
         "initiators": [{"initiator": k or "none", "legs": n} for k, n in sorted(by_initiator.items()) if n],
+        **breakdowns,
         # Legs written but not yet in these figures (0 after ``report_summary_fresh`` unless
         # ingestion is far ahead of the catch-up).
         "pending_legs": rollups_pending(),
+    }
+
+
+# The overview lists at most this many tenants (by the chosen order); the page says when it cut.
+OVERVIEW_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class OverviewQuery:
+    start: date  # UTC days, both included
+    end: date
+    order: str = "-attempts"  # a figure or "tenant", "-" for descending
+
+
+def overview_query_parse(params: Mapping[str, Any]) -> OverviewQuery:
+    """``from``, ``to`` (UTC dates, both included; default the last 30 days) and ``o`` (the order)."""
+    today = datetime.now(ZoneInfo("UTC")).date()
+    end = _day(params["to"], "to") if params.get("to") else today
+    start = _day(params["from"], "from") if params.get("from") else end - timedelta(days=DEFAULT_DAYS - 1)
+    if end < start:
+        raise BucketError("to", "must not be before 'from'")
+    order = params.get("o") or "-attempts"
+    if order.lstrip("-") not in ("tenant", *OVERVIEW_FIGURES):
+        raise BucketError("o", f"expected one of tenant, {', '.join(OVERVIEW_FIGURES)} (- first for descending)")
+    return OverviewQuery(start=start, end=end, order=order)
+
+
+def reports_overview(*, user: Any, q: OverviewQuery) -> dict[str, Any]:
+    """One row per tenant ``user`` may see, with its figures over the UTC days of ``q``.
+
+    One GROUP BY over the day rollups (whole UTC days: no slot or hour edges) and one read of the
+    tenants. Tenant 0 ("not resolved") is listed only when it has calls in the range; every other
+    visible tenant is, with zeros if it had none.
+    """
+    ids = tenant_ids_for(user)
+    days = ReportDay.objects.filter(day__gte=q.start, day__lte=q.end)
+    if ids is not None:
+        days = days.filter(tenant_id__in=ids)
+    sums = {
+        tenant_id: {"attempts": a, "answered": n, "billable_ms": b, "pdd_n": pn, "pdd_ms": pm}
+        for tenant_id, a, n, b, pn, pm in days.values_list("tenant_id")
+        .annotate(Sum("attempts"), Sum("answered"), Sum("billable_ms"), Sum("pdd_n"), Sum("pdd_ms"))
+        .values_list("tenant_id", "attempts__sum", "answered__sum", "billable_ms__sum", "pdd_n__sum", "pdd_ms__sum")
+        .order_by()
+    }
+    tenants = tenants_visible_to(user).values_list("id", "name")
+    rows = []
+    for tenant_id, name in tenants:
+        got = sums.get(tenant_id)
+        if tenant_id == 0 and not (got and got["attempts"]):
+            continue
+        t = Totals()
+        if got:
+            t.attempts, t.answered, t.billable_ms = int(got["attempts"]), int(got["answered"]), int(got["billable_ms"])
+            t.pdd_n, t.pdd_ms = int(got["pdd_n"]), int(got["pdd_ms"])
+        figures = t.figures()
+        rows.append({"tenant": tenant_id, "name": name, **{f: figures[f] for f in OVERVIEW_FIGURES}})
+    key = q.order.lstrip("-")
+    descending = q.order.startswith("-")
+    rows.sort(key=lambda r: r["tenant"])
+    if key == "tenant":
+        rows.sort(key=lambda r: (r["name"] or f"Tenant {r['tenant']}").casefold(), reverse=descending)
+    else:
+        # Tenants without the figure (no answered call: no ACD) sort last either way; ties by id.
+        present = sorted((r for r in rows if r[key] is not None), key=lambda r: r[key], reverse=descending)
+        rows = present + [r for r in rows if r[key] is None]
+    return {
+        "from": q.start.isoformat(),
+        "to": q.end.isoformat(),
+        "tz": "UTC",
+        "order": q.order,
+        "tenants": rows[:OVERVIEW_LIMIT],
+        "more": max(len(rows) - OVERVIEW_LIMIT, 0),
     }

@@ -26,6 +26,9 @@ from cdr.models import (
     Call,
     ReportDay,
     ReportHour,
+    ReportMixDay,
+    ReportMixHour,
+    ReportMixSlot,
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
@@ -59,6 +62,8 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
             "pdd_ms",
             "ended_at",
             "has_recording",
+            "scenario",
+            "codec",
         )
     )
     pks = [c[0] for c in calls]
@@ -73,7 +78,23 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
     shares = {}
     # has_recording, not any Recording row of the call id: a gateway's recording of a call of a tenant
     # it may not report does not make the call recorded (cdr.services.provenance).
-    for pk, _, tenant, started, direction, status, code, initiator, established, billable, pdd, ended, rec in calls:
+    for (
+        pk,
+        _,
+        tenant,
+        started,
+        direction,
+        status,
+        code,
+        initiator,
+        established,
+        billable,
+        pdd,
+        ended,
+        rec,
+        scenario,
+        codec,
+    ) in calls:
         n, b = transfers.get(pk, (0, 0))
         shares[pk] = Share(
             tenant_id=tenant,
@@ -90,20 +111,25 @@ def _current(call_ids: set[str]) -> dict[int, Share]:
             recorded=rec,
             started_at=started,
             ended_at=ended,
+            scenario=scenario,
+            codec=codec,
         )
     return shares
 
 
-def _deltas(pairs: Iterable[tuple[Share | None, Share | None]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _deltas(
+    pairs: Iterable[tuple[Share | None, Share | None]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     slots: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    mixes: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     pdds: dict[tuple[Any, ...], int] = defaultdict(int)
     for old, new in pairs:
         for share, sign in ((old, -1), (new, 1)):
             if share is None:
                 continue
-            counters = slots[share.key()]
-            for name, value in share.counters().items():
-                counters[name] += sign * value
+            for counters in (slots[share.key()], mixes[share.mix_key()]):
+                for name, value in share.counters().items():
+                    counters[name] += sign * value
             if share.pdd_ms is not None:
                 pdds[(share.tenant_id, share.slot, share.direction, pdd_bin(share.pdd_ms))] += sign
     dims = ("tenant_id", "slot", "direction", "status", "sip_code", "initiator")
@@ -112,7 +138,9 @@ def _deltas(pairs: Iterable[tuple[Share | None, Share | None]]) -> tuple[list[di
     pdd_rows = [
         {"tenant_id": k[0], "slot": k[1], "direction": k[2], "bin": k[3], "n": n} for k, n in sorted(pdds.items()) if n
     ]
-    return slot_rows, pdd_rows
+    mix_dims = ("tenant_id", "slot", "direction", "scenario", "codec")
+    mix_rows = [{**dict(zip(mix_dims, k, strict=True)), **c} for k, c in sorted(mixes.items()) if any(c.values())]
+    return slot_rows, pdd_rows, mix_rows
 
 
 def _coarser(rows: list[dict[str, Any]], column: str, counters: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -131,15 +159,21 @@ def _coarser(rows: list[dict[str, Any]], column: str, counters: tuple[str, ...])
 
 
 _SLOT_KEY = ["tenant_id", "direction", "status", "sip_code", "initiator"]
+_MIX_KEY = ["tenant_id", "direction", "scenario", "codec"]
 _PDD_KEY = ["tenant_id", "direction", "bin"]
 
 
-def rollups_apply(slot_rows: list[dict[str, Any]], pdd_rows: list[dict[str, Any]]) -> None:
+def rollups_apply(
+    slot_rows: list[dict[str, Any]], pdd_rows: list[dict[str, Any]], mix_rows: list[dict[str, Any]]
+) -> None:
     """Add counter deltas to the slot rollups and their hour and day sums (one statement per table)."""
     add = dict.fromkeys(COUNTERS, _ADD)
     for model, column in ((ReportSlot, "slot"), (ReportHour, "hour"), (ReportDay, "day")):
         rows = slot_rows if column == "slot" else _coarser(slot_rows, column, COUNTERS)
         bulk_upsert(model, rows, conflict=[column, *_SLOT_KEY], update=COUNTERS, merge=add)
+    for model, column in ((ReportMixSlot, "slot"), (ReportMixHour, "hour"), (ReportMixDay, "day")):
+        rows = mix_rows if column == "slot" else _coarser(mix_rows, column, COUNTERS)
+        bulk_upsert(model, rows, conflict=[column, *_MIX_KEY], update=COUNTERS, merge=add)
     for model, column in ((ReportPdd, "slot"), (ReportPddHour, "hour"), (ReportPddDay, "day")):
         rows = pdd_rows if column == "slot" else _coarser(pdd_rows, column, ("n",))
         bulk_upsert(model, rows, conflict=[column, *_PDD_KEY], update=["n"], merge={"n": _ADD})

@@ -11,6 +11,9 @@ from cdr.models import (
     Call,
     ReportDay,
     ReportHour,
+    ReportMixDay,
+    ReportMixHour,
+    ReportMixSlot,
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
@@ -40,9 +43,10 @@ def _share_sql(where: str) -> str:
     return (
         f"""
         INSERT INTO {q(ReportShare._meta.db_table)} (call_id, tenant_id, slot, direction, status, sip_code,
-            initiator, answered, billable_ms, pdd_ms, transfers, bridged, recorded, started_at, ended_at)
+            initiator, scenario, codec, answered, billable_ms, pdd_ms, transfers, bridged, recorded, started_at,
+            ended_at)
         SELECT c.id, c.tenant_id, {_slot_sql("c.started_at")}, c.direction, c.status, COALESCE(c.sip_code, 0),
-            c.hangup_initiator, c.established_at IS NOT NULL, COALESCE(c.billable_ms, 0), c.pdd_ms,
+            c.hangup_initiator, c.scenario, c.codec, c.established_at IS NOT NULL, COALESCE(c.billable_ms, 0), c.pdd_ms,
             (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id),
             (SELECT count(*) FROM {transfer} t WHERE t.inbound_id = c.id AND t.outcome = 'bridged'),
             c.has_recording,  -- not any recording of the call id: see cdr.services.provenance
@@ -116,6 +120,10 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
     columns = ", ".join(COUNTERS)
     share_sql, least, greatest = _share_sql(where)
     share_where = "WHERE tenant_id = %s" if tenant_id is not None else "WHERE 1 = 1"
+    dims = "direction, status, sip_code, initiator"
+    mix_dims = "direction, scenario, codec"
+    mix_table = q(ReportMixSlot._meta.db_table)
+    mixes = {"hour": ReportMixHour, "day": ReportMixDay}
     # Slots start at their leg's start, and horizons are UTC midnights: "slot before the horizon"
     # is "started before it", and whole hours and days fall on one side.
     slot_kept, slot_params = _kept(horizons, "slot", "")
@@ -127,6 +135,9 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
             (ReportPddHour, "hour"),
             (ReportDay, "day"),
             (ReportPddDay, "day"),
+            (ReportMixSlot, "slot"),
+            (ReportMixHour, "hour"),
+            (ReportMixDay, "day"),
             (ReportShare, "started_at"),
         ):
             qs = model._default_manager.all()
@@ -136,13 +147,13 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
                 qs = qs.exclude(tenant_id=tenant, **{f"{column}__lt": horizon.date() if column == "day" else horizon})
             qs._raw_delete(qs.db)
         cursor.execute(share_sql, call_params)
-        cursor.execute(
-            f"""INSERT INTO {slot_table} (tenant_id, slot, direction, status, sip_code, initiator, {columns})
-            SELECT tenant_id, slot, direction, status, sip_code, initiator, {sums}
-            FROM {share_table} {share_where}{slot_kept}
-            GROUP BY tenant_id, slot, direction, status, sip_code, initiator""",
-            params + slot_params,
-        )
+        for table, keys in ((slot_table, dims), (mix_table, mix_dims)):
+            cursor.execute(
+                f"""INSERT INTO {table} (tenant_id, slot, {keys}, {columns})
+                SELECT tenant_id, slot, {keys}, {sums}
+                FROM {share_table} {share_where}{slot_kept} GROUP BY tenant_id, slot, {keys}""",
+                params + slot_params,
+            )
         cursor.execute(
             f"""INSERT INTO {pdd_table} (tenant_id, slot, direction, bin, n)
             SELECT tenant_id, slot, direction, {least}({greatest}(pdd_ms, 0) / {PDD_STEP_MS}, {PDD_BINS}) AS b, count(*)
@@ -150,14 +161,14 @@ def rollups_rebuild(*, tenant_id: int | None = None) -> int:
             GROUP BY tenant_id, slot, direction, b""",
             params + slot_params,
         )
-        dims = "tenant_id, direction, status, sip_code, initiator"
         for column, (model, pdd_model, at) in coarser.items():
-            cursor.execute(
-                f"""INSERT INTO {q(model._meta.db_table)} ({dims}, {column}, {columns})
-                SELECT {dims}, {at}, {", ".join(f"sum({c})" for c in COUNTERS)}
-                FROM {slot_table} {share_where}{slot_kept} GROUP BY {dims}, {at}""",
-                params + slot_params,
-            )
+            for target, source, keys in ((model, slot_table, dims), (mixes[column], mix_table, mix_dims)):
+                cursor.execute(
+                    f"""INSERT INTO {q(target._meta.db_table)} (tenant_id, {keys}, {column}, {columns})
+                    SELECT tenant_id, {keys}, {at}, {", ".join(f"sum({c})" for c in COUNTERS)}
+                    FROM {source} {share_where}{slot_kept} GROUP BY tenant_id, {keys}, {at}""",
+                    params + slot_params,
+                )
             cursor.execute(
                 f"""INSERT INTO {q(pdd_model._meta.db_table)} (tenant_id, direction, bin, {column}, n)
                 SELECT tenant_id, direction, bin, {at}, sum(n) FROM {pdd_table} {share_where}{slot_kept}

@@ -20,6 +20,9 @@ from cdr.models import (
     Recording,
     ReportDay,
     ReportHour,
+    ReportMixDay,
+    ReportMixHour,
+    ReportMixSlot,
     ReportPdd,
     ReportPddDay,
     ReportPddHour,
@@ -30,6 +33,7 @@ from cdr.models import (
 from cdr.reports.buckets import bucket_edges, bucket_index
 from cdr.reports.metrics import COUNTERS, NER_USER_CODES, p95_exact_bin
 from cdr.reports.peaks import leg_stop
+from cdr.reports.tables import BREAKDOWN_FIGURES, BREAKDOWNS
 from cdr.selectors.reports import ReportQuery
 from cdr.services import events_ingest
 from cdr.services.peaks import report_peaks_refresh
@@ -94,11 +98,21 @@ def raw_summary(q):
     for c in calls:
         by_code[c.sip_code or 0] += 1
         by_initiator[c.hangup_initiator or ""] += 1
+
+    def breakdown(dim):
+        groups = defaultdict(list)
+        for c in calls:
+            groups[getattr(c, dim)].append(c)
+        rows = [(key, figures(legs, edges[0], edges[-1])) for key, legs in groups.items()]
+        rows.sort(key=lambda r: (-r[1]["attempts"], r[0]))
+        return [{dim: key, **{f: fig[f] for f in BREAKDOWN_FIGURES}} for key, fig in rows]
+
     return {
         "buckets": [figures(groups[i], edges[i], edges[i + 1]) for i in range(len(edges) - 1)],
         "total": figures(calls, edges[0], edges[-1]),
         "sip_codes": [{"sip_code": c or None, "legs": n} for c, n in sorted(by_code.items())],
         "initiators": [{"initiator": k or "none", "legs": n} for k, n in sorted(by_initiator.items())],
+        **{table: breakdown(dim) for table, dim in BREAKDOWNS.items()},
     }
 
 
@@ -108,6 +122,7 @@ def comparable(summary):
         "total": summary["total"],
         "sip_codes": summary["sip_codes"],
         "initiators": summary["initiators"],
+        **{table: summary[table] for table in BREAKDOWNS},
     }
 
 
@@ -122,8 +137,13 @@ def rollup_state():
         (ReportPdd, "slot", ("n",)),
         (ReportPddHour, "hour", ("n",)),
         (ReportPddDay, "day", ("n",)),
+        (ReportMixSlot, "slot", COUNTERS),
+        (ReportMixHour, "hour", COUNTERS),
+        (ReportMixDay, "day", COUNTERS),
     ):
         rest = ("bin",) if "n" in counters else ("status", "sip_code", "initiator")
+        if model.__name__.startswith("ReportMix"):
+            rest = ("scenario", "codec")
         dims = ("tenant_id", time_col, "direction", *rest)
         state[model.__name__] = {
             tuple(r[d] for d in dims): tuple(r[c] for c in counters)

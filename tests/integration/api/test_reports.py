@@ -24,7 +24,8 @@ def api(db, local_recordings):
 
 
 def test_figures_of_the_callers_tenant_in_its_time_zone(api, django_assert_max_num_queries):
-    with django_assert_max_num_queries(12):  # +2: pending legs to catch up (none), their count
+    # +2: pending legs to catch up (none), their count; +2: the breakdowns (whole days, edge hours).
+    with django_assert_max_num_queries(14):
         r = api.get(URL, {"tenant": TENANT_A, **RANGE})
     assert r.status_code == 200, r.content
     body = r.json()
@@ -42,6 +43,8 @@ def test_figures_of_the_callers_tenant_in_its_time_zone(api, django_assert_max_n
     assert body["buckets"][0]["attempts"] == 0 and body["buckets"][0]["asr"] is None
     assert {"sip_code": 486, "legs": 1} in body["sip_codes"]
     assert {"initiator": "local", "legs": 2} in body["initiators"]
+    assert {r["direction"]: r["attempts"] for r in body["directions"]} == {"inbound": 3, "outbound": 1}
+    assert [(r["codec"], r["asr"], r["acd_s"]) for r in body["codecs"]] == [("pcma", 0.75, 68.8)]
 
 
 def test_the_tenant_may_be_omitted_by_a_one_tenant_user_and_tz_overrides(api):
