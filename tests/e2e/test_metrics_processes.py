@@ -97,8 +97,15 @@ def test_counters_add_up_across_gunicorn_workers_and_celery_children(
 
             def post(n: int) -> dict:
                 body = json.dumps(_batch(n)).encode()
-                headers = signed_headers(issued.gateway.key_id, issued.secret, "POST", "/ingest/v1/events", body)
-                headers |= {"Host": "cdr.example", "X-Forwarded-Proto": "https", "Content-Type": "application/json"}
+                headers = signed_headers(
+                    issued.gateway.key_id,
+                    issued.secret,
+                    "POST",
+                    "/ingest/v1/events",
+                    body,
+                    headers={"Content-Type": "application/json"},
+                )
+                headers |= {"Host": "cdr.example", "X-Forwarded-Proto": "https"}
                 status, _, answer = _request(server.url, "POST", "/ingest/v1/events", headers, body)
                 assert status == 200, answer
                 return json.loads(answer)

@@ -159,7 +159,7 @@ def test_extremes_that_fit_are_answered(api, calls):
         (LIST, "stauts", "did you mean status?"),
         (LIST, "ended_afer", "did you mean ended_after?"),
         (LIST, "pagesize", "did you mean page_size?"),
-        (LIST, "label", None),
+        (LIST, "labels", "did you mean label?"),
         (EXPORT, "sip_clas", "did you mean sip_class?"),
         ("/api/v1/reports/summary", "bukcet", "did you mean bucket?"),
     ],

@@ -12,6 +12,7 @@ import pty
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 from pathlib import Path
 
@@ -31,11 +32,10 @@ def env(tmp_path_factory):
 def _on_a_terminal(env, *args):
     """Run manage.py with stderr on a pty; return (exit code, stdout, what the terminal showed)."""
     leader, follower = pty.openpty()
+    out_file = tempfile.TemporaryFile()  # not a pipe: nobody reads it while the terminal is read
     # A terminal of 100 columns, as a real one has a size (a new pty has 0 x 0).
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=follower
-    )
+    proc = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, stdout=out_file, stderr=follower)
     os.close(follower)
     shown = b""
     while True:
@@ -46,9 +46,10 @@ def _on_a_terminal(env, *args):
         if not chunk:
             break
         shown += chunk
-    out, _ = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
     os.close(leader)
-    return proc.returncode, out.decode(), shown.decode(errors="replace")
+    out_file.seek(0)
+    return proc.returncode, out_file.read().decode(), shown.decode(errors="replace")
 
 
 def test_cdr_seed_draws_a_bar_on_a_terminal_and_is_quiet_on_a_pipe(env):

@@ -105,6 +105,7 @@ def site(clusters, tmp_path_factory):
         CDR_REPLICA_MAX_LAG_SECONDS=str(MAX_LAG),
         CDR_REPLICA_CHECK_SECONDS="0.1",
         CDR_REPLICA_STICKY_SECONDS="2",
+        CDR_API_CHANGES_SETTLE_SECONDS="1",  # the change feed holds back rows this young
         DJANGO_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
     )
     manage(env, "migrate", "-v0")
