@@ -320,6 +320,15 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "recordings"), "allow_overwrite": True},
     }
+# CDR_S3_PUBLIC_ENDPOINT_URL: where browsers reach the S3 server when it differs from where the
+# servers do (docker-compose: the servers say http://s3:8333, a browser cannot): playback and
+# download links are signed for that address (cdr.storage.backend.recordings_link_storage).
+_LINKS_STORAGE = None
+if CDR_S3_BUCKET and env("CDR_S3_PUBLIC_ENDPOINT_URL"):
+    _LINKS_STORAGE = {
+        **_RECORDINGS_STORAGE,
+        "OPTIONS": {**_RECORDINGS_STORAGE["OPTIONS"], "endpoint_url": env("CDR_S3_PUBLIC_ENDPOINT_URL")},
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Production: hashed names (cached for ever by browsers) and gzip/brotli copies made by
@@ -332,6 +341,7 @@ STORAGES = {
         )
     },
     "recordings": _RECORDINGS_STORAGE,
+    **({"recordings_links": _LINKS_STORAGE} if _LINKS_STORAGE else {}),
 }
 CDR_RECORDINGS = env_given(
     {

@@ -13,7 +13,7 @@ from cdr.conf import cdr_setting
 from cdr.media.waveform import WaveformError, waveform_peaks, waveform_svg
 from cdr.models import AccessPurpose, Recording, RecordingAccess, WavStatus
 from cdr.selectors.recordings import recording_download_name, recording_link_sign, recording_visible_to
-from cdr.storage.backend import recordings_storage, storage_is_s3
+from cdr.storage.backend import recordings_link_storage, recordings_storage, storage_is_s3
 from cdr.storage.filenames import content_disposition
 from cdr.storage.keys import waveform_key
 
@@ -50,7 +50,8 @@ def recording_link(*, user: Any, recording: Recording, purpose: str, variant: st
     name = recording_download_name(recording=recording, key=key)
     if storage_is_s3(storage):
         params = {"ResponseContentDisposition": content_disposition(name, attachment=attachment)}
-        return str(storage.url(key, parameters=params, expire=expire))  # type: ignore[call-arg]
+        signer = recordings_link_storage()  # the address browsers reach (the same bucket)
+        return str(signer.url(key, parameters=params, expire=expire))  # type: ignore[call-arg]
     token = recording_link_sign(recording_id=recording.pk, key=key, attachment=attachment, name=name)
     return reverse("cdr:recording-file", args=[token])
 

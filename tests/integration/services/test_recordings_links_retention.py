@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -78,6 +79,26 @@ def test_objects_are_private_and_presigned_links_work_with_range(weed, stored, s
     with pytest.raises(PermissionDenied):
         services.recording_link(user=nobody, recording=stored, purpose="playback")
     assert RecordingAccess.objects.count() == 2
+
+
+def test_links_are_signed_for_the_address_browsers_reach(weed, stored, staff, settings):
+    """CDR_S3_PUBLIC_ENDPOINT_URL (the "recordings_links" alias): the servers reach S3 at one
+    address (docker-compose: http://s3:8333), browsers at another; links name the browsers' one,
+    signed for it, and the server accepts them there."""
+    internal = urlsplit(weed.endpoint)
+    public = f"http://localhost:{internal.port}"  # the same server under another host name
+    assert internal.hostname == "127.0.0.1"
+    options = {**settings.STORAGES["recordings"]["OPTIONS"], "endpoint_url": public}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "recordings_links": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
+    }
+    url = services.recording_link(user=staff, recording=stored, purpose="playback")
+    assert url.startswith(f"{public}/{BUCKET}/")
+    status, _, wav = fetch(url)
+    assert status == 200 and wav[:4] == b"RIFF"
+    # Signed for its host: the same query at the internal address does not verify.
+    assert fetch(url.replace(public, weed.endpoint, 1))[0] == 403
 
 
 def test_presigned_links_expire(weed, stored, staff, settings):
