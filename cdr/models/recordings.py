@@ -61,6 +61,13 @@ class Recording(models.Model):
                 fields=["tenant", "created_at"], name="cdr_recording_live", condition=Q(deleted_at__isnull=True)
             ),
             models.Index(fields=["call_id"], name="cdr_recording_orphan", condition=Q(call_leg__isnull=True)),
+            # Live recordings without a WAV (a sliver of the table): /metrics counts them at every
+            # scrape, recordings_resume requeues the old pending ones.
+            models.Index(
+                fields=["wav_status", "created_at"],
+                name="cdr_recording_unready",
+                condition=Q(deleted_at__isnull=True) & ~Q(wav_status="ready"),
+            ),
         ]
         ordering = ["-created_at", "-id"]
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from cdr.conf import cdr_setting
 from cdr.models import Call, Recording, RecordingPolicy, Tenant, WavStatus
@@ -151,12 +151,16 @@ class TranscodeState:
 
 
 def recordings_transcode_state() -> TranscodeState:
-    """Live recordings by WAV state (one query over the live recordings; no index on the state)."""
-    row = Recording.objects.filter(deleted_at__isnull=True).aggregate(
-        pending=Count("id", filter=Q(wav_status=WavStatus.PENDING)),
-        failed=Count("id", filter=Q(wav_status=WavStatus.FAILED)),
+    """Live recordings by WAV state (one query on the partial index of live recordings without a WAV)."""
+    # The partial index cdr_recording_unready holds exactly these rows: the count reads no others.
+    counts = dict(
+        Recording.objects.filter(deleted_at__isnull=True)
+        .exclude(wav_status=WavStatus.READY)
+        .values_list("wav_status")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    return TranscodeState(**row)
+    return TranscodeState(pending=counts.get(WavStatus.PENDING, 0), failed=counts.get(WavStatus.FAILED, 0))
 
 
 def recordings_spool_waiting() -> int:

@@ -236,6 +236,26 @@ def test_recordings_waiting_in_the_spool_pending_and_failed_transcodes(client, m
     assert values[("cdr_recordings_spooled_total", ())] == before + 1
 
 
+def test_the_transcode_counts_read_only_the_recordings_without_a_wav():
+    """At every scrape: on PostgreSQL the partial index cdr_recording_unready (live, not ready)
+    answers, not a scan of every recording."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cdr.selectors.recordings import recordings_transcode_state
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    with CaptureQueriesContext(connection) as queries:
+        recordings_transcode_state()
+    (query,) = queries.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is tiny: ask what it would use
+        cursor.execute("EXPLAIN " + query["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "cdr_recording_unready" in plan, plan
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_process_that_owns_the_sink_exports_its_counts(client, metrics_on, tmp_path, monkeypatch):
     from celery import Celery
