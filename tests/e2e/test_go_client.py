@@ -188,8 +188,9 @@ def test_call_shapes_fired_through_the_go_client_become_their_records(server, dr
     recordings = [(r["format"], r["codec"], r["bytes"], r["wav_status"]) for r in answered["recordings"]]
     assert answered["has_recording"] and recordings == [("sn3", "pcmu", len(blob), "ready")]
     assert not any(c["has_recording"] for c in calls.values() if c is not answered)
-    media = answered["recordings"][0]["media"]
-    assert api_get(f"{server}{media}?variant=original", token) == blob
+    media = answered["recordings"][0]["media"]  # an absolute URL
+    assert media.startswith(f"{server}/api/v1/recordings/")
+    assert api_get(f"{media}?variant=original", token) == blob
     want = io.BytesIO()
     decode_to_wav(blob, "pcmu", want)
-    assert api_get(f"{server}{media}?variant=wav", token) == want.getvalue()
+    assert api_get(f"{media}?variant=wav", token) == want.getvalue()
