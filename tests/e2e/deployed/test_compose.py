@@ -8,6 +8,7 @@ One stack for the module (starting it costs most of the time); each test leaves 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import secrets
@@ -141,8 +142,12 @@ def test_the_admin_styles_and_the_report_charts_load_with_debug_off(deployed):
     deployed.feed_http(Traffic.ended_before(datetime.now(UTC), seed=14, calls=5))  # tenants to report on
     wait_for(lambda: deployed.metrics()["cdr_http_events_queued"] == 0, "the worker to store them")
     web.admin_login("ops")
-    # A tenant's report (a superuser lands on the all-tenants overview, which draws no chart).
-    status, _, page = web.get("/admin/cdr/report/?tenant=0")
+    # A superuser lands on the all-tenants overview (no chart): follow its first tenant's link.
+    status, _, overview = web.get("/admin/cdr/report/")
+    assert status == 200
+    first = re.search(rb'<tr><td><a href="([^"]+)">', overview)
+    assert first, overview[-2000:]
+    status, _, page = web.get("/admin/cdr/report/" + html.unescape(first.group(1).decode()))
     assert status == 200
     (chart,) = re.findall(rb'<script src="(/static/cdr/vendor/chart\.umd\.min\.[0-9a-f]{12}\.js)"', page)
     status, headers, body = web.get(chart.decode())

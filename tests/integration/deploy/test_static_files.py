@@ -17,6 +17,7 @@ def web(tmp_path_factory):
     manage(env, "collectstatic", "--noinput")
     manage(env, "migrate", "--noinput")
     manage(env, "createsuperuser", "--noinput", "--username", "ops", "--email", "ops@example.com")
+    manage(env, "shell", "-c", "from cdr.models import Tenant; Tenant.objects.create(id=7, name='Seven')")
     with gunicorn(env, var / "gunicorn.log") as server:
         yield server, var
 
@@ -48,7 +49,7 @@ def test_the_reports_page_loads_the_vendored_chart_js_by_its_hashed_name(web):
     server, _ = web
     server.admin_login("ops")
     # A tenant's report (a superuser lands on the all-tenants overview, which draws no chart).
-    _, _, page = server.get("/admin/cdr/report/?tenant=0")
+    _, _, page = server.get("/admin/cdr/report/?tenant=7")
     scripts = re.findall(rb'<script src="(/static/cdr/[^"]+)"', page)
     (chart,) = [s.decode() for s in scripts if b"/chart.umd.min." in s]
     assert re.fullmatch(r"/static/cdr/vendor/chart\.umd\.min\.[0-9a-f]{12}\.js", chart)
