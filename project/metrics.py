@@ -93,8 +93,15 @@ class FilesCollector(Collector):
         self.directories = [Path(d) for d in directories]
 
     def collect(self) -> Iterable[Metric]:
-        files = sorted(str(f) for d in self.directories for f in d.glob("*.db"))
-        return MultiProcessCollector.merge(files, accumulate=True)
+        # A service that starts empties its directory (docker-compose.yml): a file listed here can
+        # be gone when it is read. List again; the values of a wiped directory start again at 0.
+        for _ in range(5):
+            files = sorted(str(f) for d in self.directories for f in d.glob("*.db"))
+            try:
+                return MultiProcessCollector.merge(files, accumulate=True)
+            except FileNotFoundError:
+                continue
+        return MultiProcessCollector.merge([], accumulate=True)
 
 
 class _Own(Collector):

@@ -372,3 +372,26 @@ def test_v1_signed_requests_are_counted_by_gateway(client, metrics_on, settings)
     assert client.post("/ingest/v1/events", body, content_type="application/json", headers=v1).status_code == 401
     after = _v1_count(client, "gw-v1", "false"), _v1_count(client, "gw-v1", "true")
     assert (after[0] - before[0], after[1] - before[1]) == (2, 1)
+
+
+def test_a_directory_wiped_while_it_is_read_is_listed_again(tmp_path, monkeypatch):
+    """A worker that starts empties its metrics directory (docker-compose.yml) while the web may be
+    reading it: a file listed and gone before it is opened is no 500 (the deployed test met it)."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from project.metrics import FilesCollector
+
+    (tmp_path / "counter_1.db").write_bytes(b"")
+    real_merge = MultiProcessCollector.merge
+    calls = []
+
+    def merge(files, accumulate=True):
+        calls.append(list(files))
+        if len(calls) == 1:  # the worker's rm -rf lands between the listing and the reading
+            (tmp_path / "counter_1.db").unlink()
+            raise FileNotFoundError(files[0])
+        return real_merge(files, accumulate=accumulate)
+
+    monkeypatch.setattr(MultiProcessCollector, "merge", staticmethod(merge))
+    assert list(FilesCollector([tmp_path]).collect()) == []
+    assert calls == [[str(tmp_path / "counter_1.db")], []]
