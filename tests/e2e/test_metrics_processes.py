@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -110,16 +111,42 @@ def test_counters_add_up_across_gunicorn_workers_and_celery_children(
                 assert status == 200, answer
                 return json.loads(answer)
 
-            # Concurrent posts: while one sync worker is busy, the other must take the next one.
+            # Both sync workers must answer: the first post's body is held back, so the worker that
+            # took it waits for it, and the other takes the posts that follow; then it is finished.
+            held_body = json.dumps(_batch(0)).encode()
+            held_headers = signed_headers(
+                issued.gateway.key_id,
+                issued.secret,
+                "POST",
+                "/ingest/v1/events",
+                held_body,
+                headers={"Content-Type": "application/json"},
+            )
+            held_headers |= {"Host": "cdr.example", "X-Forwarded-Proto": "https", "Connection": "close"}
+            held_headers["Content-Length"] = str(len(held_body))
+            host, port = server.url.removeprefix("http://").split(":")
+            held = socket.create_connection((host, int(port)), timeout=30)
+            head = "POST /ingest/v1/events HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in held_headers.items())
+            held.sendall((head + "\r\n").encode() + held_body[:10])
+            time.sleep(1.0)  # let a worker accept it (no assertion on time: the counts below decide)
+
             answers: list[dict] = []
             threads = [
-                threading.Thread(target=lambda k=k: answers.extend(post(n) for n in range(k, REQUESTS, 4)))
+                threading.Thread(target=lambda k=k: answers.extend(post(n) for n in range(1 + k, REQUESTS, 4)))
                 for k in range(4)
             ]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+            held.sendall(held_body[10:])
+            reply = b""
+            while chunk := held.recv(65536):
+                reply += chunk
+            held.close()
+            status_line, _, rest = reply.partition(b"\r\n")
+            assert b" 200 " in status_line, reply[:300]
+            answers.append(json.loads(rest.partition(b"\r\n\r\n")[2]))
             assert len(answers) == REQUESTS
             again = post(0)  # a re-post: its two events are duplicates, the refusals are refused again
             assert (again["accepted"], again["duplicate"], again["rejected"]) == (0, 2, 2)
