@@ -6,196 +6,125 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="Call",
+            name='Call',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("call_id", models.CharField(max_length=255, unique=True)),
-                ("correlation_id", models.CharField(blank=True, max_length=255)),
-                (
-                    "direction",
-                    models.CharField(choices=[("inbound", "Inbound"), ("outbound", "Outbound")], max_length=16),
-                ),
-                ("scenario", models.CharField(blank=True, max_length=64)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("ringing", "Ringing"),
-                            ("established", "Established"),
-                            ("completed", "Completed"),
-                            ("failed", "Failed"),
-                            ("expired", "Expired"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("remote_addr", models.CharField(blank=True, max_length=255)),
-                ("local_ip", models.CharField(blank=True, max_length=64)),
-                ("codec", models.CharField(blank=True, max_length=32)),
-                ("started_at", models.DateTimeField()),
-                ("ringing_at", models.DateTimeField(blank=True, null=True)),
-                ("established_at", models.DateTimeField(blank=True, null=True)),
-                ("ended_at", models.DateTimeField(blank=True, null=True)),
-                ("duration_ms", models.BigIntegerField(blank=True, null=True)),
-                ("billable_ms", models.BigIntegerField(blank=True, null=True)),
-                ("pdd_ms", models.BigIntegerField(blank=True, null=True)),
-                (
-                    "hangup_initiator",
-                    models.CharField(
-                        blank=True,
-                        choices=[("local", "Local"), ("remote", "Remote"), ("unknown", "Unknown")],
-                        max_length=16,
-                    ),
-                ),
-                ("sip_code", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("hangup_reason", models.CharField(blank=True, max_length=255)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('call_id', models.CharField(max_length=255, unique=True)),
+                ('correlation_id', models.CharField(blank=True, max_length=255)),
+                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound')], max_length=16)),
+                ('scenario', models.CharField(blank=True, max_length=64)),
+                ('status', models.CharField(choices=[('ringing', 'Ringing'), ('established', 'Established'), ('completed', 'Completed'), ('failed', 'Failed'), ('expired', 'Expired')], max_length=16)),
+                ('remote_addr', models.CharField(blank=True, max_length=255)),
+                ('local_ip', models.CharField(blank=True, max_length=64)),
+                ('codec', models.CharField(blank=True, max_length=32)),
+                ('started_at', models.DateTimeField()),
+                ('ringing_at', models.DateTimeField(blank=True, null=True)),
+                ('established_at', models.DateTimeField(blank=True, null=True)),
+                ('ended_at', models.DateTimeField(blank=True, null=True)),
+                ('duration_ms', models.BigIntegerField(blank=True, null=True)),
+                ('billable_ms', models.BigIntegerField(blank=True, null=True)),
+                ('pdd_ms', models.BigIntegerField(blank=True, null=True)),
+                ('hangup_initiator', models.CharField(blank=True, choices=[('local', 'Local'), ('remote', 'Remote'), ('unknown', 'Unknown')], max_length=16)),
+                ('sip_code', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('hangup_reason', models.CharField(blank=True, max_length=255)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name="Tenant",
+            name='Tenant',
             fields=[
-                ("id", cdr.fields.UInt64Field(primary_key=True, serialize=False)),
-                ("name", models.CharField(blank=True, max_length=200)),
-                ("time_zone", models.CharField(default="UTC", max_length=64)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ('id', cdr.fields.UInt64Field(primary_key=True, serialize=False)),
+                ('name', models.CharField(blank=True, max_length=200)),
+                ('time_zone', models.CharField(default='UTC', max_length=64)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "ordering": ["id"],
+                'ordering': ['id'],
             },
         ),
         migrations.CreateModel(
-            name="Hangup",
+            name='Hangup',
             fields=[
-                (
-                    "call",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="hangup",
-                        serialize=False,
-                        to="cdr.call",
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("bye", "Bye"), ("failed", "Failed"), ("expired", "Expired")], max_length=16
-                    ),
-                ),
-                (
-                    "initiator",
-                    models.CharField(
-                        choices=[("local", "Local"), ("remote", "Remote"), ("unknown", "Unknown")], max_length=16
-                    ),
-                ),
-                ("sip_code", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("reason", models.CharField(blank=True, max_length=255)),
-                ("reported_duration_ms", models.BigIntegerField(blank=True, null=True)),
-                ("ended_at", models.DateTimeField()),
+                ('call', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='hangup', serialize=False, to='cdr.call')),
+                ('kind', models.CharField(choices=[('bye', 'Bye'), ('failed', 'Failed'), ('expired', 'Expired')], max_length=16)),
+                ('initiator', models.CharField(choices=[('local', 'Local'), ('remote', 'Remote'), ('unknown', 'Unknown')], max_length=16)),
+                ('sip_code', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('reason', models.CharField(blank=True, max_length=255)),
+                ('reported_duration_ms', models.BigIntegerField(blank=True, null=True)),
+                ('ended_at', models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name="CallEvent",
+            name='CallEvent',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("fingerprint", models.CharField(max_length=32, unique=True)),
-                ("call_id", models.CharField(blank=True, max_length=255)),
-                ("type", models.CharField(max_length=32)),
-                (
-                    "status",
-                    models.CharField(choices=[("accepted", "Accepted"), ("rejected", "Rejected")], max_length=16),
-                ),
-                ("reason", models.TextField(blank=True)),
-                ("observed_at", models.DateTimeField()),
-                ("source", models.CharField(default="sink", max_length=16)),
-                ("payload", models.JSONField()),
-                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('fingerprint', models.CharField(max_length=32, unique=True)),
+                ('call_id', models.CharField(blank=True, max_length=255)),
+                ('type', models.CharField(max_length=32)),
+                ('status', models.CharField(choices=[('accepted', 'Accepted'), ('rejected', 'Rejected')], max_length=16)),
+                ('reason', models.TextField(blank=True)),
+                ('observed_at', models.DateTimeField()),
+                ('source', models.CharField(default='sink', max_length=16)),
+                ('payload', models.JSONField()),
+                ('received_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "ordering": ["call_id", "observed_at", "id"],
-                "indexes": [models.Index(fields=["call_id", "observed_at"], name="cdr_event_call")],
+                'ordering': ['call_id', 'observed_at', 'id'],
+                'indexes': [models.Index(fields=['call_id', 'observed_at'], name='cdr_event_call')],
             },
         ),
         migrations.AddField(
-            model_name="call",
-            name="tenant",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="calls", to="cdr.tenant"),
+            model_name='call',
+            name='tenant',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='cdr.tenant'),
         ),
         migrations.CreateModel(
-            name="Transfer",
+            name='Transfer',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("target_uri", models.CharField(blank=True, max_length=512)),
-                ("attempt", models.PositiveSmallIntegerField()),
-                ("attempted_at", models.DateTimeField(blank=True, null=True)),
-                ("outbound_call_id", models.CharField(blank=True, max_length=255)),
-                ("bridged_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "outcome",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("answered", "Answered"),
-                            ("bridged", "Bridged"),
-                            ("failed", "Failed"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "inbound",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="transfers", to="cdr.call"
-                    ),
-                ),
-                (
-                    "outbound",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="transfers_answered",
-                        to="cdr.call",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('target_uri', models.CharField(blank=True, max_length=512)),
+                ('attempt', models.PositiveSmallIntegerField()),
+                ('attempted_at', models.DateTimeField(blank=True, null=True)),
+                ('outbound_call_id', models.CharField(blank=True, max_length=255)),
+                ('bridged_at', models.DateTimeField(blank=True, null=True)),
+                ('outcome', models.CharField(choices=[('pending', 'Pending'), ('answered', 'Answered'), ('bridged', 'Bridged'), ('failed', 'Failed')], max_length=16)),
+                ('inbound', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transfers', to='cdr.call')),
+                ('outbound', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='transfers_answered', to='cdr.call')),
             ],
             options={
-                "ordering": ["inbound", "attempt"],
+                'ordering': ['inbound', 'attempt'],
             },
         ),
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(fields=["tenant", "-started_at", "-id"], name="cdr_call_tenant_start"),
+            model_name='call',
+            index=models.Index(fields=['tenant', '-started_at', '-id'], name='cdr_call_tenant_start'),
         ),
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(fields=["-started_at", "-id"], name="cdr_call_start"),
+            model_name='call',
+            index=models.Index(fields=['-started_at', '-id'], name='cdr_call_start'),
         ),
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(fields=["correlation_id"], name="cdr_call_correlation"),
+            model_name='call',
+            index=models.Index(fields=['correlation_id'], name='cdr_call_correlation'),
         ),
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(fields=["status", "started_at"], name="cdr_call_status_start"),
+            model_name='call',
+            index=models.Index(fields=['status', 'started_at'], name='cdr_call_status_start'),
         ),
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(
-                condition=models.Q(("status__in", ["ringing", "established"])),
-                fields=["started_at"],
-                name="cdr_call_active",
-            ),
+            model_name='call',
+            index=models.Index(condition=models.Q(('status__in', ['ringing', 'established'])), fields=['started_at'], name='cdr_call_active'),
         ),
         migrations.AddConstraint(
-            model_name="transfer",
-            constraint=models.UniqueConstraint(fields=("inbound", "attempt"), name="cdr_transfer_attempt_uniq"),
+            model_name='transfer',
+            constraint=models.UniqueConstraint(fields=('inbound', 'attempt'), name='cdr_transfer_attempt_uniq'),
         ),
     ]

@@ -6,156 +6,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0001_initial"),
+        ('cdr', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="RecordingPolicy",
+            name='RecordingPolicy',
             fields=[
-                (
-                    "tenant",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="recording_policy",
-                        serialize=False,
-                        to="cdr.tenant",
-                    ),
-                ),
-                ("enabled", models.BooleanField(default=True)),
-                (
-                    "retention_days",
-                    models.PositiveIntegerField(blank=True, help_text="Empty: keep forever.", null=True),
-                ),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='recording_policy', serialize=False, to='cdr.tenant')),
+                ('enabled', models.BooleanField(default=True)),
+                ('retention_days', models.PositiveIntegerField(blank=True, help_text='Empty: keep forever.', null=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={
-                "verbose_name_plural": "recording policies",
+                'verbose_name_plural': 'recording policies',
             },
         ),
         migrations.CreateModel(
-            name="LegalHold",
+            name='LegalHold',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("call_id", models.CharField(max_length=255, unique=True)),
-                ("reason", models.TextField(blank=True)),
-                ("placed_at", models.DateTimeField(auto_now_add=True)),
-                ("released_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "placed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('call_id', models.CharField(max_length=255, unique=True)),
+                ('reason', models.TextField(blank=True)),
+                ('placed_at', models.DateTimeField(auto_now_add=True)),
+                ('released_at', models.DateTimeField(blank=True, null=True)),
+                ('placed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="Recording",
+            name='Recording',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("call_id", models.CharField(max_length=255)),
-                ("format", models.CharField(max_length=16)),
-                ("codec", models.CharField(blank=True, max_length=16)),
-                ("sample_rate", models.PositiveIntegerField(default=0)),
-                ("channels", models.PositiveSmallIntegerField(default=0)),
-                ("duration_ms", models.BigIntegerField(blank=True, null=True)),
-                ("bytes", models.BigIntegerField()),
-                ("sha256", models.CharField(max_length=64)),
-                ("storage_key", models.CharField(max_length=512)),
-                ("wav_key", models.CharField(blank=True, max_length=512)),
-                ("wav_bytes", models.BigIntegerField(blank=True, null=True)),
-                (
-                    "wav_status",
-                    models.CharField(
-                        choices=[("pending", "Pending"), ("ready", "Ready"), ("failed", "Failed")],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("wav_error", models.TextField(blank=True)),
-                ("wav_warnings", models.TextField(blank=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("deleted_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "call_leg",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="recordings",
-                        to="cdr.call",
-                    ),
-                ),
-                (
-                    "tenant",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="recordings", to="cdr.tenant"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('call_id', models.CharField(max_length=255)),
+                ('format', models.CharField(max_length=16)),
+                ('codec', models.CharField(blank=True, max_length=16)),
+                ('sample_rate', models.PositiveIntegerField(default=0)),
+                ('channels', models.PositiveSmallIntegerField(default=0)),
+                ('duration_ms', models.BigIntegerField(blank=True, null=True)),
+                ('bytes', models.BigIntegerField()),
+                ('sha256', models.CharField(max_length=64)),
+                ('storage_key', models.CharField(max_length=512)),
+                ('wav_key', models.CharField(blank=True, max_length=512)),
+                ('wav_bytes', models.BigIntegerField(blank=True, null=True)),
+                ('wav_status', models.CharField(choices=[('pending', 'Pending'), ('ready', 'Ready'), ('failed', 'Failed')], default='pending', max_length=16)),
+                ('wav_error', models.TextField(blank=True)),
+                ('wav_warnings', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('deleted_at', models.DateTimeField(blank=True, null=True)),
+                ('call_leg', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='recordings', to='cdr.call')),
+                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='recordings', to='cdr.tenant')),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="RecordingAccess",
+            name='RecordingAccess',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "purpose",
-                    models.CharField(
-                        choices=[("playback", "Playback"), ("download", "Download"), ("api", "Api")], max_length=16
-                    ),
-                ),
-                ("variant", models.CharField(default="wav", max_length=16)),
-                ("at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "recording",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="accesses", to="cdr.recording"
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('purpose', models.CharField(choices=[('playback', 'Playback'), ('download', 'Download'), ('api', 'Api')], max_length=16)),
+                ('variant', models.CharField(default='wav', max_length=16)),
+                ('at', models.DateTimeField(auto_now_add=True)),
+                ('recording', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='accesses', to='cdr.recording')),
+                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-at", "-id"],
+                'ordering': ['-at', '-id'],
             },
         ),
         migrations.AddIndex(
-            model_name="recording",
-            index=models.Index(
-                condition=models.Q(("deleted_at__isnull", True)),
-                fields=["tenant", "created_at"],
-                name="cdr_recording_live",
-            ),
+            model_name='recording',
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['tenant', 'created_at'], name='cdr_recording_live'),
         ),
         migrations.AddIndex(
-            model_name="recording",
-            index=models.Index(
-                condition=models.Q(("call_leg__isnull", True)), fields=["call_id"], name="cdr_recording_orphan"
-            ),
+            model_name='recording',
+            index=models.Index(condition=models.Q(('call_leg__isnull', True)), fields=['call_id'], name='cdr_recording_orphan'),
         ),
         migrations.AddConstraint(
-            model_name="recording",
-            constraint=models.UniqueConstraint(fields=("call_id", "sha256"), name="cdr_recording_call_sha_uniq"),
+            model_name='recording',
+            constraint=models.UniqueConstraint(fields=('call_id', 'sha256'), name='cdr_recording_call_sha_uniq'),
         ),
         migrations.AddIndex(
-            model_name="recordingaccess",
-            index=models.Index(fields=["recording", "-at"], name="cdr_recording_access"),
+            model_name='recordingaccess',
+            index=models.Index(fields=['recording', '-at'], name='cdr_recording_access'),
         ),
     ]

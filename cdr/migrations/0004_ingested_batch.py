@@ -4,17 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0003_access"),
+        ('cdr', '0003_access'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="IngestedBatch",
+            name='IngestedBatch',
             fields=[
-                ("batch_id", models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ("events", models.PositiveIntegerField()),
-                ("committed_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('batch_id', models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ('events', models.PositiveIntegerField()),
+                ('committed_at', models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
         ),
     ]

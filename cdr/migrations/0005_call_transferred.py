@@ -4,29 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0004_ingested_batch"),
+        ('cdr', '0004_ingested_batch'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="call",
-            name="transferred",
+            model_name='call',
+            name='transferred',
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(
-                condition=models.Q(("transferred", True)),
-                fields=["tenant", "-started_at", "-id"],
-                name="cdr_call_xfer_tenant",
-            ),
+            model_name='call',
+            index=models.Index(condition=models.Q(('transferred', True)), fields=['tenant', '-started_at', '-id'], name='cdr_call_xfer_tenant'),
         ),
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(
-                condition=models.Q(("transferred", True)), fields=["-started_at", "-id"], name="cdr_call_xfer_start"
-            ),
+            model_name='call',
+            index=models.Index(condition=models.Q(('transferred', True)), fields=['-started_at', '-id'], name='cdr_call_xfer_start'),
         ),
         migrations.RunSQL(
             "UPDATE cdr_call SET transferred = TRUE WHERE id IN (SELECT inbound_id FROM cdr_transfer)",

@@ -5,44 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0006_api_tokens"),
+        ('cdr', '0006_api_tokens'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Gateway",
+            name='Gateway',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=100, unique=True)),
-                ("key_id", models.CharField(max_length=32, unique=True)),
-                ("secret_encrypted", models.TextField()),
-                ("tenant_ids", models.JSONField(blank=True, default=list)),
-                ("active", models.BooleanField(default=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("revoked_at", models.DateTimeField(blank=True, null=True)),
-                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100, unique=True)),
+                ('key_id', models.CharField(max_length=32, unique=True)),
+                ('secret_encrypted', models.TextField()),
+                ('tenant_ids', models.JSONField(blank=True, default=list)),
+                ('active', models.BooleanField(default=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="GatewayEvent",
+            name='GatewayEvent',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("event_id", models.CharField(max_length=128)),
-                ("fingerprint", models.CharField(max_length=32)),
-                ("received_at", models.DateTimeField(db_index=True)),
-                (
-                    "gateway",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="cdr.gateway"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('event_id', models.CharField(max_length=128)),
+                ('fingerprint', models.CharField(max_length=32)),
+                ('received_at', models.DateTimeField(db_index=True)),
+                ('gateway', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='cdr.gateway')),
             ],
             options={
-                "constraints": [models.UniqueConstraint(fields=("gateway", "event_id"), name="cdr_gatewayevent_once")],
+                'constraints': [models.UniqueConstraint(fields=('gateway', 'event_id'), name='cdr_gatewayevent_once')],
             },
         ),
     ]

@@ -6,237 +6,168 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0007_ingest_gateways"),
+        ('cdr', '0007_ingest_gateways'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ReportShare",
+            name='ReportShare',
             fields=[
-                (
-                    "call",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="+",
-                        serialize=False,
-                        to="cdr.call",
-                    ),
-                ),
-                ("tenant_id", cdr.fields.UInt64Field()),
-                ("slot", models.DateTimeField()),
-                ("direction", models.CharField(max_length=16)),
-                ("status", models.CharField(max_length=16)),
-                ("sip_code", models.PositiveSmallIntegerField(default=0)),
-                ("initiator", models.CharField(blank=True, max_length=16)),
-                ("answered", models.BooleanField()),
-                ("billable_ms", models.BigIntegerField()),
-                ("pdd_ms", models.BigIntegerField(null=True)),
-                ("transfers", models.PositiveIntegerField()),
-                ("bridged", models.PositiveIntegerField()),
-                ("recorded", models.BooleanField()),
-                ("started_at", models.DateTimeField()),
-                ("ended_at", models.DateTimeField(null=True)),
+                ('call', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='cdr.call')),
+                ('tenant_id', cdr.fields.UInt64Field()),
+                ('slot', models.DateTimeField()),
+                ('direction', models.CharField(max_length=16)),
+                ('status', models.CharField(max_length=16)),
+                ('sip_code', models.PositiveSmallIntegerField(default=0)),
+                ('initiator', models.CharField(blank=True, max_length=16)),
+                ('answered', models.BooleanField()),
+                ('billable_ms', models.BigIntegerField()),
+                ('pdd_ms', models.BigIntegerField(null=True)),
+                ('transfers', models.PositiveIntegerField()),
+                ('bridged', models.PositiveIntegerField()),
+                ('recorded', models.BooleanField()),
+                ('started_at', models.DateTimeField()),
+                ('ended_at', models.DateTimeField(null=True)),
             ],
         ),
         migrations.CreateModel(
-            name="ReportPdd",
+            name='ReportPdd',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("slot", models.DateTimeField()),
-                ("direction", models.CharField(max_length=16)),
-                ("bin", models.PositiveSmallIntegerField()),
-                ("n", models.BigIntegerField(default=0)),
-                (
-                    "tenant",
-                    models.ForeignKey(
-                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="cdr.tenant"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slot', models.DateTimeField()),
+                ('direction', models.CharField(max_length=16)),
+                ('bin', models.PositiveSmallIntegerField()),
+                ('n', models.BigIntegerField(default=0)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(fields=("tenant", "slot", "direction", "bin"), name="cdr_report_pdd_key")
-                ],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'slot', 'direction', 'bin'), name='cdr_report_pdd_key')],
             },
         ),
         migrations.CreateModel(
-            name="ReportSlot",
+            name='ReportSlot',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("attempts", models.BigIntegerField(default=0)),
-                ("answered", models.BigIntegerField(default=0)),
-                ("billable_ms", models.BigIntegerField(default=0)),
-                ("pdd_n", models.BigIntegerField(default=0)),
-                ("pdd_ms", models.BigIntegerField(default=0)),
-                ("transfers", models.BigIntegerField(default=0)),
-                ("bridged", models.BigIntegerField(default=0)),
-                ("recorded", models.BigIntegerField(default=0)),
-                ("slot", models.DateTimeField()),
-                ("direction", models.CharField(max_length=16)),
-                ("status", models.CharField(max_length=16)),
-                ("sip_code", models.PositiveSmallIntegerField(default=0)),
-                ("initiator", models.CharField(blank=True, max_length=16)),
-                (
-                    "tenant",
-                    models.ForeignKey(
-                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="cdr.tenant"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('attempts', models.BigIntegerField(default=0)),
+                ('answered', models.BigIntegerField(default=0)),
+                ('billable_ms', models.BigIntegerField(default=0)),
+                ('pdd_n', models.BigIntegerField(default=0)),
+                ('pdd_ms', models.BigIntegerField(default=0)),
+                ('transfers', models.BigIntegerField(default=0)),
+                ('bridged', models.BigIntegerField(default=0)),
+                ('recorded', models.BigIntegerField(default=0)),
+                ('slot', models.DateTimeField()),
+                ('direction', models.CharField(max_length=16)),
+                ('status', models.CharField(max_length=16)),
+                ('sip_code', models.PositiveSmallIntegerField(default=0)),
+                ('initiator', models.CharField(blank=True, max_length=16)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("tenant", "slot", "direction", "status", "sip_code", "initiator"),
-                        name="cdr_report_slot_key",
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'slot', 'direction', 'status', 'sip_code', 'initiator'), name='cdr_report_slot_key')],
             },
         ),
         migrations.CreateModel(
-            name="Report",
-            fields=[],
-            options={
-                "verbose_name": "report",
-                "verbose_name_plural": "reports",
-                "proxy": True,
-                "indexes": [],
-                "constraints": [],
-            },
-            bases=("cdr.reportslot",),
-        ),
-        migrations.CreateModel(
-            name="ReportDay",
+            name='Report',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("attempts", models.BigIntegerField(default=0)),
-                ("answered", models.BigIntegerField(default=0)),
-                ("billable_ms", models.BigIntegerField(default=0)),
-                ("pdd_n", models.BigIntegerField(default=0)),
-                ("pdd_ms", models.BigIntegerField(default=0)),
-                ("transfers", models.BigIntegerField(default=0)),
-                ("bridged", models.BigIntegerField(default=0)),
-                ("recorded", models.BigIntegerField(default=0)),
-                ("day", models.DateField()),
-                ("direction", models.CharField(max_length=16)),
-                ("status", models.CharField(max_length=16)),
-                ("sip_code", models.PositiveSmallIntegerField(default=0)),
-                ("initiator", models.CharField(blank=True, max_length=16)),
-                (
-                    "tenant",
-                    models.ForeignKey(
-                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="cdr.tenant"
-                    ),
-                ),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("tenant", "day", "direction", "status", "sip_code", "initiator"),
-                        name="cdr_report_day_key",
-                    )
-                ],
+                'verbose_name': 'report',
+                'verbose_name_plural': 'reports',
+                'proxy': True,
+                'indexes': [],
+                'constraints': [],
+            },
+            bases=('cdr.reportslot',),
+        ),
+        migrations.CreateModel(
+            name='ReportDay',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('attempts', models.BigIntegerField(default=0)),
+                ('answered', models.BigIntegerField(default=0)),
+                ('billable_ms', models.BigIntegerField(default=0)),
+                ('pdd_n', models.BigIntegerField(default=0)),
+                ('pdd_ms', models.BigIntegerField(default=0)),
+                ('transfers', models.BigIntegerField(default=0)),
+                ('bridged', models.BigIntegerField(default=0)),
+                ('recorded', models.BigIntegerField(default=0)),
+                ('day', models.DateField()),
+                ('direction', models.CharField(max_length=16)),
+                ('status', models.CharField(max_length=16)),
+                ('sip_code', models.PositiveSmallIntegerField(default=0)),
+                ('initiator', models.CharField(blank=True, max_length=16)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'day', 'direction', 'status', 'sip_code', 'initiator'), name='cdr_report_day_key')],
             },
         ),
         migrations.CreateModel(
-            name="ReportPddDay",
+            name='ReportPddDay',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("day", models.DateField()),
-                ("direction", models.CharField(max_length=16)),
-                ("bin", models.PositiveSmallIntegerField()),
-                ("n", models.BigIntegerField(default=0)),
-                (
-                    "tenant",
-                    models.ForeignKey(
-                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="cdr.tenant"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField()),
+                ('direction', models.CharField(max_length=16)),
+                ('bin', models.PositiveSmallIntegerField()),
+                ('n', models.BigIntegerField(default=0)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(fields=("tenant", "day", "direction", "bin"), name="cdr_report_pdd_day_key")
-                ],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'day', 'direction', 'bin'), name='cdr_report_pdd_day_key')],
             },
         ),
         migrations.CreateModel(
-            name="ReportHour",
+            name='ReportHour',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("attempts", models.BigIntegerField(default=0)),
-                ("answered", models.BigIntegerField(default=0)),
-                ("billable_ms", models.BigIntegerField(default=0)),
-                ("pdd_n", models.BigIntegerField(default=0)),
-                ("pdd_ms", models.BigIntegerField(default=0)),
-                ("transfers", models.BigIntegerField(default=0)),
-                ("bridged", models.BigIntegerField(default=0)),
-                ("recorded", models.BigIntegerField(default=0)),
-                ("hour", models.DateTimeField()),
-                ("direction", models.CharField(max_length=16)),
-                ("status", models.CharField(max_length=16)),
-                ("sip_code", models.PositiveSmallIntegerField(default=0)),
-                ("initiator", models.CharField(blank=True, max_length=16)),
-                (
-                    "tenant",
-                    models.ForeignKey(
-                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="cdr.tenant"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('attempts', models.BigIntegerField(default=0)),
+                ('answered', models.BigIntegerField(default=0)),
+                ('billable_ms', models.BigIntegerField(default=0)),
+                ('pdd_n', models.BigIntegerField(default=0)),
+                ('pdd_ms', models.BigIntegerField(default=0)),
+                ('transfers', models.BigIntegerField(default=0)),
+                ('bridged', models.BigIntegerField(default=0)),
+                ('recorded', models.BigIntegerField(default=0)),
+                ('hour', models.DateTimeField()),
+                ('direction', models.CharField(max_length=16)),
+                ('status', models.CharField(max_length=16)),
+                ('sip_code', models.PositiveSmallIntegerField(default=0)),
+                ('initiator', models.CharField(blank=True, max_length=16)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("tenant", "hour", "direction", "status", "sip_code", "initiator"),
-                        name="cdr_report_hour_key",
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'hour', 'direction', 'status', 'sip_code', 'initiator'), name='cdr_report_hour_key')],
             },
         ),
         migrations.CreateModel(
-            name="ReportPddHour",
+            name='ReportPddHour',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("hour", models.DateTimeField()),
-                ("direction", models.CharField(max_length=16)),
-                ("bin", models.PositiveSmallIntegerField()),
-                ("n", models.BigIntegerField(default=0)),
-                (
-                    "tenant",
-                    models.ForeignKey(
-                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="cdr.tenant"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('hour', models.DateTimeField()),
+                ('direction', models.CharField(max_length=16)),
+                ('bin', models.PositiveSmallIntegerField()),
+                ('n', models.BigIntegerField(default=0)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("tenant", "hour", "direction", "bin"), name="cdr_report_pdd_hour_key"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'hour', 'direction', 'bin'), name='cdr_report_pdd_hour_key')],
             },
         ),
         migrations.CreateModel(
-            name="ReportPeak",
+            name='ReportPeak',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("slot", models.DateTimeField()),
-                ("peak", models.IntegerField(default=0)),
-                ("dirty", models.IntegerField(default=0)),
-                (
-                    "tenant",
-                    models.ForeignKey(
-                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="cdr.tenant"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slot', models.DateTimeField()),
+                ('peak', models.IntegerField(default=0)),
+                ('dirty', models.IntegerField(default=0)),
+                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cdr.tenant')),
             ],
             options={
-                "indexes": [
-                    models.Index(
-                        condition=models.Q(("dirty__gt", 0)), fields=["tenant", "slot"], name="cdr_report_peak_dirty"
-                    )
-                ],
-                "constraints": [models.UniqueConstraint(fields=("tenant", "slot"), name="cdr_report_peak_key")],
+                'indexes': [models.Index(condition=models.Q(('dirty__gt', 0)), fields=['tenant', 'slot'], name='cdr_report_peak_dirty')],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'slot'), name='cdr_report_peak_key')],
             },
         ),
     ]

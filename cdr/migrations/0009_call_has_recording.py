@@ -4,29 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0008_report_rollups"),
+        ('cdr', '0008_report_rollups'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="call",
-            name="has_recording",
+            model_name='call',
+            name='has_recording',
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(
-                condition=models.Q(("has_recording", True)),
-                fields=["tenant", "-started_at", "-id"],
-                name="cdr_call_rec_tenant",
-            ),
+            model_name='call',
+            index=models.Index(condition=models.Q(('has_recording', True)), fields=['tenant', '-started_at', '-id'], name='cdr_call_rec_tenant'),
         ),
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(
-                condition=models.Q(("has_recording", True)), fields=["-started_at", "-id"], name="cdr_call_rec_start"
-            ),
+            model_name='call',
+            index=models.Index(condition=models.Q(('has_recording', True)), fields=['-started_at', '-id'], name='cdr_call_rec_start'),
         ),
         # Recordings stored before this flag existed (matched by Call-ID, as the services do).
         migrations.RunSQL(

@@ -4,13 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0009_call_has_recording"),
+        ('cdr', '0009_call_has_recording'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="call",
-            index=models.Index(fields=["updated_at", "id"], name="cdr_call_updated"),
+            model_name='call',
+            index=models.Index(fields=['updated_at', 'id'], name='cdr_call_updated'),
         ),
     ]

@@ -4,16 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0010_call_updated_index"),
+        ('cdr', '0010_call_updated_index'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ReportPending",
+            name='ReportPending',
             fields=[
-                ("call_id", models.CharField(max_length=255, primary_key=True, serialize=False)),
-                ("marked_at", models.DateTimeField()),
+                ('call_id', models.CharField(max_length=255, primary_key=True, serialize=False)),
+                ('marked_at', models.DateTimeField()),
             ],
         ),
     ]

@@ -5,26 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0011_report_pending"),
+        ('cdr', '0011_report_pending'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="GatewayBatch",
+            name='GatewayBatch',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("batch_id", models.CharField(max_length=40, unique=True)),
-                ("events", models.TextField()),
-                ("event_count", models.PositiveIntegerField()),
-                ("received_at", models.DateTimeField()),
-                ("error", models.TextField(blank=True)),
-                (
-                    "gateway",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="batches", to="cdr.gateway"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('batch_id', models.CharField(max_length=40, unique=True)),
+                ('events', models.TextField()),
+                ('event_count', models.PositiveIntegerField()),
+                ('received_at', models.DateTimeField()),
+                ('error', models.TextField(blank=True)),
+                ('gateway', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batches', to='cdr.gateway')),
             ],
         ),
     ]

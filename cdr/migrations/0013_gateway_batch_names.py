@@ -4,13 +4,14 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0012_gateway_batches"),
+        ('cdr', '0012_gateway_batches'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="gatewaybatch",
-            options={"verbose_name": "queued HTTP batch", "verbose_name_plural": "queued HTTP batches"},
+            name='gatewaybatch',
+            options={'verbose_name': 'queued HTTP batch', 'verbose_name_plural': 'queued HTTP batches'},
         ),
     ]

@@ -5,20 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0013_gateway_batch_names"),
+        ('cdr', '0013_gateway_batch_names'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="recording",
-            name="gateway",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="recordings",
-                to="cdr.gateway",
-            ),
+            model_name='recording',
+            name='gateway',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='recordings', to='cdr.gateway'),
         ),
     ]

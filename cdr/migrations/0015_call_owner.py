@@ -5,21 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0014_recording_gateway"),
+        ('cdr', '0014_recording_gateway'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="CallOwner",
+            name='CallOwner',
             fields=[
-                ("call_id", models.CharField(max_length=255, primary_key=True, serialize=False)),
-                ("gateway_id", models.BigIntegerField(blank=True, null=True)),
-                ("bound_at", models.DateTimeField()),
-                (
-                    "tenant",
-                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="cdr.tenant"),
-                ),
+                ('call_id', models.CharField(max_length=255, primary_key=True, serialize=False)),
+                ('gateway_id', models.BigIntegerField(blank=True, null=True)),
+                ('bound_at', models.DateTimeField()),
+                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cdr.tenant')),
             ],
         ),
     ]

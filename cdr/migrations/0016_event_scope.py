@@ -22,24 +22,25 @@ def scopes_backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cdr", "0015_call_owner"),
+        ('cdr', '0015_call_owner'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="callevent",
-            name="scope",
+            model_name='callevent',
+            name='scope',
             field=models.BigIntegerField(db_default=0, default=0),
         ),
         migrations.RunPython(scopes_backfill, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name="callevent",
-            name="fingerprint",
+            model_name='callevent',
+            name='fingerprint',
             field=models.CharField(max_length=32),
         ),
         migrations.AddConstraint(
-            model_name="callevent",
-            constraint=models.UniqueConstraint(fields=("fingerprint", "scope"), name="cdr_event_fingerprint_scope"),
+            model_name='callevent',
+            constraint=models.UniqueConstraint(fields=('fingerprint', 'scope'), name='cdr_event_fingerprint_scope'),
         ),
     ]
