@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 
@@ -21,23 +20,16 @@ import pytest
 
 from tests.support.gunicorn import ADMIN_PASSWORD, gunicorn, manage, production_env
 from tests.support.postgres import PostgresCluster
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("runuser") is None and os.geteuid() == 0, reason="needs runuser")
 
 MAX_LAG = 5.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _standby_of(primary: PostgresCluster) -> PostgresCluster:
     """A hot standby streaming from ``primary`` (pg_basebackup -R writes its primary_conninfo)."""
-    standby = PostgresCluster(
-        port=_free_port(), user=primary.user, password=primary.password, database=primary.database
-    )
+    standby = PostgresCluster(port=free_port(), user=primary.user, password=primary.password, database=primary.database)
     primary._run(
         str(primary.bin / "pg_basebackup"),
         *("-h", "127.0.0.1", "-p", str(primary.port), "-U", primary.user),
@@ -82,7 +74,7 @@ def _copy_calls(primary: PostgresCluster, n: int, tag: str) -> None:
 
 @pytest.fixture(scope="module")
 def clusters():
-    primary = PostgresCluster(port=_free_port(), user="cdr", password="replica-test", database="cdr")
+    primary = PostgresCluster(port=free_port(), user="cdr", password="replica-test", database="cdr")
     standby = None
     try:
         primary.init()
