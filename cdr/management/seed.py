@@ -5,13 +5,15 @@ bypassing the ingestion pipeline: it is what a table looks like after months of 
 test of the pipeline. Shapes follow the simulator (``cdr.simulator.values``): a few large tenants
 and a long tail, carrier trunks that send most inbound calls, answered/failed/expired mixes with
 realistic SIP codes and initiators, transferred inbound calls with a bridged agent leg linked by
-correlation id, and a few live calls in the last minutes. Start times follow a working-day curve
+correlation id, the labels the simulator's gateway sets (``cdr.simulator.labels``: numbers, DID,
+campaign), and a few live calls in the last minutes. Start times follow a working-day curve
 and rows are written in start-time order, as a live table is.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import random
 import time
 import uuid
@@ -22,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 
 from cdr.models import Call, Hangup, Tenant, Transfer
+from cdr.simulator.labels import call_labels
 
 ZONES = (
     "Europe/Paris",
@@ -50,8 +53,9 @@ FAILURES = (
 CALL_COLUMNS = (
     "id", "call_id", "correlation_id", "tenant_id", "direction", "scenario", "status", "remote_addr", "local_ip",
     "codec", "started_at", "ringing_at", "established_at", "ended_at", "duration_ms", "billable_ms", "pdd_ms",
-    "hangup_initiator", "sip_code", "hangup_reason", "updated_at", "transferred",
+    "hangup_initiator", "sip_code", "hangup_reason", "updated_at", "labels", "transferred",
 )  # fmt: skip
+LABELS = CALL_COLUMNS.index("labels")
 HANGUP_COLUMNS = ("call_id", "kind", "initiator", "sip_code", "reason", "reported_duration_ms", "ended_at")
 TRANSFER_COLUMNS = (
     "inbound_id", "target_uri", "attempt", "attempted_at", "outbound_call_id", "outbound_id", "bridged_at", "outcome",
@@ -182,8 +186,11 @@ class _Generator:
             self.remote(tenant) if inbound else f"192.0.2.{rng.randint(1, 254)}:5060", f"10.0.0.{rng.randint(2, 9)}",
             rng.choices(self.codecs, self.codec_weights)[0], started, ringing, established, ended,
             ms(started, ended), ms(established, ended), int(pdd * 1000), initiator or "", sip, reason or "", now,
-            False,
+            "{}", False,
         )  # fmt: skip
+        if scenario != "transfer_agent":  # an agent leg's labels name its target: set by _transfer
+            labels = call_labels(call_id, scenario=scenario, correlation_id=correlation, tenant_id=tenant)
+            row = (*row[:LABELS], json.dumps(labels), *row[LABELS + 1 :])
         batch.calls.append(row)
         if ended is not None:
             kind = {"completed": "bye", "failed": "failed", "expired": "expired"}[status]
@@ -208,6 +215,8 @@ class _Generator:
         outcome = "bridged" if bridged else "failed"
         target = f"sip:agent-{rng.randint(100, 999)}@pbx.example"
         batch.transfers.append((inbound[0], target, 1, attempted, agent[1], agent[0], bridged, outcome))
+        labels = call_labels(inbound[1], scenario="", correlation_id="", tenant_id=inbound[3], agent=target)
+        batch.calls[-1] = (*agent[:LABELS], json.dumps(labels), *agent[LABELS + 1 :])
         return True
 
 

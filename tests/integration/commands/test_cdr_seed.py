@@ -30,6 +30,18 @@ def test_seed_writes_exactly_n_realistic_linked_calls():
     for t in transfers[:50]:
         assert t.outbound.correlation_id == t.inbound.call_id and t.outbound.scenario == "transfer_agent"
         assert t.outbound.tenant_id == t.inbound.tenant_id and t.inbound.direction == "inbound"
+        # Labels as the simulator's gateway sets them: the agent leg is the same caller to the agent.
+        assert t.inbound.labels["to"] == t.inbound.labels["did"] == t.outbound.labels["did"]
+        assert t.outbound.labels["from"] == t.inbound.labels["from"]
+        assert t.outbound.labels["to"] == t.target_uri.removeprefix("sip:").split("@")[0]
+    campaign = Call.objects.filter(scenario="campaign").first()
+    assert campaign and campaign.labels["campaign"].startswith("campaign-") and campaign.labels["to"].startswith("+336")
+    assert not Call.objects.filter(labels={}).exists()
+    # The tenant's DID: dialled by its inbound callers, shown by its campaigns.
+    did, tenant_1 = "+33180000001", Call.objects.filter(tenant_id=1)
+    campaigns = tenant_1.filter(scenario="campaign")
+    assert tenant_1.filter(labels__contains={"did": did}).count() == tenant_1.count() - campaigns.count()
+    assert campaigns.filter(labels__contains={"from": did}).count() == campaigns.count() > 0
     # A Zipf-like spread: the first tenant is the biggest.
     sizes = [Call.objects.filter(tenant_id=t).count() for t in range(1, 6)]
     assert sizes[0] == max(sizes) and sizes[0] > 2 * sizes[4]
