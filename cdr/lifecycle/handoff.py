@@ -12,7 +12,9 @@ that verdict, so the worker that drains the queue does not parse it again:
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +63,28 @@ def events_load(text: str) -> list[Event | Any]:
     return [event_load(fp, observed_at, payload) for fp, observed_at, payload in doc["events"]]
 
 
+_CALL_FIELDS = operator.itemgetter(
+    "call_id", "correlation_id", "direction", "scenario", "tenant_id", "remote_addr", "local_ip", "codec", "started_at"
+)
+
+
+@functools.lru_cache(maxsize=8192)
+def _call_meta(fields: tuple[Any, ...]) -> CallMeta:
+    """Cached: the events of a leg repeat its call, and a batch holds several of each leg."""
+    call_id, correlation_id, direction, scenario, tenant_id, remote_addr, local_ip, codec, start = fields
+    return CallMeta(
+        call_id=call_id,
+        correlation_id=correlation_id,
+        direction=_DIRECTIONS[direction],
+        scenario=scenario,
+        tenant_id=tenant_id,
+        remote_addr=remote_addr,
+        local_ip=local_ip,
+        codec=codec,
+        started_at=None if start == GO_ZERO_TIME else _fromiso(start),
+    )
+
+
 def event_wire(event: Event) -> dict[str, Any]:
     """An accepted event as a wire event (its payload and moment), which parses to the same ``Event``."""
     return dict(event.payload, observed_at=event.observed_at.isoformat())
@@ -74,18 +98,7 @@ def event_load(fingerprint: str, observed_at: str, payload: dict[str, Any]) -> E
     target_uri = inbound = outbound = ""
     doc = payload.get("call")
     if doc is not None:
-        start = doc["started_at"]
-        call = CallMeta(
-            call_id=doc["call_id"],
-            correlation_id=doc["correlation_id"],
-            direction=_DIRECTIONS[doc["direction"]],
-            scenario=doc["scenario"],
-            tenant_id=doc["tenant_id"],
-            remote_addr=doc["remote_addr"],
-            local_ip=doc["local_ip"],
-            codec=doc["codec"],
-            started_at=None if start == GO_ZERO_TIME else _fromiso(start),
-        )
+        call = _call_meta(_CALL_FIELDS(doc))
         labels = dict(doc.get("labels", ()))
         call_id = call.call_id
     if kind == "bye" or kind == "failed":
