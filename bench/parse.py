@@ -4,9 +4,10 @@
 
 The events are the simulator's (every hook call of ``--calls`` calls, a few of them invalid on
 purpose), JSON round-tripped: what the HTTP edge and the worker see. Each parser runs over all of
-them ``--repeat`` times, interleaved; the best run of CPU time (time.process_time) counts: the machine is shared. Also prints the
-HTTP path's parsing per event before (edge + worker parse) and after (edge parse + the worker's
-load of the queued format). Pure Python, no database. Prints figures; asserts nothing.
+them ``--repeat`` times, interleaved; the best run of CPU time (``time.process_time``: the machine is
+shared) counts. Also prints the HTTP path's parsing per accepted event before (edge + worker parse)
+and after (edge parse + the worker's load of the queued format). Pure Python, no database. Prints
+figures; asserts nothing.
 """
 
 from __future__ import annotations
