@@ -239,7 +239,9 @@ def _stored() -> tuple[list, list]:
     return rows(CallEvent, ("id", "received_at")), rows(Call, ("id", "updated_at"))
 
 
-def test_a_batch_queued_as_wire_json_before_the_upgrade_drains_as_the_validated_format_does(gw, issued, queued):
+def test_a_batch_queued_as_wire_json_before_the_upgrade_drains_as_the_validated_format_does(
+    gw, issued, queued, monkeypatch
+):
     """Rows queued by the release before the edge handed validated events over (a JSON array of the
     wire events, gateway_id set) still drain after the upgrade, into the very rows the new format gives."""
     from django.utils import timezone
@@ -263,6 +265,11 @@ def test_a_batch_queued_as_wire_json_before_the_upgrade_drains_as_the_validated_
         ]
     )
     gateway_id = issued.gateway.pk
+    from cdr.services import events as store
+
+    parses = []
+    parse = store.parse_event
+    monkeypatch.setattr(store, "parse_event", lambda raw, **kw: parses.append(raw) or parse(raw, **kw))
     # What the previous release queued: the wire events as posted (observed_at, event_id), gateway_id set.
     GatewayBatch.objects.create(
         batch_id="http-old",
@@ -272,6 +279,7 @@ def test_a_batch_queued_as_wire_json_before_the_upgrade_drains_as_the_validated_
         received_at=timezone.now(),
     )
     assert gateway_batches_drain() == len(batch)
+    assert len(parses) == len(batch)  # the wire JSON is parsed, as before
     old = _stored()
     assert len(old[0]) == len(batch) and len(old[1]) == 2
     assert CallEvent.objects.filter(status="accepted").count() == len(batch)
@@ -282,5 +290,7 @@ def test_a_batch_queued_as_wire_json_before_the_upgrade_drains_as_the_validated_
     assert gw.events(batch).json()["accepted"] == len(batch)
     queued_now = json.loads(GatewayBatch.objects.get().events)
     assert queued_now["format"] == 2 and len(queued_now["events"]) == len(batch)
+    parses.clear()
     assert gateway_batches_drain() == len(batch)
+    assert parses == []  # validated at the edge: loaded, not parsed again
     assert _stored() == old

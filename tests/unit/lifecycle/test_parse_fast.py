@@ -56,9 +56,9 @@ times = st.one_of(
             st.sampled_from(["Z", "+00:00", "-14:00", "+05:45", "", "z", "+0100"]),
             st.sampled_from(["T", " ", "t"]),
         ).map(
-            lambda q: f"{p[0]:04d}-{p[1]:02d}-{p[2]:02d}{q[2]}{p[3]:02d}:{p[4]:02d}:00"
-            + (f".{q[0]}" if q[0] else "")
-            + q[1]
+            lambda q: (
+                f"{p[0]:04d}-{p[1]:02d}-{p[2]:02d}{q[2]}{p[3]:02d}:{p[4]:02d}:00" + (f".{q[0]}" if q[0] else "") + q[1]
+            )
         )
     ),
     st.sampled_from(
@@ -187,7 +187,12 @@ def test_edge_values_of_the_contract():
         {**event("ringing"), "gateway_id": None},
         {**event("ringing"), "gateway_id": True},
         {**event("transfer_started"), "target_uri": "sip:é@x"},
-        {"type": "bridge_started", "observed_at": "2026-03-01T00:00:00Z", "inbound_call_id": "a", "outbound_call_id": 1},
+        {
+            "type": "bridge_started",
+            "observed_at": "2026-03-01T00:00:00Z",
+            "inbound_call_id": "a",
+            "outbound_call_id": 1,
+        },
         {"type": "expired", "observed_at": "2026-03-01T00:00:00Z", "call_id": "a", "ended_at": None},
         {**event("ringing"), "call": nested(5000, "x")},
         {**event("ringing"), 1: 2},
