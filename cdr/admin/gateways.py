@@ -17,7 +17,7 @@ from cdr.admin.scoping import SuperuserOnlyAdmin
 from cdr.admin.secret_once import secret_once_response
 from cdr.models import Gateway, GatewayBatch
 from cdr.selectors.gateway_batches import gateway_batches_state
-from cdr.services.gateway_batches import events_load, gateway_batches_retry
+from cdr.services.gateway_batches import events_show, gateway_batches_retry
 from cdr.services.gateways import gateway_create, gateways_revoke, tenant_ids_clean
 
 
@@ -134,7 +134,7 @@ class GatewayBatchAdmin(SuperuserOnlyAdmin):
     @admin.display(description="events")
     def events_pretty(self, obj: GatewayBatch) -> str:
         try:
-            text = json.dumps(events_load(obj.events), indent=2, sort_keys=True)
+            text = json.dumps(events_show(obj.events), indent=2, sort_keys=True)
         except ValueError:  # what the error is about, as stored
             text = obj.events
         return format_html('<pre class="cdr-batch-events">{}</pre>', text)

@@ -7,18 +7,22 @@ means the same thing whoever delivered it. Invalid events are not dropped: they 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 import orjson
 
 from cdr.hooks import CallMeta, Direction, HangupInitiator, HangupMeta
 from cdr.lifecycle.fields import (
     GO_ZERO_TIME,
     Invalid,
+    _utc,
+    has_unstorable,
     integer,
     is_zero_time,
     parse_time,
@@ -40,6 +44,7 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=rep
 _DIRECTIONS = {str(d): d for d in Direction}
 _INITIATORS = {str(i): i for i in HangupInitiator}
 _MS = timedelta(milliseconds=1)
+EXPIRY_REASON = "no end event before the timeout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +165,12 @@ def _raw_call_id(raw: Any) -> str:
     return value[:255] if isinstance(value, str) else ""
 
 
-def parse_event(raw: Any, *, received_at: datetime) -> Event | Rejected:
-    """Validate one JSON event. Never raises."""
+def parse_event_reference(raw: Any, *, received_at: datetime) -> Event | Rejected:
+    """Validate one JSON event, field by field in Python. Never raises.
+
+    The reference ``parse_event`` is checked against (tests/unit/lifecycle/test_parse_fast.py), and
+    the one that words every rejection: ``parse_event`` hands it whatever its fast path refuses.
+    """
     try:
         return _parse(raw)
     except Invalid as exc:
@@ -226,7 +235,7 @@ def _parse(raw: Any) -> Event:
         payload["call_id"] = call_id
         hangup = HangupMeta(
             initiator=HangupInitiator.UNKNOWN,
-            reason="no end event before the timeout",
+            reason=EXPIRY_REASON,
             ended_at=parse_time(raw.get("ended_at"), "ended_at", required=True),
         )
         payload["ended_at"] = hangup.ended_at.isoformat() if hangup.ended_at else None
@@ -262,4 +271,283 @@ def _parse(raw: Any) -> Event:
 def event_from_row(payload: dict[str, Any], observed_at: datetime) -> Event:
     """Rebuild an accepted event from the log (payload + its earliest observation)."""
     raw = dict(payload, observed_at=observed_at.astimezone(UTC).isoformat())
-    return _parse(raw)
+    return _parse_fast(raw) or _parse(raw)
+
+
+def parse_event(raw: Any, *, received_at: datetime) -> Event | Rejected:
+    """Validate one JSON event. Never raises.
+
+    The wire's shape is checked by msgspec (compiled), what it cannot say (RFC 3339 times, storable
+    text, label keys, ranges past 64 bits) by the few lines of ``_parse_fast``. Anything the fast
+    path does not accept, ``parse_event_reference`` judges: it alone words the rejections, so every
+    reason is the one it always gave, and an accepted event is the same ``Event`` either way.
+    """
+    return _parse_fast(raw) or parse_event_reference(raw, received_at=received_at)
+
+
+# The wire contract (cdr/schemas/lifecycle-event.schema.json) as msgspec types: one Struct per
+# event type, chosen by ``type``. Unknown keys are ignored, as the reference ignores them; a null
+# optional field means its default there too (text "", integers 0).
+_T32 = Annotated[str, msgspec.Meta(max_length=32)] | None
+_T64 = Annotated[str, msgspec.Meta(max_length=64)] | None
+_T255 = Annotated[str, msgspec.Meta(max_length=255)] | None
+_T512 = Annotated[str, msgspec.Meta(max_length=512)] | None
+_ID = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+
+
+class _WireCall(msgspec.Struct, kw_only=True):
+    call_id: _ID
+    direction: Literal["inbound", "outbound"]
+    started_at: str
+    correlation_id: _T255 = ""
+    scenario: _T64 = ""
+    tenant_id: int | None = 0
+    remote_addr: _T255 = ""
+    local_ip: _T64 = ""
+    codec: _T32 = ""
+
+
+class _WireHangup(msgspec.Struct, kw_only=True):
+    initiator: Literal["local", "remote", "unknown", ""] | None = ""
+    sip_code: int | None = 0
+    duration_ms: int | None = 0
+    reason: _T255 = ""
+    ended_at: str | None = None
+
+
+class _WireEvent(msgspec.Struct, kw_only=True, tag_field="type"):
+    observed_at: str
+
+
+class _WireMeta(_WireEvent, kw_only=True):
+    call: _WireCall
+
+
+class _WireRinging(_WireMeta, kw_only=True, tag="ringing"):
+    pass
+
+
+class _WireEstablished(_WireMeta, kw_only=True, tag="established"):
+    pass
+
+
+class _WireTransfer(_WireMeta, kw_only=True, tag="transfer_started"):
+    target_uri: _T512 = ""
+
+
+class _WireBye(_WireMeta, kw_only=True, tag="bye"):
+    hangup: _WireHangup
+
+
+class _WireFailed(_WireMeta, kw_only=True, tag="failed"):
+    hangup: _WireHangup
+
+
+class _WireBridge(_WireEvent, kw_only=True, tag="bridge_started"):
+    inbound_call_id: _ID
+    outbound_call_id: _ID
+
+
+class _WireExpired(_WireEvent, kw_only=True, tag="expired"):
+    call_id: _ID
+    ended_at: str
+
+
+# By ``type``, looked up here: msgspec.convert caches what it learns of a Struct type, not of a
+# Union (converting to the tagged union costs 20 times as much).
+_WIRE: dict[Any, type[_WireEvent]] = {
+    cls.__struct_config__.tag: cls
+    for cls in (_WireRinging, _WireEstablished, _WireTransfer, _WireBye, _WireFailed, _WireBridge, _WireExpired)
+}
+_GATEWAY_MAX = (1 << 63) - 1
+
+
+@functools.lru_cache(maxsize=8192)
+def _stamp(value: str) -> tuple[datetime, str] | None:
+    """A timestamp the reference accepts as (UTC datetime, its isoformat), else None (zero time too)."""
+    if len(value) > 40 or is_zero_time(value):
+        return None
+    parsed = _utc(value)
+    return None if parsed is None else (parsed, parsed.isoformat())
+
+
+def _storable_text(*values: str) -> bool:
+    joined = "".join(values)
+    return (joined.isascii() and "\x00" not in joined) or not has_unstorable(joined)
+
+
+def _fast_call(call: _WireCall) -> tuple[CallMeta, dict[str, Any]] | None:
+    """``parse_call`` and ``call_to_json`` of a call object msgspec took, or None (refused)."""
+    parts = _call_parts(msgspec.structs.astuple(call))
+    return None if parts is None else (parts[0], dict(parts[1]))  # a dict of its own: payloads are the caller's
+
+
+@functools.lru_cache(maxsize=8192)
+def _call_parts(fields: tuple[Any, ...]) -> tuple[CallMeta, dict[str, Any]] | None:
+    """Cached: every event of a leg repeats its call object, and a batch holds several of each leg."""
+    call_id, direction, raw_start, correlation_id, scenario, tenant_id, remote_addr, local_ip, codec = fields
+    correlation_id = correlation_id or ""
+    scenario = scenario or ""
+    remote_addr = remote_addr or ""
+    local_ip = local_ip or ""
+    codec = codec or ""
+    tenant_id = tenant_id or 0
+    if not 0 <= tenant_id < _U64:
+        return None
+    if not _storable_text(call_id, correlation_id, scenario, remote_addr, local_ip, codec):
+        return None
+    if is_zero_time(raw_start):
+        started_at, start_text = None, GO_ZERO_TIME
+    else:
+        stamp = _stamp(raw_start)
+        if stamp is None:
+            return None
+        started_at, start_text = stamp
+    codec = codec.lower()
+    meta = CallMeta(
+        call_id=call_id,
+        correlation_id=correlation_id,
+        direction=_DIRECTIONS[direction],
+        scenario=scenario,
+        tenant_id=tenant_id,
+        remote_addr=remote_addr,
+        local_ip=local_ip,
+        codec=codec,
+        started_at=started_at,
+    )
+    doc = {
+        "call_id": call_id,
+        "correlation_id": correlation_id,
+        "direction": str(direction),
+        "scenario": scenario,
+        "tenant_id": tenant_id,
+        "remote_addr": remote_addr,
+        "local_ip": local_ip,
+        "codec": codec,
+        "started_at": start_text,
+    }
+    return meta, doc
+
+
+def _fast_hangup(h: _WireHangup) -> tuple[HangupMeta, dict[str, Any]] | None:
+    initiator = h.initiator or "unknown"
+    sip_code = h.sip_code or 0
+    duration_ms = h.duration_ms or 0
+    reason = h.reason or ""
+    if not (sip_code == 0 or 100 <= sip_code <= 699) or not 0 <= duration_ms <= 10**12:
+        return None
+    if not _storable_text(reason):
+        return None
+    ended_at = ended_text = None
+    if h.ended_at and not is_zero_time(h.ended_at):
+        stamp = _stamp(h.ended_at)
+        if stamp is None:
+            return None
+        ended_at, ended_text = stamp
+    meta = HangupMeta(
+        initiator=_INITIATORS[initiator],
+        sip_code=sip_code,
+        reason=reason,
+        duration=duration_ms * _MS,
+        ended_at=ended_at,
+    )
+    doc: dict[str, Any] = {
+        "initiator": initiator,
+        "sip_code": sip_code,
+        "reason": reason,
+        "duration_ms": duration_ms,
+        "ended_at": ended_text,
+    }
+    return meta, doc
+
+
+def _parse_fast(raw: Any) -> Event | None:
+    """``_parse(raw)`` for an event it accepts; None for anything else (the reference then decides)."""
+    if type(raw) is not dict:
+        return None
+    kind = raw.get("type")
+    if type(kind) is not str or (target := _WIRE.get(kind)) is None:
+        return None
+    try:
+        wire = msgspec.convert(raw, target)
+    except Exception:  # ValidationError, or what msgspec cannot take (non-str keys): the reference's
+        return None
+    observed = _stamp(wire.observed_at)
+    if observed is None:
+        return None
+    payload: dict[str, Any] = {"type": kind}
+    call = hangup = None
+    target_uri = inbound = outbound = ""
+    labels: dict[str, str] = {}
+    if isinstance(wire, _WireMeta):
+        hangup_wanted = isinstance(wire, _WireBye | _WireFailed)
+        parsed_call = _fast_call(wire.call)
+        if parsed_call is None:
+            return None
+        call, payload["call"] = parsed_call
+        if type(raw["call"]) is not dict or (hangup_wanted and type(raw["hangup"]) is not dict):
+            return None
+        raw_labels = raw["call"].get("labels")
+        if raw_labels is not None:
+            try:
+                labels = labels_parse(raw_labels)
+            except Invalid:
+                return None
+            if labels:
+                payload["call"]["labels"] = dict(sorted(labels.items()))
+        call_id = call.call_id
+        if hangup_wanted:
+            assert isinstance(wire, _WireBye | _WireFailed)
+            parsed_hangup = _fast_hangup(wire.hangup)
+            if parsed_hangup is None:
+                return None
+            hangup, payload["hangup"] = parsed_hangup
+        elif isinstance(wire, _WireTransfer):
+            target_uri = wire.target_uri or ""
+            if not _storable_text(target_uri):
+                return None
+            payload["target_uri"] = target_uri
+    elif isinstance(wire, _WireBridge):
+        inbound, outbound = wire.inbound_call_id, wire.outbound_call_id
+        if not _storable_text(inbound, outbound):
+            return None
+        payload.update(inbound_call_id=inbound, outbound_call_id=outbound)
+        call_id = inbound
+    else:
+        assert isinstance(wire, _WireExpired)
+        call_id = wire.call_id
+        ended = _stamp(wire.ended_at)
+        if ended is None or not _storable_text(call_id):
+            return None
+        payload["call_id"] = call_id
+        hangup = HangupMeta(initiator=HangupInitiator.UNKNOWN, reason=EXPIRY_REASON, ended_at=ended[0])
+        payload["ended_at"] = ended[1]
+    if kind == "expired":
+        content: dict[str, Any] = {"type": kind, "call_id": call_id}
+    elif kind == "transfer_started":
+        content = dict(payload, observed_at=observed[1])
+    else:
+        content = payload
+    fp = content_fingerprint(content)
+    try:
+        if isinstance(raw.get("recording"), dict):
+            payload["recording"] = storable(raw["recording"], "recording")
+        if isinstance(raw.get("event_id"), str):
+            payload["event_id"] = storable(raw["event_id"][:128], "event_id")
+        if "gateway_id" in raw:
+            payload["gateway_id"] = integer(raw, "gateway_id", "gateway_id", 1, _GATEWAY_MAX)
+    except Invalid:
+        return None
+    return Event(
+        type=kind,
+        call_id=call_id,
+        fingerprint=fp,
+        observed_at=observed[0],
+        payload=payload,
+        call=call,
+        hangup=hangup,
+        target_uri=target_uri,
+        inbound_call_id=inbound,
+        outbound_call_id=outbound,
+        labels=labels,
+    )

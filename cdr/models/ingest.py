@@ -60,7 +60,7 @@ class GatewayBatch(models.Model):
 
     batch_id = models.CharField(max_length=40, unique=True)
     gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="batches")
-    events = models.TextField()  # the JSON array handed to events_ingest
+    events = models.TextField()  # cdr.lifecycle.handoff: the validated events (or, queued before it, the wire JSON)
     event_count = models.PositiveIntegerField()
     received_at = models.DateTimeField()
     # Why storing it failed for a reason another attempt cannot fix (a bug): set aside, so the

@@ -14,17 +14,17 @@ midway leaves them queued for the next one, and concurrent drains take disjoint 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
 from cdr import dispatch
 from cdr.db.queries import DATABASE_UNREACHABLE
+from cdr.lifecycle.events import Event
+from cdr.lifecycle.handoff import events_document, events_dump, events_load
 from cdr.models import GatewayBatch
 from cdr.services.events import STORE_SOURCE_HTTP, IngestResult, events_ingest
 
@@ -40,22 +40,16 @@ class IngestUnavailable(Exception):
     """The database (or, in eager mode, the store) did not take the batch."""
 
 
-def _dumps(events: list[dict[str, Any]]) -> str:
-    try:
-        return orjson.dumps(events).decode()
-    except TypeError:  # what orjson refuses in fields the store ignores (an int past 64 bits, ...)
-        return json.dumps(events)
+def events_show(text: str) -> Any:
+    """A queued batch's events as JSON, for an operator (either format of ``cdr.lifecycle.handoff``)."""
+    return events_document(text)
 
 
-def events_load(text: str) -> list[dict[str, Any]]:
-    try:
-        return list(orjson.loads(text))
-    except orjson.JSONDecodeError:  # json.dumps's escapes orjson refuses (an unpaired surrogate)
-        return list(json.loads(text))
-
-
-def events_enqueue(*, events: list[dict[str, Any]], batch_id: str, gateway_id: int) -> IngestResult | None:
+def events_enqueue(*, events: list[Event], batch_id: str, gateway_id: int) -> IngestResult | None:
     """Inside the caller's transaction: queue (or, eager, store) one request's accepted events.
+
+    Queued as the edge validated them (``cdr.lifecycle.handoff``, format 2): the drain loads them
+    without parsing them again.
 
     Eager: the store's verdict on each event, in order (a call another tenant owns refuses its
     events here, under the call's lock); queued: None, the verdict comes when a drain stores them.
@@ -66,7 +60,7 @@ def events_enqueue(*, events: list[dict[str, Any]], batch_id: str, gateway_id: i
         GatewayBatch.objects.create(
             batch_id=batch_id,
             gateway_id=gateway_id,
-            events=_dumps(events),
+            events=events_dump(events),
             event_count=len(events),
             received_at=timezone.now(),
         )

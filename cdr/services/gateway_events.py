@@ -9,7 +9,7 @@ content fingerprint. Whatever happens here, the store itself stays idempotent by
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,7 +56,7 @@ class BatchResult:
 class _Pending:
     index: int
     fingerprint: str
-    event: dict[str, Any]
+    event: Event
 
 
 def _named_calls(event: Event) -> list[tuple[str, str]]:
@@ -153,7 +153,7 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
     valid = [parsed for _, parsed in checked if isinstance(parsed, Event)]
     owners = _owners(valid)
     startless = _startless(valid, owners)
-    for index, (raw, (wire, parsed)) in enumerate(zip(events, checked, strict=True)):
+    for index, (raw, (_, parsed)) in enumerate(zip(events, checked, strict=True)):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         result.event_ids.append(event_id if isinstance(event_id, str) else None)
         if isinstance(parsed, Rejected):
@@ -169,7 +169,7 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
         if key in pending:
             repeats.append((index, key, parsed.fingerprint))
         else:
-            pending[key] = _Pending(index, parsed.fingerprint, wire)
+            pending[key] = _Pending(index, parsed.fingerprint, parsed)
     with transaction.atomic():
         new = _remember(gateway, pending, received_at)
         seen = dict(
@@ -186,11 +186,12 @@ def gateway_events_accept(*, gateway: Gateway, events: list[Any]) -> BatchResult
                 outcomes[item.index] = Outcome(
                     "rejected", "event_id: already delivered with different content", 409, "conflict"
                 )
-        # Provenance for the store (tenant inheritance): always ours, never what the client sent.
+        # Provenance for the store (tenant inheritance): always ours, never what the client sent
+        # (wire_event_parse dropped it), set as parse_event sets it: outside the fingerprint.
         queued = [item for key, item in pending.items() if key in new]
         if queued:
             stored = events_enqueue(
-                events=[{**item.event, "gateway_id": gateway.pk} for item in queued],
+                events=[replace(e.event, payload={**e.event.payload, "gateway_id": gateway.pk}) for e in queued],
                 batch_id=result.batch_id,
                 gateway_id=gateway.pk,
             )

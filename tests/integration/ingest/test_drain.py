@@ -227,3 +227,70 @@ def test_a_zero_started_at_of_a_call_still_queued_is_accepted_and_takes_its_star
         GatewayBatch.objects.update(error="")
     row = Call.objects.get(call_id="zq@gw")
     assert (row.status, row.started_at, row.duration_ms) == ("completed", T0, 5000)
+
+
+def _stored() -> tuple[list, list]:
+    """Every stored column but the row's id and the moments of writing."""
+
+    def rows(model, skip):
+        names = [f.attname for f in model._meta.concrete_fields if f.name not in skip]
+        return sorted(tuple(repr(v) for v in row) for row in model.objects.values_list(*names))
+
+    return rows(CallEvent, ("id", "received_at")), rows(Call, ("id", "updated_at"))
+
+
+def test_a_batch_queued_as_wire_json_before_the_upgrade_drains_as_the_validated_format_does(
+    gw, issued, queued, monkeypatch
+):
+    """Rows queued by the release before the edge handed validated events over (a JSON array of the
+    wire events, gateway_id set) still drain after the upgrade, into the very rows the new format gives."""
+    from django.utils import timezone
+
+    leg = call("old@gw", tenant_id=7, labels={"to": "+331", "from": "é"}, started_at="2026-03-29T00:30:00.123456789Z")
+    agent = call("agent@gw", tenant_id=0, correlation_id="old@gw", direction="outbound", scenario="transfer_agent")
+    batch = with_ids(
+        [
+            event("ringing", 0, leg),
+            event("established", 1, leg),
+            event("transfer_started", 2, leg, target_uri="sip:agent@pbx"),
+            event("ringing", 2.5, agent),
+            {
+                "type": "bridge_started",
+                "observed_at": "2026-03-29T00:30:03Z",
+                "inbound_call_id": "old@gw",
+                "outbound_call_id": "agent@gw",
+            },
+            bye(9, 9, leg, duration_ms=8000),
+            bye(9, 9, agent),
+        ]
+    )
+    gateway_id = issued.gateway.pk
+    from cdr.services import events as store
+
+    parses = []
+    parse = store.parse_event
+    monkeypatch.setattr(store, "parse_event", lambda raw, **kw: parses.append(raw) or parse(raw, **kw))
+    # What the previous release queued: the wire events as posted (observed_at, event_id), gateway_id set.
+    GatewayBatch.objects.create(
+        batch_id="http-old",
+        gateway_id=gateway_id,
+        events=json.dumps([{**e, "gateway_id": gateway_id} for e in batch]),
+        event_count=len(batch),
+        received_at=timezone.now(),
+    )
+    assert gateway_batches_drain() == len(batch)
+    assert len(parses) == len(batch)  # the wire JSON is parsed, as before
+    old = _stored()
+    assert len(old[0]) == len(batch) and len(old[1]) == 2
+    assert CallEvent.objects.filter(status="accepted").count() == len(batch)
+    assert Call.objects.get(call_id="old@gw").labels == {"from": "é", "to": "+331"}
+    CallEvent.objects.all().delete()
+    Call.objects.all().delete()
+
+    assert gw.events(batch).json()["accepted"] == len(batch)
+    queued_now = json.loads(GatewayBatch.objects.get().events)
+    assert queued_now["format"] == 2 and len(queued_now["events"]) == len(batch)
+    parses.clear()
+    assert gateway_batches_drain() == len(batch)
+    assert parses == []  # validated at the edge: loaded, not parsed again
+    assert _stored() == old

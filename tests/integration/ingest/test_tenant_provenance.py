@@ -52,8 +52,9 @@ def held(monkeypatch):
     """Broker mode and no worker: the edge queues each request's events (GatewayBatch), and the
     test hands the queued batches to the ``cdr.events_ingest`` task in the order it wants."""
     from cdr.dispatch import drain_nudges_wait
+    from cdr.lifecycle.events import Event
+    from cdr.lifecycle.handoff import event_wire, events_load
     from cdr.models import GatewayBatch
-    from cdr.services.gateway_batches import events_load
     from cdr.tasks import events_ingest as task
     from project.celery import app
 
@@ -63,7 +64,9 @@ def held(monkeypatch):
     def published() -> list[tuple[list[Any], dict[str, Any]]]:
         rows = list(GatewayBatch.objects.order_by("id").values_list("id", "events"))
         GatewayBatch.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
-        return [([events_load(doc)], {"source": "http"}) for _, doc in rows]
+        # The task takes JSON: the edge's validated events go as the wire events they parse back to.
+        wire = [[event_wire(e) if isinstance(e, Event) else e for e in events_load(doc)] for _, doc in rows]
+        return [([events], {"source": "http"}) for events in wire]
 
     def run(batch: tuple[list[Any], dict[str, Any]]) -> None:
         task.apply(args=batch[0], kwargs=batch[1], throw=True)
