@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from cdr.lifecycle.events import Event, parse_event
 from cdr.lifecycle.handoff import FORMAT, event_wire, events_dump, events_load
 from tests.support.factories import bye, call, event
-from tests.unit.lifecycle.test_wire_schema import valid_events
+from tests.support.wire_strategies import valid_events
 
 NOW = datetime(2026, 3, 29, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from cdr.lifecycle.encode import encode_hook_call
 from cdr.lifecycle.events import Event, Rejected, _parse_fast, event_from_row, parse_event, parse_event_reference
 from cdr.simulator import generate
 from tests.support.factories import bye, call, event
-from tests.unit.lifecycle.test_wire_schema import json_values, stamps, valid_events
+from tests.support.wire_strategies import json_values, stamps, valid_events
 
 NOW = datetime(2026, 3, 29, tzinfo=UTC)
 MANY = settings(
