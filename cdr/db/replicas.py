@@ -16,9 +16,11 @@ sees their own change on the page the admin redirects to.
 
 A replica is used only while it answers and its replay lag is at most ``MAX_LAG_SECONDS``: each
 process checks each replica at most every ``CHECK_SECONDS`` (one query), and reads the primary
-while none is fit. Lag is 0 when the replica has replayed all the WAL it received; otherwise the
-age of the last transaction it replayed (PostgreSQL's usual measure, which reads high only while
-replay is behind, as an idle primary sends nothing to replay).
+while none is fit. One that stops between two checks fails a request's read: the middleware marks
+it unfit (``replica_down``) and runs the request again on the primary, once. Lag is 0 when the
+replica has replayed all the WAL it received; otherwise the age of the last transaction it
+replayed (PostgreSQL's usual measure, which reads high only while replay is behind, as an idle
+primary sends nothing to replay).
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ class _Health:
             self._seen[alias] = (now, ok)
         return ok
 
+    def down(self, alias: str) -> None:
+        """A read on ``alias`` failed: unfit until the next check, ``CHECK_SECONDS`` from now."""
+        with self._lock:
+            self._seen[alias] = (time.monotonic(), False)
+
     def forget(self) -> None:
         with self._lock:
             self._seen.clear()
@@ -91,6 +98,22 @@ def replica_lag(alias: str) -> float | None:
         log.warning("read replica %s is not in recovery: not used", alias)
         return None
     return float(lag)
+
+
+def replica_down(alias: str, exc: BaseException) -> None:
+    """A read on the replica ``alias`` failed (it stopped since its last check): mark it unfit and
+    drop its connection, so the next reads, here and in the next requests, go to the primary."""
+    log.warning(
+        "read replica %s failed a read (%s: %s): reading the primary",
+        alias,
+        type(exc).__name__,
+        (str(exc).strip().splitlines() or [""])[0][:200],
+    )
+    HEALTH.down(alias)
+    try:
+        connections[alias].close()
+    except DatabaseError:
+        pass
 
 
 def fit_replica() -> str | None:

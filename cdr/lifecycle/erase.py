@@ -69,3 +69,25 @@ def event_mask(raw: Any) -> Any:
 def event_masked(raw: Any) -> bool:
     """True if ``event_mask`` would change nothing."""
     return event_mask(raw) is raw
+
+
+def remote_named(remote: Any, addr: str) -> bool:
+    """Whether a stored or wire ``remote_addr`` ("host:port", "[v6]:port") is ``addr`` at any port."""
+    return isinstance(remote, str) and (remote == addr or remote.startswith((f"{addr}:", f"[{addr}]:")))
+
+
+def call_named(call: Any, *, kind: str, value: str) -> bool:
+    """Whether a raw event's ``call`` object is named by an erasure selector (``kind``, ``value``):
+    its Call-ID (or, for an agent leg, its correlation id), its remote address at any port, or an
+    exact label ``key=value``: what ``cdr.selectors.erasure`` matches in the stored records."""
+    if not isinstance(call, dict):
+        return False
+    if kind == "call_id":
+        return value in (call.get("call_id"), call.get("correlation_id"))
+    if kind == "remote_addr":
+        return remote_named(call.get("remote_addr"), value)
+    if kind == "label":
+        key, _, text = value.partition("=")
+        labels = call.get("labels")
+        return isinstance(labels, dict) and labels.get(key) == text
+    return False

@@ -63,6 +63,11 @@ def events_load(text: str) -> list[Event | Any]:
     return [event_load(fp, observed_at, payload) for fp, observed_at, payload in doc["events"]]
 
 
+def wire_events_load(text: str) -> list[Any]:
+    """Queued text as wire events, whichever format (for what edits a queued batch: erasure)."""
+    return [event_wire(e) if isinstance(e, Event) else e for e in events_load(text)]
+
+
 _CALL_FIELDS = operator.itemgetter(
     "call_id", "correlation_id", "direction", "scenario", "tenant_id", "remote_addr", "local_ip", "codec", "started_at"
 )

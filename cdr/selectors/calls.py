@@ -9,7 +9,7 @@ from functools import reduce
 from typing import Any
 
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Exact
 
@@ -41,6 +41,14 @@ RECORD_FIELDS = (
 )
 # Call timestamps, written as RFC 3339 UTC in every export.
 TIME_FIELDS = TIME_COLUMNS
+
+
+def tenant_legs(tenant_id: int) -> Q:
+    """The calls of ``tenant_id`` and the tenant-0 agent legs of its calls (``correlation_id``): a
+    leg whose gateway may not report the tenant keeps 0 instead of inheriting it, and belongs to
+    the call all the same (record retention deletes it with the call, erasure by Call-ID erases it)."""
+    parent = Call.objects.filter(call_id=OuterRef("correlation_id"), tenant_id=tenant_id)
+    return Q(tenant_id=tenant_id) | (Q(tenant_id=0) & ~Q(correlation_id="") & Exists(parent))
 
 
 def rfc3339(value: datetime | None) -> str | None:

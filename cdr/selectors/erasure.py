@@ -1,14 +1,19 @@
-"""Which calls of a tenant an erasure request names: by Call-ID, remote address or label."""
+"""Which calls of a tenant an erasure request names: by Call-ID, remote address or label.
+
+A Call-ID names the call and its agent legs (``correlation_id``): those of the tenant, and those
+still of tenant 0 (a leg whose gateway may not report the tenant keeps 0 instead of inheriting
+it), as record retention deletes them with the call.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from cdr.models import Call
-from cdr.selectors.calls import calls_with_labels
+from cdr.selectors.calls import calls_with_labels, tenant_legs
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +30,11 @@ def _remote(addr: str) -> Q:
 def erasure_calls(*, tenant_id: int, selector: ErasureSelector) -> Iterator[str]:
     """Call-IDs of ``tenant_id``'s calls the selector names (indexed: call_id, cdr_call_remote,
     cdr_call_labels on PostgreSQL)."""
-    calls = Call.objects.filter(tenant_id=tenant_id)
+    calls: QuerySet[Call] = Call.objects.filter(tenant_id=tenant_id)
     if selector.kind == "call_id":
-        calls = calls.filter(call_id=selector.value)
+        calls = Call.objects.filter(tenant_legs(tenant_id)).filter(
+            Q(call_id=selector.value) | Q(correlation_id=selector.value)
+        )
     elif selector.kind == "remote_addr":
         calls = calls.filter(_remote(selector.value))
     elif selector.kind == "label":

@@ -6,14 +6,16 @@ stored event payload of the call, and the call's recordings (their stored object
 the metadata row stays, marked deleted, as retention leaves it). What stays: the Call-ID (the
 gateway's dialog token and the record's key, see docs/records.md), the rollups' counts, and
 everything else about the call (times, status, codes). A call under an active legal hold is
-left untouched and reported.
+left untouched and reported. A Call-ID names the call and its agent legs (``erasure_calls``).
 
 Stored events are masked and re-fingerprinted (the fingerprint of the masked content, which a
 masked re-delivery also gets), and the HTTP edge's duplicate ledger forgets the old fingerprints
-(they hashed the person's data). The call is marked ``erased_at``: ingestion masks any later
-event of it before storing it (``cdr.services.tombstones``), so a re-delivered event is a
-duplicate of the masked copy and a new one is stored masked. Idempotent: a second erasure finds
-nothing left to change. Tenant-scoped: only calls of ``tenant_id`` are read or written.
+(they hashed the person's data). Events still waiting in the HTTP queue are masked there first
+and stored at once (``cdr.services.erasure_queue``), so a call known only to the queue is erased
+too. The call is marked ``erased_at``: ingestion masks any later event of it before storing it
+(``cdr.services.tombstones``), so a re-delivered event is a duplicate of the masked copy and a
+new one is stored masked. Idempotent: a second erasure finds nothing left to change.
+Tenant-scoped: only calls of ``tenant_id`` (and their tenant-0 agent legs) are read or written.
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ from cdr.lifecycle.events import event_from_row, parse_event
 from cdr.lifecycle.fields import Invalid
 from cdr.lifecycle.labels import MAX_KEY, MAX_VALUE, label_filter_parse
 from cdr.models import Call, CallEvent, DeletionKind, EventStatus, GatewayEvent, RecordDeletion, Recording
+from cdr.selectors.calls import tenant_legs
 from cdr.selectors.erasure import ErasureSelector, erasure_calls
+from cdr.services.erasure_queue import queue_erase
 from cdr.services.recordings.retention import recording_objects_delete
 from cdr.services.records_retention import call_held
+from cdr.services.tenants import tenants_ensure
 from cdr.storage.backend import recordings_storage
 
 _CHUNK = 200
@@ -83,7 +88,8 @@ class Erasure:
     call_ids: list[str] = field(default_factory=list)  # calls whose data is (or would be) erased
     held: list[str] = field(default_factory=list)  # matched, but under an active legal hold
     calls: int = 0  # call records changed
-    events: int = 0  # event payloads masked
+    events: int = 0  # event payloads masked, stored or queued
+    queued: int = 0  # of those, events waiting in the HTTP queue
     recordings: int = 0  # recordings whose stored objects are deleted
     audit_id: int | None = None
 
@@ -154,7 +160,7 @@ def _events_mask(call_ids: list[str], apply: bool) -> int:
 def _erase_chunk(tenant_id: int, call_ids: list[str], apply: bool, storage: Any, out: Erasure) -> None:
     if apply:
         calls_lock(call_ids)
-    calls = Call.objects.filter(one_of("call_id", call_ids), tenant_id=tenant_id)
+    calls = Call.objects.filter(one_of("call_id", call_ids)).filter(tenant_legs(tenant_id))
     held = set(calls.filter(call_held()).values_list("call_id", flat=True))
     out.held += sorted(held)
     rows = dict(calls.exclude(one_of("call_id", held)).values_list("call_id", "id"))
@@ -185,7 +191,13 @@ def calls_erase(
     (who, when, the selector's keyed hash, the counts) is written with the last chunk.
     """
     out = Erasure(tenant_id=tenant_id, selector=selector, applied=apply)
+    known = set(erasure_calls(tenant_id=tenant_id, selector=selector))
+    queue = queue_erase(tenant_id=tenant_id, selector=selector, known=known, apply=apply)
+    out.events = out.queued = queue.events
+    # Matched again: the queue's calls are stored now (their records masked: the selector may no
+    # longer find them, so they are added by Call-ID; a dry run lists those already stored).
     matched = list(erasure_calls(tenant_id=tenant_id, selector=selector))
+    matched += sorted(queue.call_ids - set(matched))
     storage = recordings_storage() if apply else None
     started = timezone.now()
     for i in range(0, max(len(matched), 1), _CHUNK):
@@ -193,6 +205,9 @@ def calls_erase(
             if matched:
                 _erase_chunk(tenant_id, matched[i : i + _CHUNK], apply, storage, out)
             if apply and i + _CHUNK >= len(matched):
+                # The audit row names the tenant: one nothing was stored for yet (its events only
+                # queued, or none) is created, as ingestion creates a TenantID it sees first.
+                tenants_ensure(tenant_ids={tenant_id})
                 out.audit_id = RecordDeletion.objects.create(
                     tenant_id=tenant_id,
                     kind=DeletionKind.ERASURE,

@@ -75,6 +75,23 @@ def _store(rows: list[tuple[int, int, str]]) -> None:
     GatewayBatch.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
 
 
+def gateway_batches_store(*, batch_ids: Iterable[int]) -> int:
+    """Store these queued batches (not set aside) now, in the caller's transaction; returns the events stored.
+
+    Takes their rows' locks (waiting for a drain that holds them: it deleted them, they are gone).
+    Erasure stores the batches it masked this way, so their calls exist when it marks them erased.
+    """
+    rows = list(
+        GatewayBatch.objects.filter(pk__in=list(batch_ids), error="")
+        .select_for_update()
+        .order_by("id")
+        .values_list("id", "event_count", "events")
+    )
+    if rows:
+        _store(rows)
+    return sum(n for _, n, _ in rows)
+
+
 def _store_one_by_one(rows: list[tuple[int, int, str]]) -> int:
     """After a round failed for a non-transient reason: each batch alone, setting aside those that fail."""
     stored = 0

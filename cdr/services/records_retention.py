@@ -1,9 +1,9 @@
 """Record retention: delete the call records of each tenant past its ``record_retention_days``.
 
-Everything that hangs on a call goes with it (events, hangup, transfers, agent legs, the call's
-owner binding, its report ledger row, its recordings and their stored objects); the report
-rollups stay: they are aggregates, and retention applies any pending share first so they keep
-counting the deleted calls exactly once. A call under an active ``LegalHold`` is kept.
+Everything that hangs on a call goes with it (events, hangup, transfers, agent legs, those left
+with tenant 0 included, the call's owner binding, its report ledger row, its recordings and their
+stored objects); the report rollups stay: they are aggregates, and retention applies any pending
+share first so they keep counting the deleted calls exactly once. A call under an active ``LegalHold`` is kept.
 
 Deletes run per tenant over a UTC-day cutoff, oldest first, ``CDR_RECORD_RETENTION["BATCH_CALLS"]``
 calls per transaction, each committed on its own: a time range of one tenant, what a partition
@@ -43,6 +43,7 @@ from cdr.models import (
     Tenant,
     Transfer,
 )
+from cdr.selectors.calls import tenant_legs
 from cdr.services.peaks import report_peaks_refresh
 from cdr.services.recordings.retention import recording_objects_delete
 from cdr.services.rollups import rollups_refresh
@@ -80,17 +81,15 @@ def calls_delete(*, tenant_id: int, call_ids: list[str], storage: Any) -> Delete
 
     Run inside a transaction. Takes the calls' locks first (and rereads them under the locks, so a
     hold placed meanwhile wins), applies their pending rollup shares, then deletes. The agent legs
-    of these calls (``correlation_id``) of the same tenant go with them.
+    of these calls (``correlation_id``) go with them: those of the tenant, and those left with
+    tenant 0 (``tenant_legs``), which would otherwise stay as orphans no tenant's policy reaches.
     """
     held = call_held()
-    legs = Call.objects.filter(one_of("correlation_id", call_ids), tenant_id=tenant_id).values_list(
-        "call_id", flat=True
-    )
+    mine = tenant_legs(tenant_id)
+    legs = Call.objects.filter(one_of("correlation_id", call_ids)).filter(mine).values_list("call_id", flat=True)
     wanted = set(call_ids) | set(legs)
     calls_lock(wanted)
-    live = dict(
-        Call.objects.filter(one_of("call_id", wanted), tenant_id=tenant_id).filter(~held).values_list("call_id", "id")
-    )
+    live = dict(Call.objects.filter(one_of("call_id", wanted)).filter(mine).filter(~held).values_list("call_id", "id"))
     if not live:
         return Deleted()
     ids, pks = sorted(live), sorted(live.values())

@@ -70,3 +70,15 @@ def recording_seed(call_id: str, tenant_id: int) -> str:
         sha256="b" * 64, storage_key=key, wav_ready=True,
     )  # fmt: skip
     return key
+
+
+def orphan_leg_seed(call_id: str, tenant_id: int, started: datetime, gateway_id: int) -> None:
+    """``call_seed`` whose agent leg stays tenant 0: reported with tenant 0 by gateway ``gateway_id``,
+    which may not report ``tenant_id``, before the inbound leg (so the edge could not refuse it)."""
+    events = call_events(call_id, tenant_id, started)
+    agent = [e for e in events if e.get("call", {}).get("call_id") == f"{call_id}-agent"]
+    for e in agent:
+        e["call"]["tenant_id"] = 0
+        e["gateway_id"] = gateway_id
+    events_ingest(events=agent)
+    events_ingest(events=[e for e in events if e not in agent])

@@ -59,6 +59,8 @@ class Command(BaseCommand):
             f"{verb} in tenant {done.tenant_id}: {len(done.call_ids)} calls matched, {done.calls} call records, "
             f"{done.events} event payloads, {done.recordings} recordings"
         )
+        if done.queued:
+            self.stdout.write(f"  of the event payloads, {done.queued} waiting in the HTTP queue")
         for call_id in done.call_ids[:_SHOWN]:
             self.stdout.write(f"  call {call_id}")
         if len(done.call_ids) > _SHOWN:

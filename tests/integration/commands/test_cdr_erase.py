@@ -38,6 +38,9 @@ def test_dry_run_then_apply(seeded):
     assert Call.objects.get(call_id="p1@gw").remote_addr == ""
     assert Call.objects.get(call_id="t9@gw").remote_addr == "198.51.100.23:5060"
     assert RecordDeletion.objects.get().actor == "command cdr_erase"
+    # A Call-ID names the call and its agent leg (whose own address was no one's to erase by address).
+    out = erase("--tenant", "7", "--call-id", "p1@gw", "--apply")
+    assert "2 calls matched, 1 call records, 3 event payloads" in out and "  call p1@gw-agent" in out
     assert "0 call records, 0 event payloads" in erase("--tenant", "7", "--call-id", "p1@gw", "--apply")
 
 

@@ -185,3 +185,37 @@ def test_reads_follow_a_fit_replica_and_fall_back_when_it_lags_or_stops(clusters
         assert status == 200 and "X-CDR-Read-From" not in headers
     finally:
         standby.start()
+
+
+def test_a_replica_that_stops_between_two_checks_fails_no_page(clusters, site, tmp_path):
+    """Stopped right after a check found it fit: the next check is CHECK_SECONDS away, so the pages'
+    own reads are what find it gone. Each is answered from the primary (and the replica is
+    marked down), never with a 500."""
+    primary, standby = clusters
+    _, env, auth = site
+    _caught_up(standby, primary)
+    rare = {**env, "CDR_REPLICA_CHECK_SECONDS": "600"}
+    # Two processes, each with its own health: one serves the API, the other the admin.
+    with gunicorn(rare, tmp_path / "api.log") as api, gunicorn(rare, tmp_path / "admin.log") as admin:
+        status, headers, _ = _listed(api, auth)
+        assert (status, headers.get("X-CDR-Read-From")) == (200, "replica")
+        admin.admin_login("ops")
+        time.sleep(2.1)  # past the login's STICKY_SECONDS
+        status, headers, _ = admin.get("/admin/cdr/call/")
+        assert (status, headers.get("X-CDR-Read-From")) == (200, "replica")
+
+        standby.stop("immediate")
+        try:
+            # The API's list (a DRF view) and the admin's (a template rendered after the view).
+            status, headers, n = _listed(api, auth)
+            assert (status, headers.get("X-CDR-Read-From"), n) == (200, None, _calls(primary))
+            status, headers, _ = admin.get("/admin/cdr/call/")
+            assert status == 200 and "X-CDR-Read-From" not in headers
+            # Marked down: the next pages go to the primary at once, without a failed read first.
+            status, headers, _ = _listed(api, auth)
+            assert (status, headers.get("X-CDR-Read-From")) == (200, None)
+        finally:
+            standby.start()
+    for log in ("api.log", "admin.log"):
+        text = (tmp_path / log).read_text()
+        assert "failed a read" in text and "Internal Server Error" not in text

@@ -52,8 +52,7 @@ def held(monkeypatch):
     """Broker mode and no worker: the edge queues each request's events (GatewayBatch), and the
     test hands the queued batches to the ``cdr.events_ingest`` task in the order it wants."""
     from cdr.dispatch import drain_nudges_wait
-    from cdr.lifecycle.events import Event
-    from cdr.lifecycle.handoff import event_wire, events_load
+    from cdr.lifecycle.handoff import wire_events_load
     from cdr.models import GatewayBatch
     from cdr.tasks import events_ingest as task
     from project.celery import app
@@ -65,7 +64,7 @@ def held(monkeypatch):
         rows = list(GatewayBatch.objects.order_by("id").values_list("id", "events"))
         GatewayBatch.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
         # The task takes JSON: the edge's validated events go as the wire events they parse back to.
-        wire = [[event_wire(e) if isinstance(e, Event) else e for e in events_load(doc)] for _, doc in rows]
+        wire = [wire_events_load(doc) for _, doc in rows]
         return [([events], {"source": "http"}) for events in wire]
 
     def run(batch: tuple[list[Any], dict[str, Any]]) -> None:

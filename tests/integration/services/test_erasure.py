@@ -11,10 +11,11 @@ from cdr.lifecycle.events import parse_event
 from cdr.models import Call, CallEvent, DeletionKind, Gateway, GatewayEvent, RecordDeletion, Recording
 from cdr.services import events_ingest
 from cdr.services.erasure import ErasureInvalid, calls_erase, erasure_selector, selector_hash
+from cdr.services.gateways import gateway_create
 from cdr.services.recordings import legal_hold_place
 from cdr.storage.backend import recordings_storage
 from tests.support.factories import T0
-from tests.support.records import call_events, call_seed, recording_seed
+from tests.support.records import call_events, call_seed, orphan_leg_seed, recording_seed
 from tests.support.reports import rollup_state
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +90,7 @@ def test_erasure_is_idempotent(seeded):
     calls_erase(tenant_id=7, selector=erasure_selector(call_id="p1@gw"), apply=True)
     state = list(CallEvent.objects.order_by("pk").values_list("fingerprint", "payload"))
     again = calls_erase(tenant_id=7, selector=erasure_selector(call_id="p1@gw"), apply=True)
-    assert again.call_ids == ["p1@gw"] and (again.calls, again.events, again.recordings) == (0, 0, 0)
+    assert again.call_ids == ["p1@gw", "p1@gw-agent"] and (again.calls, again.events, again.recordings) == (0, 0, 0)
     assert list(CallEvent.objects.order_by("pk").values_list("fingerprint", "payload")) == state
 
 
@@ -140,3 +141,21 @@ def test_a_held_call_is_not_erased(seeded):
 def test_bad_selectors(kwargs, message):
     with pytest.raises(ErasureInvalid, match=message):
         erasure_selector(**kwargs)
+
+
+@pytest.mark.parametrize("leg_tenant", [7, 0])
+def test_a_call_id_names_the_call_and_its_agent_leg(local_recordings, leg_tenant):
+    """The leg inherited tenant 7, or kept 0 (its gateway may not report 7): erased with the call,
+    and only for tenant 7 (tenant 9 naming the call changes nothing)."""
+    labels = {"from": "+33612345678"}
+    if leg_tenant:
+        call_seed("p1@gw", 7, T0, remote=f"{ADDR}:5060", labels=labels)
+    else:
+        orphan_leg_seed("p1@gw", 7, T0, gateway_create(name="edge-9", tenant_ids=[9]).gateway.pk)
+    assert Call.objects.get(call_id="p1@gw-agent").tenant_id == leg_tenant
+    assert calls_erase(tenant_id=9, selector=erasure_selector(call_id="p1@gw"), apply=True).call_ids == []
+    done = calls_erase(tenant_id=7, selector=erasure_selector(call_id="p1@gw"), apply=True)
+    assert done.call_ids == ["p1@gw", "p1@gw-agent"] and done.calls == 2
+    leg = Call.objects.get(call_id="p1@gw-agent")
+    assert (leg.remote_addr, leg.erased_at is not None) == ("", True)
+    assert "10.9.9.9" not in str(list(CallEvent.objects.filter(call_id="p1@gw-agent").values_list("payload")))

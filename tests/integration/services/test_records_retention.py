@@ -24,13 +24,14 @@ from cdr.models import (
     Transfer,
 )
 from cdr.services import events_ingest
+from cdr.services.gateways import gateway_create
 from cdr.services.peaks import report_peaks_refresh
 from cdr.services.recordings import legal_hold_place, legal_hold_release
 from cdr.services.records_retention import records_purge
 from cdr.services.rollups import rollups_catch_up
 from cdr.storage.backend import recordings_storage
 from tests.support.factories import T0, call
-from tests.support.records import call_events, call_seed, recording_seed
+from tests.support.records import call_events, call_seed, orphan_leg_seed, recording_seed
 from tests.support.reports import rollup_state
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,19 @@ def test_no_policy_deletes_nothing(seeded):
     Tenant.objects.filter(id=7).update(record_retention_days=None)
     assert records_purge(now=NOW) == []
     assert Call.objects.count() == 6
+
+
+def test_an_agent_leg_left_with_tenant_0_goes_with_its_call(local_recordings):
+    # Reported with tenant 0 by a gateway that may not report tenant 7: it keeps 0 (no inheritance).
+    edge = gateway_create(name="edge-9", tenant_ids=[9]).gateway
+    orphan_leg_seed("old@gw", 7, OLD, edge.pk)
+    orphan_leg_seed("new@gw", 7, NEW, edge.pk)
+    call_seed("x9@gw", 9, OLD)
+    assert Call.objects.get(call_id="old@gw-agent").tenant_id == 0
+    Tenant.objects.filter(id=7).update(record_retention_days=30)
+    (run,) = records_purge(now=NOW)
+    assert set(Call.objects.values_list("call_id", flat=True)) == {"new@gw", "new@gw-agent", "x9@gw", "x9@gw-agent"}
+    assert not CallEvent.objects.filter(call_id__in=["old@gw", "old@gw-agent"]).exists()
+    kept = set(Call.objects.values_list("id", flat=True))
+    assert set(Hangup.objects.values_list("call_id", flat=True)) <= kept
+    assert (run.calls, run.events) == (2, 8)  # the leg's 3 events with the call's 5 (its bridge included)

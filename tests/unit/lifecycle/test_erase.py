@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdr.lifecycle.erase import LABEL_MASK, event_mask, event_masked, labels_mask
+from cdr.lifecycle.erase import LABEL_MASK, call_named, event_mask, event_masked, labels_mask
 from cdr.lifecycle.events import Event, Rejected, parse_event
 from cdr.lifecycle.labels import MAX_LABELS
 from tests.support.factories import T0, bye, call, event
@@ -87,3 +87,29 @@ def test_any_valid_labels_masked_stay_valid_with_the_same_keys_and_no_value_left
     verdict = parse_event(masked, received_at=T0)
     assert isinstance(verdict, Event) and verdict.labels == dict.fromkeys(labels, LABEL_MASK)
     assert event_mask(masked) is masked
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "named"),
+    [
+        ("call_id", "c1@gw", True),
+        ("call_id", "parent@gw", True),  # an agent leg of the named call
+        ("call_id", "c1", False),
+        ("remote_addr", "198.51.100.7", True),
+        ("remote_addr", "198.51.100.70", False),
+        ("remote_addr", "2001:db8::1", False),
+        ("label", "from=+33612345678", True),
+        ("label", "from=+3361234567", False),
+        ("label", "to=+33612345678", False),
+    ],
+)
+def test_call_named_matches_what_the_selector_matches_in_the_records(kind, value, named):
+    meta = {
+        "call_id": "c1@gw",
+        "correlation_id": "parent@gw",
+        "remote_addr": "198.51.100.7:5060",
+        "labels": {"from": "+33612345678"},
+    }
+    assert call_named(meta, kind=kind, value=value) is named
+    assert call_named({"remote_addr": "[2001:db8::1]:5060"}, kind="remote_addr", value="2001:db8::1")
+    assert not call_named("not an object", kind=kind, value=value)
