@@ -47,7 +47,7 @@ CONTENT_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The one spelling of a time content_at takes (what isoformat() writes): the SQL twin of
 # content_time (cdr.db.partitions.CONTENT_AT_SQL) uses the same pattern, so both agree on every row.
 ISO_TIME_PATTERN = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(\.[0-9]{1,6})?([+-](0[0-9]|1[0-4]):[0-5][0-9]|Z)"
 )
 _ISO_TIME = re.compile(ISO_TIME_PATTERN)

@@ -111,6 +111,13 @@ def test_content_at_in_sql_is_content_time_in_python():
         {"type": "expired", "call_id": "x", "ended_at": "2031-02-03T00:00:00Z"},
         {"type": "ringing", "call": {"started_at": "1969-12-31T23:00:00-02:00"}},
         {"type": "ringing", "call": {"started_at": "2031-02-03T00:00:00+15:00"}},
+        {"type": "ringing", "call": {"started_at": "2031-13-03T00:00:00Z"}},
+        {"type": "ringing", "call": {"started_at": "2031-04-31T00:00:00Z"}},
+        {"type": "ringing", "call": {"started_at": "2028-02-29T23:59:59.999999-00:30"}},
+        {"type": "ringing", "call": {"started_at": "2031-02-29T00:00:00Z"}},
+        {"type": "ringing", "call": {"started_at": "1970-12-31T23:00:00-02:00"}},
+        {"type": "ringing", "call": {"started_at": "9998-12-31T23:00:00-02:00"}},
+        {"type": "ringing", "call": {"started_at": "2031-01-01T00:00:00Z\n"}},
     ]
     received = datetime(2031, 3, 1, tzinfo=UTC)
     with connection.cursor() as cursor:
