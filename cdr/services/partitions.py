@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -38,8 +39,8 @@ def _partitioned() -> bool:
         return partitions.is_partitioned(cursor)
 
 
-def _lock_timeout(cursor: object) -> None:
-    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [cdr_setting("CDR_EVENT_PARTITIONS")["LOCK_TIMEOUT"]])  # type: ignore[attr-defined]
+def _lock_timeout(cursor: Any) -> None:
+    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [cdr_setting("CDR_EVENT_PARTITIONS")["LOCK_TIMEOUT"]])
 
 
 def event_partitions_ensure(*, now: datetime | None = None, ahead: int | None = None) -> list[str]:
@@ -63,29 +64,32 @@ def event_partitions_ensure(*, now: datetime | None = None, ahead: int | None = 
     return created
 
 
-def _blocked(cursor: object, month: Month) -> str:
-    """Why ``month``'s partition must stay ("" when it may go)."""
-    execute, fetch = cursor.execute, cursor.fetchone  # type: ignore[attr-defined]
-    execute(
-        "SELECT count(*) FROM cdr_tenant WHERE records_purged_before IS NULL OR records_purged_before < %s",
-        [month.end],
-    )
-    if fetch()[0]:
-        return "a tenant's record retention has not passed it"
-    execute(
+def _held(cursor: Any, month: Month) -> str:
+    cursor.execute(
         f"SELECT h.call_id FROM cdr_legalhold h WHERE h.released_at IS NULL "
         f"AND EXISTS (SELECT 1 FROM {month.name} e WHERE e.call_id = h.call_id) LIMIT 1"
     )
-    if row := fetch():
-        return f"call {row[0]} is under legal hold"
-    execute(
+    row = cursor.fetchone()
+    return f"call {row[0]} is under legal hold" if row else ""
+
+
+def _blocked(cursor: Any, month: Month) -> str:
+    """Why ``month``'s partition must stay ("" when it may go)."""
+    cursor.execute(
+        "SELECT count(*) FROM cdr_tenant WHERE records_purged_before IS NULL OR records_purged_before < %s",
+        [month.end],
+    )
+    if cursor.fetchone()[0]:
+        return "a tenant's record retention has not passed it"
+    if why := _held(cursor, month):
+        return why
+    cursor.execute(
         f"SELECT c.call_id FROM {month.name} e JOIN cdr_call c ON c.call_id = e.call_id "
         "LEFT JOIN cdr_tenant t ON t.id = c.tenant_id "
         "WHERE t.records_purged_before IS NULL OR c.started_at >= t.records_purged_before LIMIT 1"
     )
-    if row := fetch():
-        return f"call {row[0]} is kept by its tenant's policy"
-    return ""
+    row = cursor.fetchone()
+    return f"call {row[0]} is kept by its tenant's policy" if row else ""
 
 
 def event_partitions_drop() -> list[str]:
@@ -101,15 +105,19 @@ def event_partitions_drop() -> list[str]:
         for month in partitions.months(cursor):
             if month.end > horizon:
                 break
-            with transaction.atomic():
-                _lock_timeout(cursor)
-                # Writes into it wait from here (new holds are seen: each check reads anew).
-                cursor.execute(f"LOCK TABLE {month.name} IN SHARE MODE")
-                why = _blocked(cursor, month)
-                if why:
-                    log.info("kept %s: %s", month.name, why)
-                    continue
-                partitions.month_drop(cursor, month)
+            # Read without a lock (one pass over the month), then the drop in a short transaction
+            # under the table's lock, taken first (as every writer takes it), rechecking the holds.
+            why = _blocked(cursor, month)
+            if not why:
+                with transaction.atomic():
+                    _lock_timeout(cursor)
+                    cursor.execute(f"LOCK TABLE {partitions.TABLE} IN ACCESS EXCLUSIVE MODE")
+                    why = _held(cursor, month)
+                    if not why:
+                        partitions.month_drop(cursor, month)
+            if why:
+                log.info("kept %s: %s", month.name, why)
+                continue
             dropped.append(month.name)
             log.info("dropped %s: every tenant's record retention has passed it", month.name)
     return dropped
