@@ -170,3 +170,12 @@ def test_a_month_is_kept_while_a_stored_call_it_holds_events_of_is_not_expired(l
     assert Month(2031, 1).name in _months()
     assert _where()[Month(2031, 1).name] == {"kept@gw"}
     assert event_partitions_drop() == []
+
+
+def test_the_periodic_task_keeps_the_months_ahead_created(settings):
+    from cdr.tasks import event_partitions_ensure as task
+
+    settings.CDR_EVENT_PARTITIONS = {"MONTHS_AHEAD": 14}
+    created = task.apply().get()
+    assert created and created == sorted(created) and set(created) <= set(_months())
+    assert task.apply().get() == []
