@@ -5,6 +5,7 @@ test and bench/partition_convert.py."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -29,22 +30,30 @@ def raw_events(calls: int, first: datetime, months: int) -> list[dict[str, Any]]
 
 
 def events_insert_unpartitioned(url: str, raws: list[dict[str, Any]]) -> int:
-    """Write these events as the ingestion of 0022 did (one row per fingerprint and scope), by COPY."""
+    """Write these events as the ingestion of 0022 did (one row per fingerprint and scope): COPY on
+    PostgreSQL, INSERTs into ``sqlite:<path>``."""
     received = datetime(2030, 1, 1, tzinfo=UTC)
     rows = {}
     for raw in raws:
         item = parse_event(raw, received_at=received)
         rows.setdefault((item.fingerprint, event_scope(item.payload)), item)
+    columns = "fingerprint, scope, call_id, type, status, reason, observed_at, source, payload, received_at"
+    values = [
+        (fp, scope, item.call_id, item.type, "accepted" if isinstance(item, Event) else "rejected",
+         getattr(item, "reason", ""), item.observed_at, "sink", json.dumps(item.payload), received)
+        for (fp, scope), item in rows.items()
+    ]  # fmt: skip
+    if url.startswith("sqlite:"):
+        with sqlite3.connect(url.removeprefix("sqlite:")) as conn:
+            conn.executemany(
+                f"INSERT INTO cdr_callevent ({columns}) VALUES ({', '.join(['?'] * 10)})",
+                [(*v[:6], v[6].isoformat(sep=" ")[:26], *v[7:9], v[9].isoformat(sep=" ")[:26]) for v in values],
+            )
+        return len(rows)
     with psycopg.connect(url) as conn, conn.cursor() as cursor:
-        columns = "fingerprint, scope, call_id, type, status, reason, observed_at, source, payload, received_at"
         with cursor.copy(f"COPY cdr_callevent ({columns}) FROM STDIN") as copy:
-            for (fp, scope), item in rows.items():
-                status = "accepted" if isinstance(item, Event) else "rejected"
-                reason = getattr(item, "reason", "")
-                payload = json.dumps(item.payload)
-                copy.write_row(
-                    (fp, scope, item.call_id, item.type, status, reason, item.observed_at, "sink", payload, received)
-                )
+            for row in values:
+                copy.write_row(row)
     return len(rows)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from datetime import UTC, datetime
 
 import psycopg
@@ -17,7 +18,7 @@ from tests.support.partitions import BEFORE, events_insert_unpartitioned, raw_ev
 from tests.support.records import call_events
 
 URL = os.environ.get("DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(not URL.startswith("postgres"), reason="partitions are PostgreSQL's")
+on_postgres = pytest.mark.skipif(not URL.startswith("postgres"), reason="partitions are PostgreSQL's")
 
 
 def _one(url: str, query: str) -> object:
@@ -25,6 +26,7 @@ def _one(url: str, query: str) -> object:
         return conn.execute(query).fetchone()[0]
 
 
+@on_postgres
 def test_an_existing_event_log_is_converted_and_stays_idempotent(tmp_path):
     raws = raw_events(600, datetime(2025, 9, 3, tzinfo=UTC), months=6)
     raws += call_events("far@gw", 2, datetime(2044, 2, 1, tzinfo=UTC))  # a clock years off
@@ -64,3 +66,18 @@ def test_an_existing_event_log_is_converted_and_stays_idempotent(tmp_path):
         )
         assert done.stdout.split() == ["0", str(len(raws) - 1), "1"]
         assert _one(url, "SELECT count(*) FROM cdr_callevent") == seeded
+
+
+def test_on_sqlite_existing_rows_get_their_content_at_and_the_table_stays_plain(tmp_path):
+    env = production_env(tmp_path)
+    manage(env, "migrate", "cdr", BEFORE)
+    raws = call_events("old@gw", 3, datetime(2025, 9, 3, 10, tzinfo=UTC))
+    db = tmp_path / "cdr.sqlite3"
+    seeded = events_insert_unpartitioned(f"sqlite:{db}", raws)
+    manage(env, "migrate")
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT payload, content_at FROM cdr_callevent").fetchall()
+    assert len(rows) == seeded == len(raws)
+    stored = [datetime.fromisoformat(at).replace(tzinfo=UTC) for _, at in rows]
+    assert stored == [content_time(json.loads(payload)) for payload, _ in rows]
+    assert sum(at.year == 2025 for at in stored) == len(raws) - 1  # the bridge names no time
