@@ -23,13 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 EVENTS_SQL = """
-INSERT INTO cdr_callevent (fingerprint, scope, call_id, type, status, reason, observed_at, source, payload, received_at)
+INSERT INTO cdr_callevent (fingerprint, scope, call_id, type, status, reason, observed_at, source, payload, received_at,
+                           content_at)
 SELECT md5(c.call_id || e.type), 0, c.call_id, e.type, 'accepted', '', c.started_at + e.after, 'sink',
        jsonb_build_object('type', e.type, 'call', jsonb_build_object(
            'call_id', c.call_id, 'correlation_id', c.correlation_id, 'direction', c.direction,
            'scenario', c.scenario, 'tenant_id', c.tenant_id, 'remote_addr', c.remote_addr,
            'local_ip', c.local_ip, 'codec', c.codec, 'started_at', c.started_at)),
-       now()
+       now(), c.started_at
 FROM cdr_call c CROSS JOIN (VALUES ('ringing', interval '0.5 s'), ('established', interval '2 s'),
                                    ('bye', interval '60 s')) AS e(type, after)
 """

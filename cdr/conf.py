@@ -102,6 +102,13 @@ DEFAULTS: dict[str, Any] = {
     "CDR_RECORD_RETENTION": {
         "BATCH_CALLS": 500,
     },
+    # The event log's monthly partitions on PostgreSQL (docs/operations.md, "Partitioning"):
+    # `cdr.event_partitions_ensure` keeps this month and MONTHS_AHEAD more created; creating or
+    # dropping one waits at most LOCK_TIMEOUT for the table's lock (else the next run tries again).
+    "CDR_EVENT_PARTITIONS": {
+        "MONTHS_AHEAD": 3,
+        "LOCK_TIMEOUT": "5s",
+    },
     "CDR_ERASURE": {
         # Key of the HMAC that erasure audit rows keep instead of the selector (an address, a
         # Call-ID). Default: SECRET_KEY; a deployment that rotates SECRET_KEY sets its own.
@@ -122,6 +129,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "cdr-recordings-purge": {"task": "cdr.recordings_purge", "schedule": 3600.0},
     # Whole UTC days expire at once: hourly is enough to catch each within the hour.
     "cdr-records-purge": {"task": "cdr.records_purge", "schedule": 3600.0},
+    # Months are created MONTHS_AHEAD ahead: a daily run has weeks to spare.
+    "cdr-event-partitions-ensure": {"task": "cdr.event_partitions_ensure", "schedule": 86400.0},
     "cdr-recordings-resume": {"task": "cdr.recordings_resume", "schedule": 600.0},
     "cdr-gateway-events-purge": {"task": "cdr.gateway_events_purge", "schedule": 3600.0},
 }

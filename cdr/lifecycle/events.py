@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -45,6 +46,16 @@ _DIRECTIONS = {str(d): d for d in Direction}
 _INITIATORS = {str(i): i for i in HangupInitiator}
 _MS = timedelta(milliseconds=1)
 EXPIRY_REASON = "no end event before the timeout"
+# ``content_at`` of an event whose content names no time (bridge_started, expired, most refused
+# input): its own range on PostgreSQL (docs/operations.md, "Partitioning").
+CONTENT_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The one spelling of a time content_at takes (what isoformat() writes): the SQL twin of
+# content_time (cdr.db.partitions.CONTENT_AT_SQL) uses the same pattern, so both agree on every row.
+ISO_TIME_PATTERN = (
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{1,6})?([+-](0[0-9]|1[0-4]):[0-5][0-9]|Z)"
+)
+_ISO_TIME = re.compile(ISO_TIME_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,7 @@ class Event:
     payload: dict[str, Any]  # normalised, JSON-safe; what the log stores
     call: CallMeta | None = None
     hangup: HangupMeta | None = None
+    content_at: datetime = CONTENT_EPOCH  # content_time(content): the log's partition key
     target_uri: str = ""
     inbound_call_id: str = ""
     outbound_call_id: str = ""
@@ -71,6 +83,7 @@ class Rejected:
     observed_at: datetime
     reason: str
     payload: dict[str, Any] = field(default_factory=dict)
+    content_at: datetime = CONTENT_EPOCH
 
 
 def fingerprint(content: Any) -> str:
@@ -88,6 +101,36 @@ def content_fingerprint(content: dict[str, Any]) -> str:
     if not data.isascii() or b"\x7f" in data:
         data = _CANONICAL.encode(content).encode()
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _iso_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not _ISO_TIME.fullmatch(value) or not 1971 <= int(value[:4]) <= 9998:
+        return None
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except ValueError:  # a day the month has not
+        return None
+
+
+def content_time(content: Any) -> datetime:
+    """The time an event's fingerprinted content names: its call's start, else its hangup's end.
+
+    A function of the content alone (not of when or by whom it was seen), so every copy of one
+    content, accepted or refused, gets the same value: the event log is partitioned by it on
+    PostgreSQL, and unique (fingerprint, scope, content_at) is then unique (fingerprint, scope).
+    ``CONTENT_EPOCH`` when the content names none (bridge_started, expired, a zero start).
+    """
+    if not isinstance(content, dict):
+        return CONTENT_EPOCH
+    kind = content.get("type")
+    if not isinstance(kind, str):
+        return CONTENT_EPOCH
+    call, hangup = content.get("call"), content.get("hangup")
+    if kind in META_TYPES and isinstance(call, dict) and (at := _iso_time(call.get("started_at"))):
+        return at
+    if kind in ("bye", "failed") and isinstance(hangup, dict) and (at := _iso_time(hangup.get("ended_at"))):
+        return at
+    return CONTENT_EPOCH
 
 
 def parse_call(obj: dict[str, Any]) -> CallMeta:
@@ -196,6 +239,7 @@ def parse_event_reference(raw: Any, *, received_at: datetime) -> Event | Rejecte
         observed_at=observed,
         reason=reason,
         payload=safe,
+        content_at=content_time(content),
     )
 
 
@@ -261,6 +305,7 @@ def _parse(raw: Any) -> Event:
         payload=payload,
         call=call,
         hangup=hangup,
+        content_at=content_time(content),
         target_uri=target_uri,
         inbound_call_id=inbound,
         outbound_call_id=outbound,
@@ -546,6 +591,7 @@ def _parse_fast(raw: Any) -> Event | None:
         payload=payload,
         call=call,
         hangup=hangup,
+        content_at=content_time(content),
         target_uri=target_uri,
         inbound_call_id=inbound,
         outbound_call_id=outbound,

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from cdr.hooks import CallMeta, Direction, HangupInitiator, HangupMeta
-from cdr.lifecycle.events import EXPIRY_REASON, Event
+from cdr.lifecycle.events import EXPIRY_REASON, Event, content_time
 from cdr.lifecycle.fields import GO_ZERO_TIME
 
 FORMAT = 2
@@ -133,6 +133,7 @@ def event_load(fingerprint: str, observed_at: str, payload: dict[str, Any]) -> E
         payload=payload,
         call=call,
         hangup=hangup,
+        content_at=content_time(payload),  # it reads only the type, call and hangup: the content's
         target_uri=target_uri,
         inbound_call_id=inbound,
         outbound_call_id=outbound,

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q, Value
 
 from cdr.fields import UInt64Field
+from cdr.lifecycle.events import CONTENT_EPOCH
 from cdr.models.zones import validate_time_zone
 
 
@@ -238,10 +239,20 @@ class CallEvent(models.Model):
     source = models.CharField(max_length=16, default="sink")
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
+    # The time the fingerprinted content names (cdr.lifecycle.events.content_time: the call's start,
+    # else the hangup's end, else 1970-01-01): a function of the content, so the same event always
+    # has the same one. The log is partitioned by month of it on PostgreSQL (docs/operations.md,
+    # "Partitioning"), where the primary key is (id, content_at): ``id`` is unique (one sequence)
+    # but no foreign key points here; read a row by pk with its content_at so one partition is probed.
+    content_at = models.DateTimeField(default=CONTENT_EPOCH)
 
     class Meta:
         indexes = [models.Index(fields=["call_id", "observed_at"], name="cdr_event_call")]
-        constraints = [models.UniqueConstraint(fields=["fingerprint", "scope"], name="cdr_event_fingerprint_scope")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint", "scope", "content_at"], name="cdr_event_fingerprint_scope_at"
+            )
+        ]
         ordering = ["call_id", "observed_at", "id"]
 
     def __str__(self) -> str:

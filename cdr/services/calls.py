@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import fields, replace
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
@@ -30,20 +31,26 @@ def _events_by_call(call_ids: set[str], known: dict[tuple[str, int], Event] | No
     """Accepted events of these calls; events of the batch at hand (by fingerprint and scope) are reused."""
     known = known or {}
     rows = CallEvent.objects.filter(one_of("call_id", call_ids), status=EventStatus.ACCEPTED).values_list(
-        "pk", "call_id", "fingerprint", "scope", "observed_at"
+        "pk", "call_id", "fingerprint", "scope", "observed_at", "content_at"
     )
     grouped: dict[str, list[Event]] = defaultdict(list)
     unknown: list[int] = []
-    for pk, call_id, fp, scope, observed_at in rows.iterator(chunk_size=5000):
+    months: set[datetime] = set()
+    for pk, call_id, fp, scope, observed_at, content_at in rows.iterator(chunk_size=5000):
         event = known.get((fp, scope))
         if event is None:
             unknown.append(pk)
+            months.add(content_at)
         else:
             grouped[call_id].append(
                 event if event.observed_at == observed_at else replace(event, observed_at=observed_at)
             )
     if unknown:
-        payloads = CallEvent.objects.filter(one_of("pk", unknown)).values_list("call_id", "payload", "observed_at")
+        # With their content_at: on PostgreSQL only the partitions holding them are read (the pk is
+        # unique per partition there, and looked up in each partition the query may reach).
+        payloads = CallEvent.objects.filter(one_of("pk", unknown), content_at__in=months).values_list(
+            "call_id", "payload", "observed_at"
+        )
         for call_id, payload, observed_at in payloads.iterator(chunk_size=2000):
             grouped[call_id].append(event_from_row(payload, observed_at))
     return grouped

@@ -53,7 +53,7 @@ def _key(item: Event | Rejected) -> Key:
 
 
 def _refuse(e: Event, reason: str) -> Rejected:
-    return Rejected(e.type, e.call_id, e.fingerprint, e.observed_at, reason, e.payload)
+    return Rejected(e.type, e.call_id, e.fingerprint, e.observed_at, reason, e.payload, e.content_at)
 
 
 def _write_log(items: list[Event | Rejected], source: str) -> None:
@@ -70,6 +70,7 @@ def _write_log(items: list[Event | Rejected], source: str) -> None:
             "source": source,
             "payload": item.payload,
             "received_at": now,
+            "content_at": item.content_at,
         }
         for item in items
     ]
@@ -78,10 +79,12 @@ def _write_log(items: list[Event | Rejected], source: str) -> None:
     rows.sort(key=lambda r: (r["fingerprint"], r["scope"]))
     least = "LEAST" if connection.vendor == "postgresql" else "MIN"
     # A repeat keeps one row with the earliest observation, whatever order the copies came in.
+    # content_at is a function of the content the fingerprint hashes, so this key is (fingerprint,
+    # scope); it is in the key because the log is partitioned by it on PostgreSQL.
     bulk_upsert(
         CallEvent,
         rows,
-        conflict=["fingerprint", "scope"],
+        conflict=["fingerprint", "scope", "content_at"],
         update=["observed_at"],
         merge={"observed_at": least + "({old}, {new})"},
     )

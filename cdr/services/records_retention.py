@@ -44,6 +44,7 @@ from cdr.models import (
     Transfer,
 )
 from cdr.selectors.calls import tenant_legs
+from cdr.services.partitions import event_partitions_drop
 from cdr.services.peaks import report_peaks_refresh
 from cdr.services.recordings.retention import recording_objects_delete
 from cdr.services.rollups import rollups_refresh
@@ -125,17 +126,21 @@ def calls_delete(*, tenant_id: int, call_ids: list[str], storage: Any) -> Delete
     return out
 
 
+def horizon_publish(*, tenant_id: int, cutoff: datetime) -> None:
+    """Committed before the first delete, and only ever moved forward (a longer policy cannot bring
+    deleted records back, nor make their late events welcome)."""
+    Tenant.objects.filter(id=tenant_id).filter(
+        Q(records_purged_before__isnull=True) | Q(records_purged_before__lt=cutoff)
+    ).update(records_purged_before=cutoff)
+
+
 def tenant_records_purge(
     *, tenant_id: int, days: int, now: datetime, batch_calls: int, actor: str, user: Any = None
 ) -> RecordDeletion:
     """One tenant's run: publish the horizon, settle peaks, delete batch by batch, audit."""
     cutoff = records_cutoff(days=days, now=now)
     with transaction.atomic():
-        # Committed before the first delete, and only ever moved forward (a longer policy cannot
-        # bring deleted records back, nor make their late events welcome).
-        Tenant.objects.filter(id=tenant_id).filter(
-            Q(records_purged_before__isnull=True) | Q(records_purged_before__lt=cutoff)
-        ).update(records_purged_before=cutoff)
+        horizon_publish(tenant_id=tenant_id, cutoff=cutoff)
         audit = RecordDeletion.objects.create(
             tenant_id=tenant_id,
             kind=DeletionKind.RETENTION,
@@ -201,7 +206,14 @@ def records_purge(
     tenants = Tenant.objects.filter(record_retention_days__isnull=False)
     if tenant_id is not None:
         tenants = tenants.filter(id=tenant_id)
+    policies = list(tenants.order_by("id").values_list("id", "record_retention_days"))
+    # Every horizon first: the event log's months that all of them have passed are dropped whole
+    # (PostgreSQL; cdr.services.partitions), and the batches below find their events gone.
+    for t, days in policies:
+        with transaction.atomic():
+            horizon_publish(tenant_id=t, cutoff=records_cutoff(days=days, now=now))
+    event_partitions_drop()
     return [
         tenant_records_purge(tenant_id=t, days=days, now=now, batch_calls=batch_calls, actor=actor, user=user)
-        for t, days in tenants.order_by("id").values_list("id", "record_retention_days")
+        for t, days in policies
     ]

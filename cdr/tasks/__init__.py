@@ -8,12 +8,13 @@ they never change when a task moves between modules.
 from cdr.tasks.events import batches_purge, calls_expire, events_ingest
 from cdr.tasks.ingest import gateway_batches_drain, gateway_events_purge
 from cdr.tasks.recordings import recording_transcode, recording_upload, recordings_purge, recordings_resume
-from cdr.tasks.records import records_purge
+from cdr.tasks.records import event_partitions_ensure, records_purge
 from cdr.tasks.reports import report_peaks_refresh, rollups_catch_up
 
 __all__ = [
     "batches_purge",
     "calls_expire",
+    "event_partitions_ensure",
     "events_ingest",
     "gateway_batches_drain",
     "gateway_events_purge",

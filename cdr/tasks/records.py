@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from cdr.services.partitions import event_partitions_ensure as _partitions_ensure
 from cdr.services.records_retention import records_purge as _purge
 
 
@@ -13,3 +14,9 @@ from cdr.services.records_retention import records_purge as _purge
 def records_purge() -> int:
     """Delete expired call records of every tenant with a record retention; returns the calls deleted."""
     return sum(run.calls for run in _purge())
+
+
+@shared_task(name="cdr.event_partitions_ensure", acks_late=True, soft_time_limit=240, time_limit=280)
+def event_partitions_ensure() -> list[str]:
+    """Create the event log's partitions of this month and the next ones (PostgreSQL; idempotent)."""
+    return _partitions_ensure()

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from cdr.db.bulk import bulk_upsert
+from cdr.lifecycle.events import CONTENT_EPOCH
 from cdr.models import CallEvent, ReportDay, Tenant
 from cdr.reports.metrics import COUNTERS
 
@@ -22,6 +23,7 @@ def _event(fingerprint: str, payload: dict, observed_at: datetime) -> dict:
         "source": "sink",
         "payload": payload,
         "received_at": observed_at,
+        "content_at": CONTENT_EPOCH,
     }
 
 
@@ -35,7 +37,7 @@ def test_datetimes_payloads_and_unsigned_ids_round_trip():
     bulk_upsert(
         CallEvent,
         [_event("a" * 32, {"text": "é ☎ \u2028", "n": 1.5, "list": [None, True]}, at), _event("b" * 32, {}, paris)],
-        conflict=["fingerprint", "scope"],
+        conflict=["fingerprint", "scope", "content_at"],
     )
     assert sorted(Tenant.objects.values_list("id", "name")) == [(7, "seven"), (2**64 - 1, "top")]
     stored = dict(CallEvent.objects.values_list("fingerprint", "observed_at"))
@@ -49,7 +51,11 @@ def test_datetimes_payloads_and_unsigned_ids_round_trip():
 def test_an_integer_past_64_bits_in_a_payload_is_stored_too():
     """The fast JSON encoder refuses it; the row must not fail for it (the stdlib's encoder takes over)."""
     at = datetime(2026, 11, 26, tzinfo=UTC)
-    bulk_upsert(CallEvent, [_event("c" * 32, {"huge": 2**80, "neg": -(2**70)}, at)], conflict=["fingerprint", "scope"])
+    bulk_upsert(
+        CallEvent,
+        [_event("c" * 32, {"huge": 2**80, "neg": -(2**70)}, at)],
+        conflict=["fingerprint", "scope", "content_at"],
+    )
     row = CallEvent.objects.get()
     assert row.payload == {"huge": 2**80, "neg": -(2**70)} and row.observed_at == at
 
