@@ -157,7 +157,7 @@ def main(args: argparse.Namespace) -> None:
                 else:
                     g = go_bench(
                         exe, tmp, "-mode=replay", f"-url={up}", *creds, f"-events={events_file}",
-                        f"-batch={args.batch}", f"-connections={args.connections}", "-queue=1000000",
+                        f"-batch={args.batch}", f"-connections={args.connections}", "-queue=0",
                     )  # fmt: skip
             edge_time += timedelta(hours=2)
             go_time += timedelta(hours=2)

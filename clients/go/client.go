@@ -305,8 +305,9 @@ func (c *Client) OnFailed(meta hooks.CallMeta, hangup hooks.HangupMeta) {
 func (c *Client) pump() {
 	defer close(c.pumpDone)
 	var (
-		events  [][]byte
-		size    = 2 // "[" and "]"
+		batch   []byte // the batch being filled: "[" and its events so far
+		events  int    // in batch
+		ev      []byte // one event, reused
 		seq     uint64
 		lastNs  int64
 		started time.Time // when the batch being filled got its first event
@@ -322,36 +323,30 @@ func (c *Client) pump() {
 	defer ticker.Stop()
 	// seal closes the batch being filled; write makes the sealed ones durable, as one file.
 	var sealed [][]byte
+	var counts []int
 	var sealedEvents int
 	seal := func() {
-		if len(events) == 0 {
+		if events == 0 {
 			return
 		}
-		body := make([]byte, 0, size)
-		body = append(body, '[')
-		for i, e := range events {
-			if i > 0 {
-				body = append(body, ',')
-			}
-			body = append(body, e...)
-		}
-		body = append(body, ']')
-		sealed = append(sealed, body)
-		sealedEvents += len(events)
-		events, size = events[:0], 2
+		batch = append(batch, ']')
+		sealed = append(sealed, batch)
+		counts = append(counts, events)
+		sealedEvents += events
+		batch, events = make([]byte, 0, len(batch)), 0
 	}
 	write := func() {
 		if len(sealed) == 0 {
 			return
 		}
-		if err := c.box.append(sealed, sealedEvents); err != nil {
+		if err := c.box.append(sealed, counts); err != nil {
 			c.dropped.Add(uint64(sealedEvents))
 			c.setError(err.Error())
 			c.warnf("outbox: %v: dropping %d events", err, sealedEvents)
 		} else {
 			c.written.Add(uint64(sealedEvents))
 		}
-		sealed, sealedEvents = nil, 0
+		sealed, counts, sealedEvents = nil, nil, 0
 	}
 	notify := func() {
 		for _, w := range waiting {
@@ -367,23 +362,33 @@ func (c *Client) pump() {
 		}
 		lastNs = it.at
 		seq++
-		e := encodeItem(it, c.cfg.EventIDPrefix+"-"+strconv.FormatUint(seq, 10), c.layout)
-		if len(e)+2 > c.cfg.MaxBodyBytes {
+		ev = append(append(ev[:0], c.cfg.EventIDPrefix...), '-')
+		ev = strconv.AppendUint(ev, seq, 10)
+		id := string(ev)
+		ev = appendItem(ev[:0], it, id, c.layout)
+		if len(ev)+2 > c.cfg.MaxBodyBytes {
 			c.oversize.Add(1)
-			c.warnf("event of %d bytes over MaxBodyBytes: dropped", len(e))
+			c.warnf("event of %d bytes over MaxBodyBytes: dropped", len(ev))
 			return
 		}
-		if len(events) == c.cfg.BatchEvents || size+len(e)+1 > c.cfg.MaxBodyBytes {
+		if events == c.cfg.BatchEvents || len(batch)+len(ev)+2 > c.cfg.MaxBodyBytes {
 			seal()
-			if len(sealed) == 64 { // a backlog is written in files of 64 requests at most
+			// A backlog is written in files of 64 requests at most, each file one fsync pair.
+			// But while a sender would be idle (fewer requests in the outbox than senders) the
+			// sealed batches are written at once: a burst's first requests do not wait for 63
+			// more to be encoded.
+			if len(sealed) == 64 || c.box.starving(c.cfg.Connections) {
 				write()
 			}
 		}
-		if len(events) == 0 {
+		if events == 0 {
 			started = time.Now()
+			batch = append(batch, '[')
+		} else {
+			batch = append(batch, ',')
 		}
-		events = append(events, e)
-		size += len(e) + 1
+		batch = append(batch, ev...)
+		events++
 	}
 	drain := func() {
 		for {
@@ -399,7 +404,7 @@ func (c *Client) pump() {
 		select {
 		case <-ticker.C:
 			drain()
-			if len(events) > 0 && time.Since(started) >= c.cfg.FlushInterval {
+			if events > 0 && time.Since(started) >= c.cfg.FlushInterval {
 				seal()
 			}
 			write()
@@ -443,13 +448,15 @@ func (c *Client) Flush(ctx context.Context) error {
 	if err := c.Sync(ctx); err != nil {
 		return err
 	}
-	tick := time.NewTicker(10 * time.Millisecond)
+	tick := time.NewTicker(10 * time.Millisecond) // recordings: polled
 	defer tick.Stop()
 	for {
-		if c.box.empty() && c.recPending.Load() == 0 {
+		empty, changed := c.box.emptyOrChanged()
+		if empty && c.recPending.Load() == 0 {
 			return nil
 		}
 		select {
+		case <-changed: // the last batch's answer ends the wait at once, not at the next tick
 		case <-tick.C:
 		case <-ctx.Done():
 			return fmt.Errorf("cdrclient: flush: %w (%d batches, %d recordings still on disk)", ctx.Err(), c.box.len(), c.recPending.Load())
