@@ -41,7 +41,7 @@ type Config struct {
 	Secret string
 	Dir    string // durable state: outbox/ (event batches) and recordings/ (spooled blobs)
 
-	QueueEvents    int           // in-memory queue between the hooks and the outbox (16,384); full: dropped and counted
+	QueueEvents    int           // in-memory queue between the hooks and the outbox (16,384, rounded up to a power of two); full: dropped and counted
 	BatchEvents    int           // events per request, 1..1,000 (1,000)
 	MaxBodyBytes   int           // request body cap: the server's CDR_INGEST_MAX_BODY_BYTES (4 MiB)
 	FlushInterval  time.Duration // how long a partial batch waits for more events (100 ms)
@@ -171,7 +171,7 @@ type Client struct {
 	eventsURL  string
 	layout     string
 
-	queue  chan item
+	queue  *ring
 	closed atomic.Bool
 
 	dropped, hookPanics, written, oversize                  atomic.Uint64
@@ -211,7 +211,7 @@ func New(cfg Config) (*Client, error) {
 		base:       base,
 		eventsPath: prefix + "/ingest/v1/events",
 		layout:     timeLayout(cfg.TimeDigits),
-		queue:      make(chan item, cfg.QueueEvents),
+		queue:      newRing(cfg.QueueEvents),
 		uploads:    make(chan struct{}, cfg.Uploads),
 		stop:       make(chan struct{}),
 		pumpDone:   make(chan struct{}),
@@ -265,11 +265,9 @@ func (c *Client) put(it item) {
 	if it.kind != kindBridgeStarted {
 		it.labels = c.labels.get(it.meta.CallID)
 	}
-	select {
-	case c.queue <- it:
-	default:
+	if !c.queue.push(&it) {
 		c.dropped.Add(1)
-		c.warnf("event queue full (%d events): dropping new events", cap(c.queue))
+		c.warnf("event queue full (%d events): dropping new events", c.queue.capacity())
 	}
 }
 
@@ -313,8 +311,8 @@ func (c *Client) pump() {
 		started time.Time // when the batch being filled got its first event
 		waiting []chan struct{}
 	)
-	// The pump polls the queue instead of waiting on it: a hook's send then never finds a parked
-	// receiver to wake, which costs the gateway's goroutine microseconds (a futex wake-up).
+	// The pump polls the queue (a lock-free ring, ring.go) instead of waiting on it: a hook then
+	// never has a parked receiver to wake, which costs the gateway's goroutine microseconds.
 	poll := c.cfg.FlushInterval
 	if poll > 2*time.Millisecond {
 		poll = 2 * time.Millisecond
@@ -390,15 +388,12 @@ func (c *Client) pump() {
 		batch = append(batch, ev...)
 		events++
 	}
+	var it item
 	drain := func() {
-		for {
-			select {
-			case it := <-c.queue:
-				add(&it)
-			default:
-				return
-			}
+		for c.queue.pop(&it) {
+			add(&it)
 		}
+		it = item{}
 	}
 	for {
 		select {
