@@ -51,11 +51,16 @@ type Config struct {
 	MinBackoff     time.Duration // first retry delay (200 ms), doubled per failure with jitter...
 	MaxBackoff     time.Duration // ...up to this (30 s); a longer Retry-After wins
 	Uploads        int           // recording uploads at once (2)
-	TimeDigits     int           // fractional digits of times on the wire, 1..9 (6: what the store keeps)
-	LabelCalls     int           // calls whose SetLabels labels are kept (65,536); the oldest labelled is forgotten first
-	EventIDPrefix  string        // event ids are PREFIX-RUN-N, RUN random per New: never reused after a restart
-	HTTPClient     *http.Client  // default: a client with keep-alive and RequestTimeout
-	Logger         *log.Logger   // default: log.Default()
+
+	TapQueueBytes    int           // PCM tap bytes waiting in memory for the tap writer (8 MiB); beyond: dropped and counted
+	TapSpoolMaxBytes int64         // tap files on disk for calls in progress (1 GiB); beyond: dropped and counted
+	TapGapTolerance  time.Duration // a tap later than its channel's end by more than this starts at its arrival (80 ms)
+
+	TimeDigits    int          // fractional digits of times on the wire, 1..9 (6: what the store keeps)
+	LabelCalls    int          // calls whose SetLabels labels are kept (65,536); the oldest labelled is forgotten first
+	EventIDPrefix string       // event ids are PREFIX-RUN-N, RUN random per New: never reused after a restart
+	HTTPClient    *http.Client // default: a client with keep-alive and RequestTimeout
+	Logger        *log.Logger  // default: log.Default()
 }
 
 func (c *Config) resolve() error {
@@ -86,6 +91,11 @@ func (c *Config) resolve() error {
 	def(&c.Uploads, 2)
 	def(&c.TimeDigits, 6)
 	def(&c.LabelCalls, 65536)
+	def(&c.TapQueueBytes, 8<<20)
+	if c.TapSpoolMaxBytes == 0 {
+		c.TapSpoolMaxBytes = 1 << 30
+	}
+	defDur(&c.TapGapTolerance, 80*time.Millisecond)
 	if c.OutboxMaxBytes == 0 {
 		c.OutboxMaxBytes = 1 << 30
 	}
@@ -100,6 +110,8 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("cdrclient: BatchEvents: %d not in 1..1000 (the server's limit)", c.BatchEvents)
 	case c.MaxBodyBytes < 4096:
 		return fmt.Errorf("cdrclient: MaxBodyBytes: %d < 4096", c.MaxBodyBytes)
+	case c.TapQueueBytes < 1 || c.TapSpoolMaxBytes < 1 || c.TapGapTolerance < 0:
+		return errors.New("cdrclient: need TapQueueBytes >= 1, TapSpoolMaxBytes >= 1, TapGapTolerance >= 0")
 	case c.LabelCalls < 1:
 		return fmt.Errorf("cdrclient: LabelCalls: %d < 1", c.LabelCalls)
 	case c.Connections < 1 || c.Uploads < 1:
@@ -155,6 +167,9 @@ type Stats struct {
 	Refused   uint64 // events of batches the server refused whole (4xx): moved to outbox/refused/
 	Retries   uint64 // event batch attempts that will be made again
 
+	TapsDropped uint64 // PCM tap chunks lost: over TapQueueBytes or TapSpoolMaxBytes, bad channel, disk error
+	TapBytes    uint64 // PCM tap bytes written to the tap files
+
 	RecordingsUploaded uint64
 	RecordingsRefused  uint64 // answered 4xx: moved to recordings/refused/
 	RecordingsPending  int    // spooled, not yet uploaded
@@ -171,7 +186,7 @@ type Client struct {
 	eventsURL  string
 	layout     string
 
-	queue  *ring
+	queue  *ring[item]
 	closed atomic.Bool
 
 	dropped, hookPanics, written, oversize                  atomic.Uint64
@@ -184,6 +199,8 @@ type Client struct {
 	box      *outbox
 	spool    *recordingSpool
 	tenants  sync.Map // call id -> hooks.CallMeta.TenantID, from BeginRecording
+	taps     *tapState
+	tapCalls sync.Map // call id -> *tapCall, from BeginRecording to FinishRecording
 	uploads  chan struct{}
 	stop     chan struct{} // closed by Close: senders and uploaders give up waiting
 	pumpDone chan struct{}
@@ -211,7 +228,7 @@ func New(cfg Config) (*Client, error) {
 		base:       base,
 		eventsPath: prefix + "/ingest/v1/events",
 		layout:     timeLayout(cfg.TimeDigits),
-		queue:      newRing(cfg.QueueEvents),
+		queue:      newRing[item](cfg.QueueEvents),
 		uploads:    make(chan struct{}, cfg.Uploads),
 		stop:       make(chan struct{}),
 		pumpDone:   make(chan struct{}),
@@ -230,7 +247,11 @@ func New(cfg Config) (*Client, error) {
 	if c.spool, err = openRecordingSpool(filepath.Join(cfg.Dir, "recordings")); err != nil {
 		return nil, err
 	}
+	if c.taps, err = openTaps(filepath.Join(cfg.Dir, "taps")); err != nil {
+		return nil, err
+	}
 	go c.pump()
+	go c.tapWriter()
 	for i := 0; i < cfg.Connections; i++ {
 		c.wg.Add(1)
 		go c.sender()
@@ -468,6 +489,7 @@ func (c *Client) Close(ctx context.Context) error {
 	err := c.Flush(ctx)
 	close(c.stop)
 	<-c.pumpDone
+	<-c.taps.done
 	c.box.wake()
 	c.wg.Wait()
 	return err
@@ -490,6 +512,8 @@ func (c *Client) Stats() Stats {
 		Rejected:           c.rejected.Load(),
 		Refused:            c.refused.Load(),
 		Retries:            c.retries.Load(),
+		TapsDropped:        c.taps.dropped.Load(),
+		TapBytes:           c.taps.written.Load(),
 		RecordingsUploaded: c.recUploaded.Load(),
 		RecordingsRefused:  c.recRefused.Load(),
 		RecordingsPending:  int(c.recPending.Load()),

@@ -40,6 +40,7 @@ type fakeServer struct {
 	times      []time.Time
 	recordings map[string][]byte
 	recHeaders []http.Header
+	recBodies  [][]byte // in recHeaders' order, refused ones included
 	respond    func(n int, events []map[string]any, w http.ResponseWriter) bool
 	recRespond func(n int, w http.ResponseWriter) bool
 	maxBody    int64
@@ -74,6 +75,7 @@ func (s *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	if strings.HasPrefix(r.URL.Path, "/ingest/v1/recordings/") {
 		s.recHeaders = append(s.recHeaders, r.Header.Clone())
+		s.recBodies = append(s.recBodies, body)
 		if s.recRespond != nil && s.recRespond(len(s.recHeaders), w) {
 			return
 		}

@@ -2,14 +2,14 @@ package cdrclient
 
 import "sync/atomic"
 
-// ring is the bounded queue between the hooks (many producers) and the pump (one consumer):
+// ring is the bounded queue between the hooks (many producers) and one consumer (the pump, the tap writer):
 // Dmitry Vyukov's bounded MPMC array queue, with a single consumer. A hook claims a slot with
 // one compare-and-swap and publishes it with an atomic store: no lock, so a hook never waits on
 // the pump or on a gateway goroutine preempted mid-send (a Go channel's send and receive take
 // the channel's lock; under a loaded machine its holder can be descheduled). A producer stalled
 // between its claim and its publish delays only the pump, which takes that slot at a later poll.
-type ring struct {
-	slots []ringSlot
+type ring[T any] struct {
+	slots []ringSlot[T]
 	mask  uint64
 	_     [56]byte // head on its own cache line: producers write it, the pump reads tail
 	head  atomic.Uint64
@@ -17,28 +17,28 @@ type ring struct {
 	tail  uint64 // the pump's only
 }
 
-type ringSlot struct {
+type ringSlot[T any] struct {
 	seq atomic.Uint64 // pos: free for the producer at pos; pos+1: holds the item of pos
-	it  item
+	it  T
 }
 
 // newRing holds at least n items (rounded up to a power of two).
-func newRing(n int) *ring {
+func newRing[T any](n int) *ring[T] {
 	size := 1
 	for size < n {
 		size <<= 1
 	}
-	r := &ring{slots: make([]ringSlot, size), mask: uint64(size - 1)}
+	r := &ring[T]{slots: make([]ringSlot[T], size), mask: uint64(size - 1)}
 	for i := range r.slots {
 		r.slots[i].seq.Store(uint64(i))
 	}
 	return r
 }
 
-func (r *ring) capacity() int { return len(r.slots) }
+func (r *ring[T]) capacity() int { return len(r.slots) }
 
 // push copies *it in; false when the ring is full.
-func (r *ring) push(it *item) bool {
+func (r *ring[T]) push(it *T) bool {
 	pos := r.head.Load()
 	for {
 		s := &r.slots[pos&r.mask]
@@ -59,13 +59,14 @@ func (r *ring) push(it *item) bool {
 }
 
 // pop moves the oldest published item into *out; false when there is none (yet). One caller only.
-func (r *ring) pop(out *item) bool {
+func (r *ring[T]) pop(out *T) bool {
 	s := &r.slots[r.tail&r.mask]
 	if s.seq.Load() != r.tail+1 {
 		return false
 	}
+	var zero T
 	*out = s.it
-	s.it = item{} // drop the references: the slot may wait long for its next item
+	s.it = zero // drop the references: the slot may wait long for its next item
 	s.seq.Store(r.tail + r.mask + 1)
 	r.tail++
 	return true

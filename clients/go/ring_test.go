@@ -8,7 +8,7 @@ import (
 // Every item pushed by concurrent producers comes out once, each producer's in its order;
 // a full ring refuses (no overwrite), and frees a slot per pop.
 func TestRingManyProducersOneConsumer(t *testing.T) {
-	r := newRing(1000)
+	r := newRing[item](1000)
 	if r.capacity() != 1024 {
 		t.Fatalf("capacity %d", r.capacity())
 	}
