@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"os"
 	"runtime/pprof"
 	"sort"
@@ -69,9 +70,12 @@ func main() {
 			*queue = len(calls)
 		}
 	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = *connections + 2
+	posts := &timedTransport{next: t}
 	c, err := cdrclient.New(cdrclient.Config{URL: *url, KeyID: *key, Secret: *secret, Dir: *dir,
 		BatchEvents: *batch, Connections: *connections, QueueEvents: *queue, RequestTimeout: 5 * time.Second,
-		Logger: logger})
+		Logger: logger, HTTPClient: &http.Client{Transport: posts}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -81,6 +85,7 @@ func main() {
 		latency(c, *n, *goroutines, *rate, out)
 	case "replay":
 		replay(c, calls, *wait, out)
+		posts.report(*connections, out)
 	default:
 		log.Fatalf("-mode %q", *mode)
 	}
@@ -88,10 +93,7 @@ func main() {
 	defer cancel()
 	_ = c.Close(ctx)
 	out["stats"] = c.Stats()
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		out["cpu_seconds"] = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-	}
+	out["cpu_seconds"] = cpuTime()
 	_ = json.NewEncoder(os.Stdout).Encode(out)
 }
 
@@ -236,7 +238,9 @@ func readEvents(path string) []call {
 // replay fires the hook calls, then waits for Flush.
 func replay(c *cdrclient.Client, calls []call, wait time.Duration, out map[string]any) {
 	var life hooks.LifecycleSink = c
+	cpu0 := cpuTime()
 	start := time.Now()
+	out["start"] = start
 	for _, call := range calls {
 		call(life)
 	}
@@ -245,8 +249,93 @@ func replay(c *cdrclient.Client, calls []call, wait time.Duration, out map[strin
 	defer cancel()
 	err := c.Flush(ctx)
 	elapsed := time.Since(start)
+	out["end"] = start.Add(elapsed)
+	out["run_cpu_seconds"] = cpuTime() - cpu0
 	out["events"] = len(calls)
 	out["fired_seconds"] = fired.Seconds()
 	out["seconds"] = elapsed.Seconds()
 	out["flush_error"] = fmt.Sprint(err)
+}
+
+// timedTransport notes when each request was sent and answered: how busy the client kept its
+// connections, a figure the server's speed (and a shared machine's load) does not change.
+type timedTransport struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	spans [][2]time.Time
+}
+
+func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	began := time.Now()
+	resp, err := t.next.RoundTrip(r)
+	if err == nil {
+		// The answer is read by the client after RoundTrip returns: the span ends at its EOF.
+		resp.Body = &timedBody{ReadCloser: resp.Body, t: t, began: began}
+	}
+	return resp, err
+}
+
+type timedBody struct {
+	io.ReadCloser
+	t     *timedTransport
+	began time.Time
+	once  sync.Once
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.done()
+	}
+	return n, err
+}
+
+func (b *timedBody) Close() error {
+	b.done()
+	return b.ReadCloser.Close()
+}
+
+func (b *timedBody) done() {
+	b.once.Do(func() {
+		b.t.mu.Lock()
+		b.t.spans = append(b.t.spans, [2]time.Time{b.began, time.Now()})
+		b.t.mu.Unlock()
+	})
+}
+
+// report: busy, the requests' time in flight over connections x (first sent .. last answered);
+// first_post_ms, from the first hook call to the first request; tail_ms, from the last answer to
+// Flush's return.
+func (t *timedTransport) report(connections int, out map[string]any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.spans) == 0 {
+		return
+	}
+	first, last := t.spans[0][0], t.spans[0][1]
+	var inFlight time.Duration
+	for _, s := range t.spans {
+		if s[0].Before(first) {
+			first = s[0]
+		}
+		if s[1].After(last) {
+			last = s[1]
+		}
+		inFlight += s[1].Sub(s[0])
+	}
+	out["requests"] = len(t.spans)
+	out["busy"] = inFlight.Seconds() / (float64(connections) * last.Sub(first).Seconds())
+	out["first_post_ms"] = float64(first.Sub(out["start"].(time.Time)).Microseconds()) / 1000
+	out["tail_ms"] = float64(out["end"].(time.Time).Sub(last).Microseconds()) / 1000
+	delete(out, "start")
+	delete(out, "end")
+}
+
+// cpuTime is the process's CPU time so far, in seconds.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
