@@ -185,7 +185,8 @@ def main(args: argparse.Namespace) -> None:
             )
             busy.append((e["busy"], g["busy"]))
             print(
-                f"  Go client: {g['requests']} requests, connections busy {g['busy']:.1%} from the first sent to the "
+                f"  Go client: {g['requests']} requests (p50 {g['p50_ms']:.1f} ms, p99 {g['p99_ms']:.1f} ms; "
+                f"edge alone p50 {e['p50_ms']:.1f} ms), connections busy {g['busy']:.1%} from the first sent to the "
                 f"last answered; first request {g['first_post_ms']:.1f} ms after the first hook call, Flush returned "
                 f"{g['tail_ms']:.1f} ms after the last answer"
             )

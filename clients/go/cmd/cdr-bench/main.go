@@ -323,6 +323,13 @@ func (t *timedTransport) report(connections int, out map[string]any) {
 		}
 		inFlight += s[1].Sub(s[0])
 	}
+	took := make([]time.Duration, 0, len(t.spans))
+	for _, s := range t.spans {
+		took = append(took, s[1].Sub(s[0]))
+	}
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	out["p50_ms"] = float64(took[len(took)/2].Microseconds()) / 1000
+	out["p99_ms"] = float64(took[len(took)*99/100].Microseconds()) / 1000
 	out["requests"] = len(t.spans)
 	out["busy"] = inFlight.Seconds() / (float64(connections) * last.Sub(first).Seconds())
 	out["first_post_ms"] = float64(first.Sub(out["start"].(time.Time)).Microseconds()) / 1000
