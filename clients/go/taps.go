@@ -69,6 +69,8 @@ type tapState struct {
 	dropped atomic.Uint64
 	written atomic.Uint64 // PCM bytes written to tap files
 	seq     atomic.Uint64
+	active  atomic.Int64  // calls begun and not finished: the writer polls only while there are some
+	wake    chan struct{} // BeginRecording wakes an idle writer
 	epoch   time.Time
 	done    chan struct{}
 }
@@ -79,7 +81,8 @@ func openTaps(dir string) (*tapState, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cdrclient: taps: %w", err)
 	}
-	return &tapState{dir: dir, ring: newRing[tapChunk](4096), epoch: time.Now(), done: make(chan struct{})}, nil
+	return &tapState{dir: dir, ring: newRing[tapChunk](4096), wake: make(chan struct{}, 1), epoch: time.Now(),
+		done: make(chan struct{})}, nil
 }
 
 // BeginRecording mirrors hooks.RecordingSink.BeginRecording. It notes the call's tenant for the
@@ -100,7 +103,14 @@ func (c *Client) BeginRecording(meta hooks.CallMeta, sampleRate int, codec strin
 	if sampleRate > 0 && sampleRate <= 384000 && !c.closed.Load() {
 		tc := &tapCall{id: c.taps.seq.Add(1), callID: meta.CallID, rate: sampleRate, codec: codec,
 			tenant: uint64(meta.TenantID), origin: -1}
-		c.tapCalls.LoadOrStore(meta.CallID, tc)
+		if _, known := c.tapCalls.LoadOrStore(meta.CallID, tc); !known {
+			if c.taps.active.Add(1) == 1 {
+				select {
+				case c.taps.wake <- struct{}{}:
+				default:
+				}
+			}
+		}
 	}
 	return true
 }
@@ -172,6 +182,7 @@ func (c *Client) tapWriter() {
 		for t.ring.pop(&chunk) {
 			tc := chunk.call
 			if chunk.finish != nil {
+				t.active.Add(-1)
 				tc.finished = true
 				delete(open, tc)
 				c.tapClose(tc)
@@ -192,8 +203,13 @@ func (c *Client) tapWriter() {
 			open[tc] = true
 		}
 		chunk = tapChunk{}
+		var ticks <-chan time.Time
+		if t.active.Load() > 0 {
+			ticks = tick.C
+		}
 		select {
-		case <-tick.C:
+		case <-ticks:
+		case <-t.wake:
 		case <-c.stop:
 			for tc := range open { // calls in progress at Close: their taps are lost
 				c.tapClose(tc)
