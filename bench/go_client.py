@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from servers import gunicorn, scratch_database, server_env  # noqa: E402  (bench/, beside this file)
 
 DB = "cdr_bench_go"
+EDGE_SEEDS = 1000  # the edge client's simulated calls: seeds from here, the Go client's from --seed
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 GO = shutil.which("go") or "/usr/lib/go-1.19/bin/go"
 
@@ -99,7 +100,10 @@ def main(args: argparse.Namespace) -> None:
     tenants = sorted(
         {
             s.args[0].tenant_id
-            for seed in range(args.seed, args.seed + args.rounds + 1)
+            for seed in [
+                *range(args.seed, args.seed + args.rounds + 1),
+                *range(EDGE_SEEDS + args.seed, EDGE_SEEDS + args.seed + args.rounds + 1),
+            ]
             for c in simulator.generate(args.calls, seed=seed, base_time=go_time, time_scale=0.01)
             for s in c.steps
             if hasattr(s.args[0], "tenant_id")
@@ -131,7 +135,7 @@ def main(args: argparse.Namespace) -> None:
         wait_port(port)
         up = f"http://127.0.0.1:{port}"
         warm_gw = gateway_create(name="bench-edge-warm-up", tenant_ids=tenants)
-        warm_up = argparse.Namespace(**{**vars(args), "calls": 50})
+        warm_up = argparse.Namespace(**{**vars(args), "calls": 50, "seed": EDGE_SEEDS + args.seed + args.rounds})
         edge_alone(port, warm_gw.gateway.key_id, warm_gw.secret, warm_up, edge_time)  # server threads warm
         for name, url in (("up", up), ("down", down), ("frozen", f"http://127.0.0.1:{frozen.getsockname()[1]}")):
             r = go_bench(exe, tmp, "-mode=latency", f"-url={url}", *creds, f"-n={args.hooks}", f"-rate={args.rate}")
@@ -153,7 +157,10 @@ def main(args: argparse.Namespace) -> None:
         for n in range(args.rounds):
             # The edge client's event ids are "call-step": a gateway of its own each round keeps them new.
             edge_gw = gateway_create(name=f"bench-edge-{n}", tenant_ids=tenants)
-            edge_args = argparse.Namespace(**{**vars(args), "seed": args.seed + n})
+            # Calls of the same mix but not the same calls: with one seed the simulator gives both
+            # clients the same Call-IDs, and whichever ran second updated the first one's calls
+            # (other work for the server than inserting them) instead of storing new ones.
+            edge_args = argparse.Namespace(**{**vars(args), "seed": EDGE_SEEDS + args.seed + n})
             order = ["go", "edge"] if n % 2 else ["edge", "go"]  # the load of a shared machine drifts
             for name in order:
                 if name == "edge":
