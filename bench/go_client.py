@@ -157,6 +157,10 @@ def main(args: argparse.Namespace) -> None:
         for n in range(args.rounds):
             # The edge client's event ids are "call-step": a gateway of its own each round keeps them new.
             edge_gw = gateway_create(name=f"bench-edge-{n}", tenant_ids=tenants)
+            # The Go client too: a gateway of its own each round, as fresh as the edge client's (the
+            # latency runs' gateway has posted ~100,000 events by now).
+            go_gw = gateway_create(name=f"bench-go-{n}", tenant_ids=tenants)
+            go_creds = [f"-key={go_gw.gateway.key_id}", f"-secret={go_gw.secret}"]
             # Calls of the same mix but not the same calls: with one seed the simulator gives both
             # clients the same Call-IDs, and whichever ran second updated the first one's calls
             # (other work for the server than inserting them) instead of storing new ones.
@@ -167,7 +171,7 @@ def main(args: argparse.Namespace) -> None:
                     e = edge_alone(port, edge_gw.gateway.key_id, edge_gw.secret, edge_args, edge_time)
                 else:
                     g = go_bench(
-                        exe, tmp, "-mode=replay", f"-url={up}", *creds, f"-events={events_file}",
+                        exe, tmp, "-mode=replay", f"-url={up}", *go_creds, f"-events={events_file}",
                         f"-batch={args.batch}", f"-connections={args.connections}", "-queue=0",
                     )  # fmt: skip
             edge_time += timedelta(hours=2)
