@@ -503,6 +503,8 @@ func TestHooksNeverBlockNorPanic(t *testing.T) {
 	}
 	var nilClient *Client
 	nilClient.OnRinging(inbound) // no panic
+	nilClient.BeginRecording(inbound, 8000, "pcma")
+	nilClient.AppendPCM("a@gw", hooks.ChannelCaller, []byte{1, 2})
 	if _, err := nilClient.FinishRecording(context.Background(), hooks.RecordingArtifact{}); err == nil {
 		t.Error("nil client")
 	}
