@@ -55,6 +55,7 @@ type Config struct {
 	TapQueueBytes    int           // PCM tap bytes waiting in memory for the tap writer (8 MiB); beyond: dropped and counted
 	TapSpoolMaxBytes int64         // tap files on disk for calls in progress (1 GiB); beyond: dropped and counted
 	TapGapTolerance  time.Duration // a tap later than its channel's end by more than this starts at its arrival (80 ms)
+	TapCallMaxAge    time.Duration // taps of a call not finished this long after BeginRecording are discarded (6 h)
 
 	TimeDigits    int          // fractional digits of times on the wire, 1..9 (6: what the store keeps)
 	LabelCalls    int          // calls whose SetLabels labels are kept (65,536); the oldest labelled is forgotten first
@@ -96,6 +97,7 @@ func (c *Config) resolve() error {
 		c.TapSpoolMaxBytes = 1 << 30
 	}
 	defDur(&c.TapGapTolerance, 80*time.Millisecond)
+	defDur(&c.TapCallMaxAge, 6*time.Hour)
 	if c.OutboxMaxBytes == 0 {
 		c.OutboxMaxBytes = 1 << 30
 	}
@@ -110,8 +112,8 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("cdrclient: BatchEvents: %d not in 1..1000 (the server's limit)", c.BatchEvents)
 	case c.MaxBodyBytes < 4096:
 		return fmt.Errorf("cdrclient: MaxBodyBytes: %d < 4096", c.MaxBodyBytes)
-	case c.TapQueueBytes < 1 || c.TapSpoolMaxBytes < 1 || c.TapGapTolerance < 0:
-		return errors.New("cdrclient: need TapQueueBytes >= 1, TapSpoolMaxBytes >= 1, TapGapTolerance >= 0")
+	case c.TapQueueBytes < 1 || c.TapSpoolMaxBytes < 1 || c.TapGapTolerance < 0 || c.TapCallMaxAge < time.Millisecond:
+		return errors.New("cdrclient: need TapQueueBytes >= 1, TapSpoolMaxBytes >= 1, TapGapTolerance >= 0, TapCallMaxAge >= 1 ms")
 	case c.LabelCalls < 1:
 		return fmt.Errorf("cdrclient: LabelCalls: %d < 1", c.LabelCalls)
 	case c.Connections < 1 || c.Uploads < 1:
@@ -169,6 +171,7 @@ type Stats struct {
 
 	TapsDropped uint64 // PCM tap chunks lost: over TapQueueBytes or TapSpoolMaxBytes, bad channel, disk error
 	TapBytes    uint64 // PCM tap bytes written to the tap files
+	TapExpired  uint64 // calls whose taps were discarded: not finished TapCallMaxAge after BeginRecording
 
 	RecordingsUploaded uint64
 	RecordingsRefused  uint64 // answered 4xx: moved to recordings/refused/
@@ -540,6 +543,7 @@ func (c *Client) Stats() Stats {
 		Retries:            c.retries.Load(),
 		TapsDropped:        c.taps.dropped.Load(),
 		TapBytes:           c.taps.written.Load(),
+		TapExpired:         c.taps.expired.Load(),
 		RecordingsUploaded: c.recUploaded.Load(),
 		RecordingsRefused:  c.recRefused.Load(),
 		RecordingsPending:  int(c.recPending.Load()),

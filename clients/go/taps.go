@@ -40,6 +40,7 @@ type tapCall struct {
 	rate   int
 	codec  string
 	tenant uint64
+	begun  int64 // ns since the client's epoch
 
 	origin   int64 // the first chunk's arrival (ns since the client's epoch); -1: none yet
 	files    [2]*os.File
@@ -67,6 +68,7 @@ type tapState struct {
 	queued  atomic.Int64 // PCM bytes in the ring
 	onDisk  atomic.Int64 // bytes in the tap files of calls in progress
 	dropped atomic.Uint64
+	expired atomic.Uint64 // calls begun TapCallMaxAge ago and never finished: their taps discarded
 	written atomic.Uint64 // PCM bytes written to tap files
 	seq     atomic.Uint64
 	active  atomic.Int64  // calls begun and not finished: the writer polls only while there are some
@@ -102,7 +104,7 @@ func (c *Client) BeginRecording(meta hooks.CallMeta, sampleRate int, codec strin
 	c.tenants.Store(meta.CallID, uint64(meta.TenantID))
 	if sampleRate > 0 && sampleRate <= 384000 && !c.closed.Load() {
 		tc := &tapCall{id: c.taps.seq.Add(1), callID: meta.CallID, rate: sampleRate, codec: codec,
-			tenant: uint64(meta.TenantID), origin: -1}
+			tenant: uint64(meta.TenantID), begun: int64(time.Since(c.taps.epoch)), origin: -1}
 		if _, known := c.tapCalls.LoadOrStore(meta.CallID, tc); !known {
 			if c.taps.active.Add(1) == 1 {
 				select {
@@ -178,7 +180,16 @@ func (c *Client) tapWriter() {
 	defer tick.Stop()
 	open := map[*tapCall]bool{}
 	var chunk tapChunk
+	sweep := c.cfg.TapCallMaxAge / 4
+	if sweep > time.Minute {
+		sweep = time.Minute
+	}
+	lastSweep := time.Now()
 	for {
+		if time.Since(lastSweep) >= sweep {
+			lastSweep = time.Now()
+			c.tapExpire(open)
+		}
 		for t.ring.pop(&chunk) {
 			tc := chunk.call
 			if chunk.finish != nil {
@@ -218,6 +229,32 @@ func (c *Client) tapWriter() {
 			return
 		}
 	}
+}
+
+// tapExpire ends the taps of calls begun TapCallMaxAge ago that FinishRecording never ended (as
+// the Python sink's stale_call_seconds): their files would stay open and on disk for ever.
+func (c *Client) tapExpire(open map[*tapCall]bool) {
+	t := c.taps
+	cutoff := int64(time.Since(t.epoch) - c.cfg.TapCallMaxAge)
+	c.tapCalls.Range(func(k, v any) bool {
+		tc := v.(*tapCall)
+		if tc.begun > cutoff {
+			return true
+		}
+		if now, ok := c.tapCalls.LoadAndDelete(k); ok && now != v {
+			c.tapCalls.Store(k, now) // the call ended and another with its id began meanwhile
+			return true
+		}
+		t.active.Add(-1)
+		t.expired.Add(1)
+		tc.finished = true
+		delete(open, tc)
+		c.tapClose(tc)
+		c.tapRemove(tc)
+		c.tenants.Delete(k)
+		c.warnf("PCM taps of call %q discarded: begun %v ago, never finished", tc.callID, c.cfg.TapCallMaxAge)
+		return true
+	})
 }
 
 func (c *Client) tapWrite(tc *tapCall, chunk *tapChunk) error {

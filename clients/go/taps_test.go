@@ -183,3 +183,31 @@ func TestTapFilesOfAKilledProcessAreRemoved(t *testing.T) {
 		t.Errorf("left %v", left)
 	}
 }
+
+// Taps of a call BeginRecording started and FinishRecording never ended are discarded after
+// TapCallMaxAge: their files do not stay open and on disk for ever.
+func TestTapsOfACallNeverFinishedExpire(t *testing.T) {
+	srv := newFakeServer(t)
+	cfg := testConfig(t, srv.URL)
+	cfg.TapCallMaxAge = 40 * time.Millisecond
+	c := newClient(t, cfg)
+	c.BeginRecording(inbound, 8000, "pcma")
+	c.AppendPCM(inbound.CallID, hooks.ChannelCaller, pcm16(0, 160))
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().TapExpired == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := c.Stats(); st.TapExpired != 1 {
+		t.Fatalf("%+v", st)
+	}
+	if left, _ := filepath.Glob(filepath.Join(cfg.Dir, "taps", "*")); len(left) != 0 {
+		t.Errorf("tap files left: %v", left)
+	}
+	c.AppendPCM(inbound.CallID, hooks.ChannelCaller, pcm16(0, 160)) // ignored: the call is forgotten
+	finish(t, c, hooks.RecordingArtifact{CallID: inbound.CallID})
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.recBodies) != 0 {
+		t.Errorf("%d uploads of an expired call's taps", len(srv.recBodies))
+	}
+}
