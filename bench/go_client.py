@@ -8,6 +8,7 @@ stay queued in the database) and gunicorn (2 sync workers) on the scratch databa
 
 - Go hook call p50/p99/p99.9/max (goal p99 < 5 µs) at a steady rate from 4 goroutines, with the
   server up, down (nothing listening) and frozen (a socket that takes connections, never answers);
+  AppendPCM's at the same rate (live PCM taps);
 - events/s the Go client delivers (hook calls fired, batches written to its outbox, posted, every
   event answered) against the HTTP client of bench/ingest_http.py posting pre-encoded batches of
   the same simulated calls with the same batch size and connections (goal: ratio >= 0.95), in
@@ -159,6 +160,14 @@ def main(args: argparse.Namespace) -> None:
                 f"max {r['max_us']:.0f} µs (goal p99 < 5 µs); dropped {s['Dropped']}, accepted {s['Accepted']:,}, "
                 f"left in the outbox {s['OutboxEvents']:,}"
             )
+        r = go_bench(exe, tmp, "-mode=pcm", f"-url={up}", *creds, f"-n={args.hooks}", f"-rate={args.rate}")
+        s = r["stats"]
+        print(
+            f"Go AppendPCM (20 ms chunks of 8 kHz PCM16, 200 recorded calls): {r['calls']:,} calls "
+            f"at {args.rate:,}/s "
+            f"from 4 goroutines: p50 {r['p50_us']:.2f} µs, p99 {r['p99_us']:.2f} µs, p99.9 {r['p999_us']:.1f} µs, "
+            f"max {r['max_us']:.0f} µs; dropped {s['TapsDropped']}, {s['TapBytes']:,} bytes written to tap files"
+        )
         r = go_bench(exe, tmp, "-mode=latency", f"-url={up}", *creds, f"-n={args.hooks}", "-rate=0")
         print(
             f"Go hook call, server up, unpaced burst: p50 {r['p50_us']:.2f} µs, p99 {r['p99_us']:.2f} µs, "

@@ -250,7 +250,7 @@ func New(cfg Config) (*Client, error) {
 	if c.spool, err = openRecordingSpool(filepath.Join(cfg.Dir, "recordings")); err != nil {
 		return nil, err
 	}
-	if c.taps, err = openTaps(filepath.Join(cfg.Dir, "taps")); err != nil {
+	if c.taps, err = openTaps(filepath.Join(cfg.Dir, "taps"), cfg.TapQueueBytes); err != nil {
 		return nil, err
 	}
 	go c.pump()

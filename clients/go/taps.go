@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,7 @@ type tapCall struct {
 
 	origin   int64 // the first chunk's arrival (ns since the client's epoch); -1: none yet
 	files    [2]*os.File
+	bufs     [2]*bufio.Writer // a write(2) per 64 KiB, not per 20 ms chunk
 	segments [2][]tapSegment
 	ends     [2]int64 // samples: where the channel's next contiguous chunk goes
 	sizes    [2]int64 // bytes in the channel's file
@@ -77,13 +79,15 @@ type tapState struct {
 	done    chan struct{}
 }
 
-func openTaps(dir string) (*tapState, error) {
+func openTaps(dir string, queueBytes int) (*tapState, error) {
 	// Tap files a killed process left: their calls are over, their audio without an origin.
 	_ = os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cdrclient: taps: %w", err)
 	}
-	return &tapState{dir: dir, ring: newRing[tapChunk](4096), wake: make(chan struct{}, 1), epoch: time.Now(),
+	// Slots for TapQueueBytes of 10 ms chunks at 8 kHz (160 bytes): the byte bound, not the ring,
+	// is what a stalled writer meets first.
+	return &tapState{dir: dir, ring: newRing[tapChunk](queueBytes / 160), wake: make(chan struct{}, 1), epoch: time.Now(),
 		done: make(chan struct{})}, nil
 }
 
@@ -146,12 +150,29 @@ func (c *Client) AppendPCM(callID string, ch hooks.RecordingChannel, pcm []byte)
 		c.warnf("PCM tap of call %q dropped (channel %d, or over TapQueueBytes %d)", callID, ch, c.cfg.TapQueueBytes)
 		return
 	}
-	chunk := tapChunk{call: v.(*tapCall), ch: uint8(ch), at: int64(time.Since(t.epoch)), pcm: append([]byte(nil), pcm[:n]...)}
+	chunk := tapChunk{call: v.(*tapCall), ch: uint8(ch), at: int64(time.Since(t.epoch)), pcm: tapBuffer(n)}
+	copy(chunk.pcm, pcm)
 	if !t.ring.push(&chunk) {
+		putTapBuffer(chunk.pcm)
 		t.queued.Add(-int64(n))
 		t.dropped.Add(1)
 		c.warnf("PCM tap queue full (%d chunks): dropping taps", t.ring.capacity())
 	}
+}
+
+// tapBuffers recycles the chunks' copies: a gateway taps ~100 chunks a second per recorded call,
+// and allocating each one kept the garbage collector busy on the hooks' goroutines.
+var tapBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// putTapBuffer gives a chunk's copy back (a header of its own: the caller's variable is reused).
+func putTapBuffer(b []byte) { tapBuffers.Put(&b) }
+
+func tapBuffer(n int) []byte {
+	b := *tapBuffers.Get().(*[]byte)
+	if cap(b) < n {
+		b = make([]byte, n)
+	}
+	return b[:n]
 }
 
 // finishTaps ends a call's taps: the writer closes its files and its stereo stream is spooled
@@ -203,9 +224,12 @@ func (c *Client) tapWriter() {
 			t.queued.Add(-int64(len(chunk.pcm)))
 			if tc.finished {
 				t.dropped.Add(1)
+				putTapBuffer(chunk.pcm)
 				continue
 			}
-			if err := c.tapWrite(tc, &chunk); err != nil {
+			err := c.tapWrite(tc, &chunk)
+			putTapBuffer(chunk.pcm)
+			if err != nil {
 				t.dropped.Add(1)
 				c.setError("PCM tap: " + err.Error())
 				c.warnf("PCM tap of call %q dropped: %v", tc.callID, err)
@@ -269,8 +293,9 @@ func (c *Client) tapWrite(tc *tapCall, chunk *tapChunk) error {
 			return err
 		}
 		tc.files[ch] = f
+		tc.bufs[ch] = bufio.NewWriterSize(f, 1<<16)
 	}
-	if _, err := tc.files[ch].Write(chunk.pcm); err != nil {
+	if _, err := tc.bufs[ch].Write(chunk.pcm); err != nil {
 		return err
 	}
 	if tc.origin < 0 {
@@ -303,8 +328,11 @@ func (c *Client) tapPath(tc *tapCall, ch uint8) string {
 }
 
 func (c *Client) tapClose(tc *tapCall) {
-	for _, f := range tc.files {
+	for ch, f := range tc.files {
 		if f != nil {
+			if err := tc.bufs[ch].Flush(); err != nil {
+				c.setError("PCM taps: " + err.Error())
+			}
 			_ = f.Close()
 		}
 	}

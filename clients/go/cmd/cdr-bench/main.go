@@ -26,7 +26,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "latency", "latency or replay")
+	mode := flag.String("mode", "latency", "latency (lifecycle hooks), pcm (AppendPCM, 20 ms chunks of 8 kHz PCM16) or replay")
 	url := flag.String("url", "", "cdr server")
 	key := flag.String("key", "", "gateway key id")
 	secret := flag.String("secret", "", "gateway secret")
@@ -82,7 +82,9 @@ func main() {
 	out := map[string]any{}
 	switch *mode {
 	case "latency":
-		latency(c, *n, *goroutines, *rate, out)
+		latency(c, *n, *goroutines, *rate, false, out)
+	case "pcm":
+		latency(c, *n, *goroutines, *rate, true, out)
 	case "replay":
 		replay(c, calls, *wait, out)
 		posts.report(*connections, out)
@@ -105,9 +107,12 @@ func pct(d []time.Duration, p float64) float64 {
 	return float64(d[i].Nanoseconds()) / 1000
 }
 
-// latency: n hook calls (ringing, established, bye in turn) from g goroutines, each timed.
-func latency(c *cdrclient.Client, n, g, rate int, out map[string]any) {
+// latency: n hook calls (ringing, established, bye in turn; or with pcm, AppendPCM of 20 ms
+// chunks on 50 recorded calls a goroutine, both channels in turn) from g goroutines, each timed.
+func latency(c *cdrclient.Client, n, g, rate int, pcm bool, out map[string]any) {
 	var life hooks.LifecycleSink = c
+	var rec hooks.RecordingSink = c
+	chunk := make([]byte, 320)
 	per := n / g
 	all := make([][]time.Duration, g)
 	var wg sync.WaitGroup
@@ -120,6 +125,12 @@ func latency(c *cdrclient.Client, n, g, rate int, out map[string]any) {
 			meta := hooks.CallMeta{Direction: hooks.DirectionInbound, TenantID: 7, Codec: "pcma",
 				RemoteAddr: "198.51.100.7:5060", LocalIP: "10.0.0.2", StartedAt: time.Now()}
 			hangup := hooks.HangupMeta{Initiator: hooks.HangupRemote, SIPCode: 200, Reason: "Normal Clearing", EndedAt: time.Now()}
+			if pcm {
+				for k := 0; k < 50; k++ {
+					meta.CallID = fmt.Sprintf("pcm-%d-%d@gw", w, k)
+					rec.BeginRecording(meta, 8000, "pcma")
+				}
+			}
 			began := time.Now()
 			for i := 0; i < per; i++ {
 				if rate > 0 && i%10 == 0 { // bursts of 10 at the goroutine's share of the rate
@@ -127,6 +138,13 @@ func latency(c *cdrclient.Client, n, g, rate int, out map[string]any) {
 					if s := time.Until(due); s > 0 {
 						time.Sleep(s)
 					}
+				}
+				if pcm {
+					callID := fmt.Sprintf("pcm-%d-%d@gw", w, (i/2)%50)
+					t := time.Now()
+					rec.AppendPCM(callID, hooks.RecordingChannel(i%2), chunk)
+					d = append(d, time.Since(t))
+					continue
 				}
 				meta.CallID = fmt.Sprintf("lat-%d-%d@gw", w, i/3)
 				t := time.Now()
