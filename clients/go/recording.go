@@ -156,7 +156,11 @@ func (c *Client) FinishRecording(ctx context.Context, artifact hooks.RecordingAr
 		c.recPending.Add(1) // from now: Flush waits for the taps to be spooled and uploaded
 		spooled := c.finishTaps(v.(*tapCall))
 		go func() {
-			job := <-spooled
+			var job *recordingJob
+			select {
+			case job = <-spooled:
+			case <-c.taps.done: // closed: the writer will not spool them (a job it did is replayed at the next start)
+			}
 			if job == nil {
 				c.recPending.Add(-1)
 				taps <- uploadResult{}

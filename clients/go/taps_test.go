@@ -211,3 +211,22 @@ func TestTapsOfACallNeverFinishedExpire(t *testing.T) {
 		t.Errorf("%d uploads of an expired call's taps", len(srv.recBodies))
 	}
 }
+
+// FinishRecording after Close does not wait for a tap writer that is gone.
+func TestFinishRecordingAfterCloseDoesNotWaitForTheTapWriter(t *testing.T) {
+	srv := newFakeServer(t)
+	c := newClient(t, testConfig(t, srv.URL))
+	c.BeginRecording(inbound, 8000, "pcma")
+	c.AppendPCM(inbound.CallID, hooks.ChannelCaller, pcm16(0, 160))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.FinishRecording(ctx, hooks.RecordingArtifact{CallID: inbound.CallID}); err != nil {
+		t.Fatalf("%v; %+v", err, c.Stats())
+	}
+	if st := c.Stats(); st.RecordingsPending != 0 {
+		t.Errorf("%+v", st)
+	}
+}
