@@ -106,12 +106,14 @@ def client(args: argparse.Namespace) -> None:
         conn.getresponse().read()
         conn.close()
     threads = [threading.Thread(target=worker, args=(bodies[i :: args.connections],)) for i in range(args.connections)]
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
+    run_cpu = time.process_time() - cpu0
     print(
         json.dumps(
             {
@@ -124,6 +126,9 @@ def client(args: argparse.Namespace) -> None:
                 "p50_ms": statistics.median(latencies) * 1000,
                 "p99_ms": pct(latencies, 0.99) * 1000,
                 "max_ms": max(latencies) * 1000,
+                # Time in flight over connections x the run: how busy the client kept its connections.
+                "busy": sum(latencies) / (args.connections * elapsed),
+                "run_cpu_seconds": run_cpu,
             }
         )
     )

@@ -41,7 +41,7 @@ type Config struct {
 	Secret string
 	Dir    string // durable state: outbox/ (event batches) and recordings/ (spooled blobs)
 
-	QueueEvents    int           // in-memory queue between the hooks and the outbox (16,384); full: dropped and counted
+	QueueEvents    int           // in-memory queue between the hooks and the outbox (16,384, rounded up to a power of two); full: dropped and counted
 	BatchEvents    int           // events per request, 1..1,000 (1,000)
 	MaxBodyBytes   int           // request body cap: the server's CDR_INGEST_MAX_BODY_BYTES (4 MiB)
 	FlushInterval  time.Duration // how long a partial batch waits for more events (100 ms)
@@ -51,11 +51,17 @@ type Config struct {
 	MinBackoff     time.Duration // first retry delay (200 ms), doubled per failure with jitter...
 	MaxBackoff     time.Duration // ...up to this (30 s); a longer Retry-After wins
 	Uploads        int           // recording uploads at once (2)
-	TimeDigits     int           // fractional digits of times on the wire, 1..9 (6: what the store keeps)
-	LabelCalls     int           // calls whose SetLabels labels are kept (65,536); the oldest labelled is forgotten first
-	EventIDPrefix  string        // event ids are PREFIX-RUN-N, RUN random per New: never reused after a restart
-	HTTPClient     *http.Client  // default: a client with keep-alive and RequestTimeout
-	Logger         *log.Logger   // default: log.Default()
+
+	TapQueueBytes    int           // PCM tap bytes waiting in memory for the tap writer (8 MiB); beyond: dropped and counted
+	TapSpoolMaxBytes int64         // tap files on disk for calls in progress (1 GiB); beyond: dropped and counted
+	TapGapTolerance  time.Duration // a tap later than its channel's end by more than this starts at its arrival (80 ms)
+	TapCallMaxAge    time.Duration // taps of a call not finished this long after BeginRecording are discarded (6 h)
+
+	TimeDigits    int          // fractional digits of times on the wire, 1..9 (6: what the store keeps)
+	LabelCalls    int          // calls whose SetLabels labels are kept (65,536); the oldest labelled is forgotten first
+	EventIDPrefix string       // event ids are PREFIX-RUN-N, RUN random per New: never reused after a restart
+	HTTPClient    *http.Client // default: a client with keep-alive and RequestTimeout
+	Logger        *log.Logger  // default: log.Default()
 }
 
 func (c *Config) resolve() error {
@@ -86,6 +92,12 @@ func (c *Config) resolve() error {
 	def(&c.Uploads, 2)
 	def(&c.TimeDigits, 6)
 	def(&c.LabelCalls, 65536)
+	def(&c.TapQueueBytes, 8<<20)
+	if c.TapSpoolMaxBytes == 0 {
+		c.TapSpoolMaxBytes = 1 << 30
+	}
+	defDur(&c.TapGapTolerance, 80*time.Millisecond)
+	defDur(&c.TapCallMaxAge, 6*time.Hour)
 	if c.OutboxMaxBytes == 0 {
 		c.OutboxMaxBytes = 1 << 30
 	}
@@ -100,6 +112,8 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("cdrclient: BatchEvents: %d not in 1..1000 (the server's limit)", c.BatchEvents)
 	case c.MaxBodyBytes < 4096:
 		return fmt.Errorf("cdrclient: MaxBodyBytes: %d < 4096", c.MaxBodyBytes)
+	case c.TapQueueBytes < 1 || c.TapSpoolMaxBytes < 1 || c.TapGapTolerance < 0 || c.TapCallMaxAge < time.Millisecond:
+		return errors.New("cdrclient: need TapQueueBytes >= 1, TapSpoolMaxBytes >= 1, TapGapTolerance >= 0, TapCallMaxAge >= 1 ms")
 	case c.LabelCalls < 1:
 		return fmt.Errorf("cdrclient: LabelCalls: %d < 1", c.LabelCalls)
 	case c.Connections < 1 || c.Uploads < 1:
@@ -155,6 +169,10 @@ type Stats struct {
 	Refused   uint64 // events of batches the server refused whole (4xx): moved to outbox/refused/
 	Retries   uint64 // event batch attempts that will be made again
 
+	TapsDropped uint64 // PCM tap chunks lost: over TapQueueBytes or TapSpoolMaxBytes, bad channel, disk error
+	TapBytes    uint64 // PCM tap bytes written to the tap files
+	TapExpired  uint64 // calls whose taps were discarded: not finished TapCallMaxAge after BeginRecording
+
 	RecordingsUploaded uint64
 	RecordingsRefused  uint64 // answered 4xx: moved to recordings/refused/
 	RecordingsPending  int    // spooled, not yet uploaded
@@ -171,7 +189,7 @@ type Client struct {
 	eventsURL  string
 	layout     string
 
-	queue  chan item
+	queue  *ring[item]
 	closed atomic.Bool
 
 	dropped, hookPanics, written, oversize                  atomic.Uint64
@@ -184,6 +202,8 @@ type Client struct {
 	box      *outbox
 	spool    *recordingSpool
 	tenants  sync.Map // call id -> hooks.CallMeta.TenantID, from BeginRecording
+	taps     *tapState
+	tapCalls sync.Map // call id -> *tapCall, from BeginRecording to FinishRecording
 	uploads  chan struct{}
 	stop     chan struct{} // closed by Close: senders and uploaders give up waiting
 	pumpDone chan struct{}
@@ -211,7 +231,7 @@ func New(cfg Config) (*Client, error) {
 		base:       base,
 		eventsPath: prefix + "/ingest/v1/events",
 		layout:     timeLayout(cfg.TimeDigits),
-		queue:      make(chan item, cfg.QueueEvents),
+		queue:      newRing[item](cfg.QueueEvents),
 		uploads:    make(chan struct{}, cfg.Uploads),
 		stop:       make(chan struct{}),
 		pumpDone:   make(chan struct{}),
@@ -230,7 +250,11 @@ func New(cfg Config) (*Client, error) {
 	if c.spool, err = openRecordingSpool(filepath.Join(cfg.Dir, "recordings")); err != nil {
 		return nil, err
 	}
+	if c.taps, err = openTaps(filepath.Join(cfg.Dir, "taps"), cfg.TapQueueBytes); err != nil {
+		return nil, err
+	}
 	go c.pump()
+	go c.tapWriter()
 	for i := 0; i < cfg.Connections; i++ {
 		c.wg.Add(1)
 		go c.sender()
@@ -265,11 +289,9 @@ func (c *Client) put(it item) {
 	if it.kind != kindBridgeStarted {
 		it.labels = c.labels.get(it.meta.CallID)
 	}
-	select {
-	case c.queue <- it:
-	default:
+	if !c.queue.push(&it) {
 		c.dropped.Add(1)
-		c.warnf("event queue full (%d events): dropping new events", cap(c.queue))
+		c.warnf("event queue full (%d events): dropping new events", c.queue.capacity())
 	}
 }
 
@@ -305,15 +327,16 @@ func (c *Client) OnFailed(meta hooks.CallMeta, hangup hooks.HangupMeta) {
 func (c *Client) pump() {
 	defer close(c.pumpDone)
 	var (
-		events  [][]byte
-		size    = 2 // "[" and "]"
+		batch   []byte // the batch being filled: "[" and its events so far
+		events  int    // in batch
+		ev      []byte // one event, reused
 		seq     uint64
 		lastNs  int64
 		started time.Time // when the batch being filled got its first event
 		waiting []chan struct{}
 	)
-	// The pump polls the queue instead of waiting on it: a hook's send then never finds a parked
-	// receiver to wake, which costs the gateway's goroutine microseconds (a futex wake-up).
+	// The pump polls the queue (a lock-free ring, ring.go) instead of waiting on it: a hook then
+	// never has a parked receiver to wake, which costs the gateway's goroutine microseconds.
 	poll := c.cfg.FlushInterval
 	if poll > 2*time.Millisecond {
 		poll = 2 * time.Millisecond
@@ -322,36 +345,30 @@ func (c *Client) pump() {
 	defer ticker.Stop()
 	// seal closes the batch being filled; write makes the sealed ones durable, as one file.
 	var sealed [][]byte
+	var counts []int
 	var sealedEvents int
 	seal := func() {
-		if len(events) == 0 {
+		if events == 0 {
 			return
 		}
-		body := make([]byte, 0, size)
-		body = append(body, '[')
-		for i, e := range events {
-			if i > 0 {
-				body = append(body, ',')
-			}
-			body = append(body, e...)
-		}
-		body = append(body, ']')
-		sealed = append(sealed, body)
-		sealedEvents += len(events)
-		events, size = events[:0], 2
+		batch = append(batch, ']')
+		sealed = append(sealed, batch)
+		counts = append(counts, events)
+		sealedEvents += events
+		batch, events = make([]byte, 0, len(batch)), 0
 	}
 	write := func() {
 		if len(sealed) == 0 {
 			return
 		}
-		if err := c.box.append(sealed, sealedEvents); err != nil {
+		if err := c.box.append(sealed, counts); err != nil {
 			c.dropped.Add(uint64(sealedEvents))
 			c.setError(err.Error())
 			c.warnf("outbox: %v: dropping %d events", err, sealedEvents)
 		} else {
 			c.written.Add(uint64(sealedEvents))
 		}
-		sealed, sealedEvents = nil, 0
+		sealed, counts, sealedEvents = nil, nil, 0
 	}
 	notify := func() {
 		for _, w := range waiting {
@@ -367,39 +384,67 @@ func (c *Client) pump() {
 		}
 		lastNs = it.at
 		seq++
-		e := encodeItem(it, c.cfg.EventIDPrefix+"-"+strconv.FormatUint(seq, 10), c.layout)
-		if len(e)+2 > c.cfg.MaxBodyBytes {
+		ev = append(append(ev[:0], c.cfg.EventIDPrefix...), '-')
+		ev = strconv.AppendUint(ev, seq, 10)
+		id := string(ev)
+		ev = appendItem(ev[:0], it, id, c.layout)
+		if len(ev)+2 > c.cfg.MaxBodyBytes {
 			c.oversize.Add(1)
-			c.warnf("event of %d bytes over MaxBodyBytes: dropped", len(e))
+			c.warnf("event of %d bytes over MaxBodyBytes: dropped", len(ev))
 			return
 		}
-		if len(events) == c.cfg.BatchEvents || size+len(e)+1 > c.cfg.MaxBodyBytes {
+		if events == c.cfg.BatchEvents || len(batch)+len(ev)+2 > c.cfg.MaxBodyBytes {
 			seal()
-			if len(sealed) == 64 { // a backlog is written in files of 64 requests at most
+			// A backlog is written in files of 64 requests at most, each file one fsync pair.
+			// But while a sender would be idle (fewer requests in the outbox than senders) the
+			// sealed batches are written at once: a burst's first requests do not wait for 63
+			// more to be encoded.
+			if len(sealed) == 64 || c.box.starving(c.cfg.Connections) {
 				write()
 			}
 		}
-		if len(events) == 0 {
+		if events == 0 {
 			started = time.Now()
+			batch = append(batch, '[')
+		} else {
+			batch = append(batch, ',')
 		}
-		events = append(events, e)
-		size += len(e) + 1
+		batch = append(batch, ev...)
+		events++
 	}
-	drain := func() {
-		for {
-			select {
-			case it := <-c.queue:
-				add(&it)
-			default:
-				return
-			}
+	var it item
+	drain := func() (n int) {
+		for c.queue.pop(&it) {
+			add(&it)
+			n++
 		}
+		it = item{}
+		return n
 	}
+	// Idle (nothing drained 10 polls running, no batch being filled), the pump polls less often:
+	// every wake-up costs the scheduler CPU that a loaded machine's server could use (a profile
+	// of bench/go_client.py's replay: a third of the client's CPU was the runtime parking and
+	// waking its goroutines). A hook never waits for the pump either way.
+	idlePoll := c.cfg.FlushInterval / 4
+	if idlePoll > 20*time.Millisecond {
+		idlePoll = 20 * time.Millisecond
+	}
+	if idlePoll < poll {
+		idlePoll = poll
+	}
+	idle := 0
 	for {
 		select {
 		case <-ticker.C:
-			drain()
-			if len(events) > 0 && time.Since(started) >= c.cfg.FlushInterval {
+			if drain() > 0 || events > 0 {
+				if idle >= 10 {
+					ticker.Reset(poll)
+				}
+				idle = 0
+			} else if idle++; idle == 10 {
+				ticker.Reset(idlePoll)
+			}
+			if events > 0 && time.Since(started) >= c.cfg.FlushInterval {
 				seal()
 			}
 			write()
@@ -443,14 +488,21 @@ func (c *Client) Flush(ctx context.Context) error {
 	if err := c.Sync(ctx); err != nil {
 		return err
 	}
-	tick := time.NewTicker(10 * time.Millisecond)
+	tick := time.NewTicker(10 * time.Millisecond) // recordings: polled while some are pending
 	defer tick.Stop()
 	for {
-		if c.box.empty() && c.recPending.Load() == 0 {
+		empty, changed := c.box.emptyOrChanged()
+		pending := c.recPending.Load()
+		if empty && pending == 0 {
 			return nil
 		}
+		var ticks <-chan time.Time
+		if pending > 0 {
+			ticks = tick.C
+		}
 		select {
-		case <-tick.C:
+		case <-changed: // the last batch's answer ends the wait at once, not at the next tick
+		case <-ticks:
 		case <-ctx.Done():
 			return fmt.Errorf("cdrclient: flush: %w (%d batches, %d recordings still on disk)", ctx.Err(), c.box.len(), c.recPending.Load())
 		}
@@ -466,6 +518,7 @@ func (c *Client) Close(ctx context.Context) error {
 	err := c.Flush(ctx)
 	close(c.stop)
 	<-c.pumpDone
+	<-c.taps.done
 	c.box.wake()
 	c.wg.Wait()
 	return err
@@ -488,6 +541,9 @@ func (c *Client) Stats() Stats {
 		Rejected:           c.rejected.Load(),
 		Refused:            c.refused.Load(),
 		Retries:            c.retries.Load(),
+		TapsDropped:        c.taps.dropped.Load(),
+		TapBytes:           c.taps.written.Load(),
+		TapExpired:         c.taps.expired.Load(),
 		RecordingsUploaded: c.recUploaded.Load(),
 		RecordingsRefused:  c.recRefused.Load(),
 		RecordingsPending:  int(c.recPending.Load()),

@@ -40,6 +40,7 @@ type fakeServer struct {
 	times      []time.Time
 	recordings map[string][]byte
 	recHeaders []http.Header
+	recBodies  [][]byte // in recHeaders' order, refused ones included
 	respond    func(n int, events []map[string]any, w http.ResponseWriter) bool
 	recRespond func(n int, w http.ResponseWriter) bool
 	maxBody    int64
@@ -74,6 +75,7 @@ func (s *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	if strings.HasPrefix(r.URL.Path, "/ingest/v1/recordings/") {
 		s.recHeaders = append(s.recHeaders, r.Header.Clone())
+		s.recBodies = append(s.recBodies, body)
 		if s.recRespond != nil && s.recRespond(len(s.recHeaders), w) {
 			return
 		}
@@ -501,6 +503,8 @@ func TestHooksNeverBlockNorPanic(t *testing.T) {
 	}
 	var nilClient *Client
 	nilClient.OnRinging(inbound) // no panic
+	nilClient.BeginRecording(inbound, 8000, "pcma")
+	nilClient.AppendPCM("a@gw", hooks.ChannelCaller, []byte{1, 2})
 	if _, err := nilClient.FinishRecording(context.Background(), hooks.RecordingArtifact{}); err == nil {
 		t.Error("nil client")
 	}
@@ -691,6 +695,11 @@ func TestOutboxChild(t *testing.T) {
 func TestAPartlyAnsweredOutboxFileIsSentWholeAfterARestart(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.respond = func(n int, _ []map[string]any, w http.ResponseWriter) bool {
+		if n == 1 {
+			// The first request, written alone while the sender was idle, is answered once the
+			// others are on disk: requests 2 to 4 share a file.
+			time.Sleep(200 * time.Millisecond)
+		}
 		if n > 2 {
 			w.WriteHeader(503)
 			return true
@@ -722,7 +731,8 @@ func TestAPartlyAnsweredOutboxFileIsSentWholeAfterARestart(t *testing.T) {
 	cfg.FlushInterval, cfg.MinBackoff, cfg.MaxBackoff = 5*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond
 	flush(t, newClient(t, cfg))
 	got := again.events()
-	if len(got) != 50 || got[0]["call"].(map[string]any)["call_id"] != "p0@gw" || got[49]["call"].(map[string]any)["call_id"] != "p49@gw" {
+	// Request 1 was answered alone; 2 (answered) is sent again with 3 and 4, its file's others.
+	if len(got) != 40 || got[0]["call"].(map[string]any)["call_id"] != "p10@gw" || got[39]["call"].(map[string]any)["call_id"] != "p49@gw" {
 		t.Fatalf("%d events after the restart", len(got))
 	}
 	if files, _ := filepath.Glob(filepath.Join(cfg.Dir, "outbox", "*.json")); len(files) != 0 {

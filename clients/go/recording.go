@@ -130,30 +130,12 @@ func (s *recordingSpool) finish(job recordingJob, refused bool) {
 	}
 }
 
-// BeginRecording mirrors hooks.RecordingSink.BeginRecording. It notes the call's tenant for the
-// upload (a RecordingArtifact has none; without it the recording is sent as tenant 0 and takes
-// its call's tenant on the server). Always true: the SN3 capture is what gets uploaded.
-func (c *Client) BeginRecording(meta hooks.CallMeta, sampleRate int, codec string) bool {
-	if c == nil {
-		return true
-	}
-	defer func() {
-		if recover() != nil {
-			c.hookPanics.Add(1)
-		}
-	}()
-	c.tenants.Store(meta.CallID, uint64(meta.TenantID))
-	return true
-}
-
-// AppendPCM mirrors hooks.RecordingSink.AppendPCM: live PCM taps are not sent (the SN3 blob
-// FinishRecording gets holds both directions).
-func (c *Client) AppendPCM(callID string, ch hooks.RecordingChannel, pcm []byte) {}
-
-// FinishRecording mirrors hooks.RecordingSink.FinishRecording: the blob is spooled to disk
-// (fsync'd), then uploaded with its Content-Length, retried with backoff. It answers when the
-// server stored it or refused it, or when ctx ends: then the upload goes on in the background
-// (and after a restart) and the error wraps ctx.Err().
+// FinishRecording mirrors hooks.RecordingSink.FinishRecording. The SN3 blob, if any, is spooled
+// to disk (fsync'd) and uploaded with its Content-Length; the call's PCM taps, if BeginRecording
+// started them, become one stereo_pcm recording spooled and uploaded the same way (taps.go). Both
+// are retried with backoff. It answers when the server stored or refused them, or when ctx ends:
+// then the uploads go on in the background (and after a restart) and the error wraps ctx.Err().
+// The result is the SN3 blob's, or the taps' when there is no blob.
 func (c *Client) FinishRecording(ctx context.Context, artifact hooks.RecordingArtifact) (res hooks.RecordingResult, err error) {
 	if c == nil {
 		return res, errors.New("cdrclient: nil client")
@@ -164,28 +146,60 @@ func (c *Client) FinishRecording(ctx context.Context, artifact hooks.RecordingAr
 			err = fmt.Errorf("cdrclient: FinishRecording: %v", r)
 		}
 	}()
-	if len(artifact.Payload) == 0 {
-		return res, nil
-	}
 	var tenant uint64
 	if t, ok := c.tenants.LoadAndDelete(artifact.CallID); ok {
 		tenant = t.(uint64)
 	}
-	job, err := c.spool.add(&artifact, tenant)
-	if err != nil {
-		c.setError("recording spool: " + err.Error())
-		return res, fmt.Errorf("cdrclient: recording %q not spooled: %w", artifact.CallID, err)
+	var blob, taps chan uploadResult
+	if v, ok := c.tapCalls.LoadAndDelete(artifact.CallID); ok {
+		taps = make(chan uploadResult, 1)
+		c.recPending.Add(1) // from now: Flush waits for the taps to be spooled and uploaded
+		spooled := c.finishTaps(v.(*tapCall))
+		go func() {
+			var job *recordingJob
+			select {
+			case job = <-spooled:
+			case <-c.taps.done: // closed: the writer will not spool them (a job it did is replayed at the next start)
+			}
+			if job == nil {
+				c.recPending.Add(-1)
+				taps <- uploadResult{}
+				return
+			}
+			c.uploadLoop(*job, taps)
+		}()
 	}
-	c.recPending.Add(1)
-	done := make(chan uploadResult, 1)
-	go c.uploadLoop(job, done)
-	select {
-	case r := <-done:
-		return r.res, r.err
-	case <-ctx.Done():
-		return hooks.RecordingResult{Bytes: job.meta.Bytes}, fmt.Errorf(
-			"cdrclient: recording %q spooled, upload goes on in the background: %w", artifact.CallID, ctx.Err())
+	if len(artifact.Payload) > 0 {
+		job, err := c.spool.add(&artifact, tenant)
+		if err != nil {
+			c.setError("recording spool: " + err.Error())
+			return res, fmt.Errorf("cdrclient: recording %q not spooled: %w", artifact.CallID, err)
+		}
+		c.recPending.Add(1)
+		blob = make(chan uploadResult, 1)
+		go c.uploadLoop(job, blob)
 	}
+	var first error
+	for _, done := range []chan uploadResult{blob, taps} {
+		if done == nil {
+			continue
+		}
+		select {
+		case r := <-done:
+			if res == (hooks.RecordingResult{}) {
+				res = r.res
+			}
+			if first == nil {
+				first = r.err
+			}
+		case <-ctx.Done():
+			if res == (hooks.RecordingResult{}) {
+				res.Bytes = int64(len(artifact.Payload))
+			}
+			return res, fmt.Errorf("cdrclient: recording of %q spooled, upload goes on in the background: %w", artifact.CallID, ctx.Err())
+		}
+	}
+	return res, first
 }
 
 func (c *Client) uploadLoop(job recordingJob, done chan<- uploadResult) {

@@ -36,11 +36,10 @@ const (
 func (c *Client) sender() {
 	defer c.wg.Done()
 	for {
-		u, body, ok := c.box.take()
+		u, body, n, ok := c.box.take()
 		if !ok {
 			return
 		}
-		n := countEvents(body)
 		sha := SHA256Hex(body)
 		for attempt := 1; ; attempt++ {
 			result, wait := c.postBatch(body, sha, n)
@@ -60,12 +59,6 @@ func (c *Client) sender() {
 			}
 		}
 	}
-}
-
-func countEvents(body []byte) int {
-	var events []json.RawMessage
-	_ = json.Unmarshal(body, &events)
-	return len(events)
 }
 
 // postBatch is one attempt: what became of the batch, and the server's Retry-After.

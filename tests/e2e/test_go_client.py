@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+import wave
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -50,6 +51,12 @@ def stored(go_time: str) -> str:
 def ms_between(a: str, b: str) -> int:
     parse = lambda t: datetime.fromisoformat(stored(t).replace("Z", "+00:00"))  # noqa: E731
     return (parse(b) - parse(a)) // timedelta(milliseconds=1)
+
+
+def tap_tones() -> tuple[bytes, bytes]:
+    """The bridge's live taps: 1.5 s of a caller tone, 1 s of an agent tone, mono PCM16 LE at 8 kHz."""
+    tone = lambda hz, s: (8000 * np.sin(2 * np.pi * hz * np.arange(int(8000 * s)) / 8000)).astype("<i2")  # noqa: E731
+    return tone(440.0, 1.5).tobytes(), tone(660.0, 1.0).tobytes()
 
 
 def sn3_blob() -> bytes:
@@ -112,6 +119,9 @@ def test_call_shapes_fired_through_the_go_client_become_their_records(server, dr
     issued = gateway_create(name="go-gw", tenant_ids=[7, BIG_TENANT])
     blob = sn3_blob()
     (tmp_path / "call.sn3").write_bytes(blob)
+    caller, agent = tap_tones()
+    (tmp_path / "caller.pcm").write_bytes(caller)
+    (tmp_path / "agent.pcm").write_bytes(agent)
     run = subprocess.run(
         [str(driver)],
         env={
@@ -122,6 +132,9 @@ def test_call_shapes_fired_through_the_go_client_become_their_records(server, dr
             "CDR_SECRET": issued.secret,
             "CDR_DIR": str(tmp_path / "client"),
             "CDR_SN3": str(tmp_path / "call.sn3"),
+            "CDR_TAPS_CALLER": str(tmp_path / "caller.pcm"),
+            "CDR_TAPS_AGENT": str(tmp_path / "agent.pcm"),
+            "CDR_TAP_GAP": "1h",  # every tap follows on, however loaded the machine
             "CDR_TIME_DIGITS": str(WIRE_TIME_DIGITS),
             "CDR_BIG_TENANT": str(BIG_TENANT),
         },
@@ -131,10 +144,16 @@ def test_call_shapes_fired_through_the_go_client_become_their_records(server, dr
     assert run.returncode == 0, run.stderr.decode()
     out = json.loads(run.stdout)
     times, stats = out["times"], out["stats"]
-    assert out["close_error"] == "" and out["recording"]["error"] == "", out
+    assert out["close_error"] == "" and out["recording"]["error"] == "" and out["taps"]["error"] == "", out
     assert (stats["Rejected"], stats["Refused"], stats["Dropped"], stats["OutboxBatches"]) == (0, 0, 0, 0), stats
-    assert stats["Accepted"] == stats["Posted"] == 17 and stats["RecordingsUploaded"] == 1
+    assert stats["Accepted"] == stats["Posted"] == 17 and stats["RecordingsUploaded"] == 2
+    assert (stats["TapsDropped"], stats["TapBytes"]) == (0, len(caller) + len(agent)), stats
     assert out["recording"]["bytes"] == len(blob) and out["recording"]["object_key"]
+    # Both directions, interleaved: caller left, agent right, the agent's end padded with silence.
+    stereo = np.zeros((len(caller) // 2, 2), dtype="<i2")
+    stereo[:, 0] = np.frombuffer(caller, dtype="<i2")
+    stereo[: len(agent) // 2, 1] = np.frombuffer(agent, dtype="<i2")
+    assert out["taps"]["bytes"] == stereo.nbytes and out["taps"]["object_key"]
 
     token = api_token_create(user=staff_user("go-e2e", 7, BIG_TENANT), name="e2e").key  # tenants exist now
     calls = {c: json.loads(api_get(f"{server}/api/v1/calls/{quote(c, safe='')}/", token)) for c in CALL_IDS}
@@ -187,10 +206,21 @@ def test_call_shapes_fired_through_the_go_client_become_their_records(server, dr
     answered = calls["go-answered@gw"]
     recordings = [(r["format"], r["codec"], r["bytes"], r["wav_status"]) for r in answered["recordings"]]
     assert answered["has_recording"] and recordings == [("sn3", "pcmu", len(blob), "ready")]
-    assert not any(c["has_recording"] for c in calls.values() if c is not answered)
+    assert not any(c["has_recording"] for c in calls.values() if c is not answered and c is not calls["go-xfer@gw"])
     media = answered["recordings"][0]["media"]  # an absolute URL
     assert media.startswith(f"{server}/api/v1/recordings/")
     assert api_get(f"{media}?variant=original", token) == blob
     want = io.BytesIO()
     decode_to_wav(blob, "pcmu", want)
     assert api_get(f"{media}?variant=wav", token) == want.getvalue()
+
+    # The bridge's live PCM taps: one stereo_pcm recording, whose WAV plays both directions.
+    xfer = calls["go-xfer@gw"]
+    assert xfer["has_recording"] and [
+        (r["format"], r["bytes"], r["wav_status"], r["duration_ms"]) for r in xfer["recordings"]
+    ] == [("stereo_pcm", stereo.nbytes, "ready", 1500)]
+    media = xfer["recordings"][0]["media"]
+    assert api_get(f"{media}?variant=original", token) == stereo.tobytes()
+    with wave.open(io.BytesIO(api_get(f"{media}?variant=wav", token))) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 8000)
+        assert wav.readframes(wav.getnframes()) == stereo.tobytes()

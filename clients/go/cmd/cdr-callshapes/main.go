@@ -1,6 +1,7 @@
 // Command cdr-callshapes drives the hooks of real call shapes through the client against a cdr
 // server, the way a gateway fires them: an answered call with its SN3 recording, a rejected
-// one, a cancelled one, a transfer whose agent leg has tenant 0 and whose BYEs cross. It prints
+// one, a cancelled one, a transfer whose agent leg has tenant 0 and whose BYEs cross, recorded
+// from the bridge's live PCM taps (CDR_TAPS_CALLER, CDR_TAPS_AGENT: mono PCM16 LE files). It prints
 // what it did (call ids, times, the client's Stats) as JSON. tests/e2e/test_go_client.py runs it;
 // it is also a smoke test for a new deployment:
 //
@@ -48,9 +49,21 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+	var taps [2][]byte
+	for ch, name := range []string{"CDR_TAPS_CALLER", "CDR_TAPS_AGENT"} {
+		if path := os.Getenv(name); path != "" {
+			var err error
+			if taps[ch], err = os.ReadFile(path); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
+	// How late a tap may be and still follow on: the test feeds them faster than real time and
+	// wants them contiguous whatever the machine's load (80 ms by default, as a gateway's).
+	gap, _ := time.ParseDuration(env("CDR_TAP_GAP", "0"))
 	c, err := cdrclient.New(cdrclient.Config{
 		URL: env("CDR_URL", "http://127.0.0.1:8000"), KeyID: os.Getenv("CDR_KEY_ID"), Secret: os.Getenv("CDR_SECRET"),
-		Dir: dir, TimeDigits: digits, FlushInterval: 20 * time.Millisecond,
+		Dir: dir, TimeDigits: digits, FlushInterval: 20 * time.Millisecond, TapGapTolerance: gap,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -125,6 +138,19 @@ func main() {
 	stamp("agent2.before_established")
 	life.OnEstablished(second)
 	life.OnBridgeStarted(inbound.CallID, second.CallID)
+	// The bridge is recorded from its live taps, in 20 ms chunks of 8 kHz PCM16, both directions in turn.
+	rec.BeginRecording(inbound, 8000, "pcmu")
+	for i := 0; i < len(taps[0]) || i < len(taps[1]); i += 320 {
+		for ch := range taps {
+			if i < len(taps[ch]) {
+				rec.AppendPCM(inbound.CallID, hooks.RecordingChannel(ch), taps[ch][i:min(i+320, len(taps[ch]))])
+			}
+		}
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	result, err = rec.FinishRecording(ctx, hooks.RecordingArtifact{CallID: inbound.CallID})
+	cancel()
+	out["taps"] = map[string]any{"object_key": result.ObjectKey, "bytes": result.Bytes, "error": errString(err)}
 	local := stamp("xfer.ended")
 	remote := stamp("xfer.ended_remote")
 	var wg sync.WaitGroup // the session timer's BYE and the caller's cross, each on its goroutine
@@ -151,6 +177,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+func min(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
 }
 
 func errString(err error) string {
