@@ -67,7 +67,8 @@ def _stereo_pcm_to_wav(src: BinaryIO, recording: Recording, out: BinaryIO) -> fl
 
     Copied in chunks of _CHUNK bytes (a multiple of the 4-byte stereo frame).
     """
-    if src.read(4) == b"RIFF":
+    head = src.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":  # not raw samples that happen to start "RIFF"
         src.seek(0)
         shutil.copyfileobj(src, out, _CHUNK)
         return 0.0

@@ -155,6 +155,20 @@ def test_a_long_stereo_pcm_original_is_copied_in_chunks(local_storage, tmp_path)
         assert f.read() == pcm.tobytes()
 
 
+def test_raw_stereo_pcm_whose_first_samples_spell_riff_is_samples_not_a_wav(local_storage, tmp_path):
+    path = tmp_path / "taps.pcm"
+    pcm = b"RIFF" + bytes(range(4, 256)) * 4  # 1008 bytes: 252 stereo frames
+    path.write_bytes(pcm)
+    recording = store(local_storage, path, fmt="stereo_pcm", codec="l16", channels=2)
+
+    done, _ = transcode_traced(recording)
+
+    assert done.wav_status == WavStatus.READY, done.wav_error
+    assert done.duration_ms == round(252 / 8000 * 1000)
+    with local_storage.open(done.wav_key, "rb") as f:
+        assert f.read(44)[:4] == b"RIFF" and f.read() == pcm
+
+
 @pytest.mark.parametrize("where", ["local_storage", "s3_storage"])
 def test_an_empty_original_fails_with_a_reason_and_an_empty_stereo_pcm_is_an_empty_wav(request, where):
     storage = request.getfixturevalue(where)
