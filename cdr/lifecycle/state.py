@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cdr.hooks import CallMeta
-from cdr.lifecycle.events import END_TYPES, Event
+from cdr.lifecycle.events import END_TYPES, Event, call_to_json, fingerprint
 from cdr.lifecycle.fold import CallRecord, HangupRecord
 from cdr.lifecycle.labels import labels_merge
 from cdr.lifecycle.transfers import Leg, TransferRecord, transfers_pair
@@ -85,9 +85,15 @@ class CallState:
     expiry: End | None = None
     # fingerprint -> (first sighting, sorted label items): see the module's docstring.
     labelled: Mapping[str, tuple[datetime, tuple[tuple[str, str], ...]]] = field(default_factory=dict)
-    # transfer attempts: (moment, target, call); a repeat posted with labels added is the same one.
-    attempts: frozenset[tuple[datetime, str, CallMeta | None]] = frozenset()
+    # transfer attempts: (moment, target, the call's digest); a repeat posted with labels added is
+    # the same one.
+    attempts: frozenset[tuple[datetime, str, str]] = frozenset()
     bridges: Mapping[str, datetime] = field(default_factory=dict)  # outbound Call-ID -> first moment
+
+
+def _meta_key(meta: CallMeta | None) -> str:
+    # derive_transfers tells attempts apart by their CallMeta (labels aside): a stable digest of it.
+    return "" if meta is None else fingerprint(call_to_json(meta))
 
 
 def state_of(call_id: str, events: Iterable[Event]) -> CallState:
@@ -97,7 +103,7 @@ def state_of(call_id: str, events: Iterable[Event]) -> CallState:
     firsts: list[First | None] = [None] * len(FIRST_FIELDS)
     real_end = expiry = None
     labelled: dict[str, tuple[datetime, tuple[tuple[str, str], ...]]] = {}
-    attempts: set[tuple[datetime, str, CallMeta | None]] = set()
+    attempts: set[tuple[datetime, str, str]] = set()
     bridges: dict[str, datetime] = {}
     for e in events:
         if e.call_id != call_id:
@@ -128,7 +134,7 @@ def state_of(call_id: str, events: Iterable[Event]) -> CallState:
             else:
                 real_end = _least(real_end, end)
         elif kind == "transfer_started":
-            attempts.add((at, e.target_uri, meta))
+            attempts.add((at, e.target_uri, _meta_key(meta)))
         elif kind == "bridge_started":
             held_at = bridges.get(e.outbound_call_id)
             if held_at is None or at < held_at:
@@ -246,3 +252,61 @@ def counting_scope(e: Event) -> int:
     if gateway_id is None or (e.call is not None and e.call.tenant_id):
         return 0
     return int(gateway_id)
+
+
+STATE_VERSION = 1  # bump when the rules or this encoding change: stored states are then rebuilt
+
+
+def _t(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _first_json(f: tuple[Any, ...] | None) -> list[Any] | None:
+    return None if f is None else [f[0].isoformat(), *f[1:]]
+
+
+def _first(obj: list[Any] | None) -> Any:
+    return None if obj is None else (datetime.fromisoformat(obj[0]), *obj[1:])
+
+
+def state_to_json(state: CallState) -> dict[str, Any]:
+    """A JSON-safe form of the state, for storage (``state_from_json`` reads it back)."""
+    return {
+        "v": STATE_VERSION,
+        "start": _t(state.started_at),
+        "tenant": _first_json(state.tenant),
+        "firsts": [_first_json(f) for f in state.firsts],
+        "ringing": _t(state.ringing_at),
+        "established": _t(state.established_at),
+        "end": _first_json(state.real_end),
+        "expiry": _first_json(state.expiry),
+        "labels": {fp: [at.isoformat(), [list(kv) for kv in items]] for fp, (at, items) in state.labelled.items()},
+        "attempts": sorted([at.isoformat(), target, key] for at, target, key in state.attempts),
+        "bridges": {out: at.isoformat() for out, at in state.bridges.items()},
+    }
+
+
+def state_from_json(call_id: str, obj: Mapping[str, Any]) -> CallState | None:
+    """The state ``state_to_json`` wrote; None if it was written by another ``STATE_VERSION``."""
+    if obj.get("v") != STATE_VERSION:
+        return None
+    return CallState(
+        call_id=call_id,
+        started_at=_dt(obj["start"]),
+        tenant=_first(obj["tenant"]),
+        firsts=tuple(_first(f) for f in obj["firsts"]),
+        ringing_at=_dt(obj["ringing"]),
+        established_at=_dt(obj["established"]),
+        real_end=_first(obj["end"]),
+        expiry=_first(obj["expiry"]),
+        labelled={
+            fp: (datetime.fromisoformat(at), tuple((k, v) for k, v in items))
+            for fp, (at, items) in obj["labels"].items()
+        },
+        attempts=frozenset((datetime.fromisoformat(at), target, key) for at, target, key in obj["attempts"]),
+        bridges={out: datetime.fromisoformat(at) for out, at in obj["bridges"].items()},
+    )

@@ -1,5 +1,6 @@
 """The call's state merged chunk by chunk gives derive_call's record (and derive_transfers') of the set."""
 
+import json
 from datetime import timedelta
 from itertools import pairwise
 
@@ -8,7 +9,18 @@ from hypothesis import strategies as st
 
 from cdr.lifecycle.events import Event, parse_event
 from cdr.lifecycle.fold import derive_call
-from cdr.lifecycle.state import CallState, counting_scope, merge, merge_all, record_of, state_of, transfers_of
+from cdr.lifecycle.state import (
+    STATE_VERSION,
+    CallState,
+    counting_scope,
+    merge,
+    merge_all,
+    record_of,
+    state_from_json,
+    state_of,
+    state_to_json,
+    transfers_of,
+)
 from cdr.lifecycle.transfers import Leg, derive_transfers
 from tests.support.factories import T0, bye, call, event, failed, iso
 
@@ -150,3 +162,12 @@ def test_the_counting_scope_is_the_gateway_only_for_events_that_name_no_tenant()
     unnamed = parsed({**event("ringing", 1, call(tenant_id=0)), "gateway_id": 3})
     bridge = parsed({**event("bridge_started", 1, inbound_call_id=CALL, outbound_call_id="l1@gw"), "gateway_id": 4})
     assert [counting_scope(e) for e in (named, unnamed, bridge, parsed(event("ringing", 1)))] == [0, 3, 4, 0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=multisets())
+def test_a_stored_state_reads_back_equal_through_json(events):
+    state = state_of(CALL, events)
+    stored = json.loads(json.dumps(state_to_json(state)))
+    assert state_from_json(CALL, stored) == state
+    assert state_from_json(CALL, {**stored, "v": STATE_VERSION + 1}) is None  # rebuilt from the log
