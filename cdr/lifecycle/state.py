@@ -89,6 +89,7 @@ class CallState:
     # the same one.
     attempts: frozenset[tuple[datetime, str, str]] = frozenset()
     bridges: Mapping[str, datetime] = field(default_factory=dict)  # outbound Call-ID -> first moment
+    types: frozenset[str] = frozenset()  # the kinds of events held (for the refusal's log line)
 
 
 def _meta_key(meta: CallMeta | None) -> str:
@@ -105,9 +106,11 @@ def state_of(call_id: str, events: Iterable[Event]) -> CallState:
     labelled: dict[str, tuple[datetime, tuple[tuple[str, str], ...]]] = {}
     attempts: set[tuple[datetime, str, str]] = set()
     bridges: dict[str, datetime] = {}
+    types: set[str] = set()
     for e in events:
         if e.call_id != call_id:
             continue
+        types.add(e.type)
         at, fp, kind, meta = e.observed_at, e.fingerprint, e.type, e.call
         if meta is not None and meta.call_id == call_id:
             if meta.started_at is not None and (started_at is None or meta.started_at < started_at):
@@ -151,6 +154,7 @@ def state_of(call_id: str, events: Iterable[Event]) -> CallState:
         labelled=labelled,
         attempts=frozenset(attempts),
         bridges=bridges,
+        types=frozenset(types),
     )
 
 
@@ -170,6 +174,7 @@ def merge(a: CallState, b: CallState) -> CallState:
         labelled=_least_by_key(a.labelled, b.labelled),
         attempts=a.attempts | b.attempts,
         bridges=_least_by_key(a.bridges, b.bridges),
+        types=a.types | b.types,
     )
 
 
@@ -287,6 +292,7 @@ def state_to_json(state: CallState) -> dict[str, Any]:
         "labels": {fp: [at.isoformat(), [list(kv) for kv in items]] for fp, (at, items) in state.labelled.items()},
         "attempts": sorted([at.isoformat(), target, key] for at, target, key in state.attempts),
         "bridges": {out: at.isoformat() for out, at in state.bridges.items()},
+        "types": sorted(state.types),
     }
 
 
@@ -309,4 +315,5 @@ def state_from_json(call_id: str, obj: Mapping[str, Any]) -> CallState | None:
         },
         attempts=frozenset((datetime.fromisoformat(at), target, key) for at, target, key in obj["attempts"]),
         bridges={out: datetime.fromisoformat(at) for out, at in obj["bridges"].items()},
+        types=frozenset(obj["types"]),
     )

@@ -261,3 +261,21 @@ class IngestedBatch(models.Model):
 
     def __str__(self) -> str:
         return self.batch_id
+
+
+class CallFold(models.Model):
+    """The fold of a call's accepted events so far (``cdr.lifecycle.state``), so that a batch merges
+    only its new events instead of re-reading the call's history from the log.
+
+    One state per counting scope (``cdr.lifecycle.state.counting_scope``: 0, or the gateway whose
+    tenant-0 events count only while it may report the call's tenant), as ``{"scope": state}``.
+    Keyed by Call-ID, not by Call: events wait here for the event that gives the call its start.
+    Derived data: a missing row, or one of another ``STATE_VERSION``, is rebuilt from the log;
+    whatever rewrites or deletes logged events (erasure, retention) deletes the row.
+    """
+
+    call_id = models.CharField(max_length=255, primary_key=True)
+    parts = models.JSONField()
+
+    def __str__(self) -> str:
+        return self.call_id
