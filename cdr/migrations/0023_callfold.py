@@ -2,6 +2,18 @@
 
 from django.db import migrations, models
 
+STALE = '{"0": {"v": 0}}'
+
+
+def mark_logged_calls_stale(apps, schema_editor):
+    cast = "::jsonb" if schema_editor.connection.vendor == "postgresql" else ""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO cdr_callfold (call_id, parts) SELECT DISTINCT call_id, %s{cast} FROM cdr_callevent"
+            " WHERE status = 'accepted'",
+            [STALE],
+        )
+
 
 class Migration(migrations.Migration):
 
@@ -17,4 +29,7 @@ class Migration(migrations.Migration):
                 ('parts', models.JSONField()),
             ],
         ),
+        # The calls already logged get a stale fold, folded from the log when next refreshed: from
+        # now on, a call without a row is one without events (see CallFold).
+        migrations.RunPython(mark_logged_calls_stale, migrations.RunPython.noop),
     ]

@@ -76,9 +76,7 @@ def _whole(call_id: str, parts: Parts) -> CallState:
     return merge_all(call_id, parts.values())
 
 
-def _stored(raw: dict[str, Any] | None, call_id: str) -> Parts | None:
-    if raw is None:
-        return None
+def _stored(raw: dict[str, Any], call_id: str) -> Parts | None:
     parts: Parts = {}
     for scope, obj in raw.items():
         state = state_from_json(call_id, obj)
@@ -92,9 +90,9 @@ def _folds(
     call_ids: set[str], new: Iterable[Event], known: dict[tuple[str, int], Event] | None, changed: set[str]
 ) -> dict[str, Parts]:
     """The folds of these calls: the stored ones merged with the batch's sightings ``new`` (events
-    logged by it, or whose logged observation it may have moved earlier); the others (none stored,
-    or invalidated) folded from the whole log, which holds the batch's events already. The calls
-    whose fold is to be stored are added to ``changed``."""
+    logged by it, or whose logged observation it may have moved earlier); a call without a row has
+    no other event (see ``CallFold``); one whose row is stale is folded from the whole log, which
+    holds the batch's events already. The calls whose fold is to be stored are added to ``changed``."""
     if not call_ids:
         return {}
     stored = dict(CallFold.objects.filter(one_of("call_id", call_ids)).values_list("call_id", "parts"))
@@ -105,7 +103,8 @@ def _folds(
     out: dict[str, Parts] = {}
     rebuild = set()
     for call_id in call_ids:
-        parts = _stored(stored.get(call_id), call_id)
+        raw = stored.get(call_id)
+        parts = {} if raw is None else _stored(raw, call_id)
         if parts is None:
             rebuild.add(call_id)
             continue

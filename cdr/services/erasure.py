@@ -149,7 +149,7 @@ def _events_mask(call_ids: list[str], apply: bool) -> int:
     # The HTTP edge's ledger of event ids keeps each event's fingerprint for a few days.
     GatewayEvent.objects.filter(one_of("fingerprint", forgotten)).delete()
     # The calls' folds hold the old labels and fingerprints: rebuilt from the masked log when next needed.
-    CallFold.objects.filter(one_of("call_id", call_ids)).delete()
+    CallFold.objects.filter(one_of("call_id", call_ids)).update(parts=CallFold.STALE)
     return len(changes)
 
 

@@ -81,15 +81,13 @@ def test_a_batch_on_a_call_with_a_stored_fold_does_not_read_the_calls_history():
     assert record_row("c1@gw")["labels"] == {"to": "new"}
 
 
-@pytest.mark.parametrize("damage", ["missing", "other-version"])
-def test_a_missing_or_outdated_fold_is_rebuilt_from_the_log(damage):
+@pytest.mark.parametrize("damage", ["stale", "other-version"])
+def test_a_stale_or_outdated_fold_is_rebuilt_from_the_log(damage):
+    """A stale row is what migration 0023 leaves for the calls logged before it."""
     events_ingest(events=[labelled("ringing", 1, "+331"), labelled("established", 5, "+332")])
-    if damage == "missing":
-        CallFold.objects.all().delete()
-    else:
-        fold = CallFold.objects.get()
-        fold.parts = {s: {**obj, "v": -1} for s, obj in fold.parts.items()}
-        fold.save()
+    fold = CallFold.objects.get()
+    fold.parts = CallFold.STALE if damage == "stale" else {s: {**obj, "v": -1} for s, obj in fold.parts.items()}
+    fold.save()
     events_ingest(events=[bye(30, 30)])
     assert record_row("c1@gw")["labels"] == {"to": "+332"}
     assert record_row("c1@gw")["status"] == "completed"
@@ -111,11 +109,11 @@ def test_events_a_gateway_may_not_report_are_held_in_their_own_part_and_count_on
     assert stored_parts("c1@gw") == log_parts("c1@gw")
 
 
-def test_erasure_drops_the_fold_and_the_next_batch_folds_the_masked_log():
+def test_erasure_marks_the_fold_stale_and_the_next_batch_folds_the_masked_log():
     events_ingest(events=[labelled("ringing", 1, "+331"), labelled("established", 5, "+332")])
     assert CallFold.objects.filter(call_id="c1@gw").exists()
     calls_erase(tenant_id=7, selector=erasure_selector(call_id="c1@gw"), apply=True)
-    assert not CallFold.objects.filter(call_id="c1@gw").exists()
+    assert CallFold.objects.get(call_id="c1@gw").parts == CallFold.STALE
     events_ingest(events=[bye(30, 30)])
     assert stored_parts("c1@gw") == log_parts("c1@gw")
     assert record_row("c1@gw")["labels"] == derive_call("c1@gw", log_events("c1@gw")).labels
@@ -129,3 +127,13 @@ def test_a_repeat_logged_as_rejected_does_not_enter_the_fold():
     events_ingest(events=[again])
     assert record_row("c1@gw")["established_at"] is None
     assert stored_parts("c1@gw") == log_parts("c1@gw")
+
+
+def test_every_call_with_accepted_events_has_a_fold_so_a_call_without_one_starts_from_its_batch():
+    events_ingest(events=[event("ringing", 1), event("ringing", 2, call("c2@gw")), bye(3, 3, call("c3@gw"))])
+    bridge = {"type": "bridge_started", "observed_at": iso(T0), "inbound_call_id": "c5@gw", "outbound_call_id": "x@gw"}
+    events_ingest(events=[event("ringing", 1, call("c4@gw", tenant_id=0)), bridge])
+    logged = set(Log.objects.filter(status=EventStatus.ACCEPTED).values_list("call_id", flat=True))
+    assert logged == set(CallFold.objects.values_list("call_id", flat=True))
+    for call_id in logged:
+        assert stored_parts(call_id) == log_parts(call_id)
