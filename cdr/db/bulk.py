@@ -91,7 +91,11 @@ def bulk_upsert(
             return list(cursor.fetchall()) if returning else []
         params = [
             [
-                (json.dumps(row[k]) if isinstance(f, models.JSONField) else f.get_db_prep_save(row[k], connection))
+                (
+                    json.dumps(row[k], default=_iso)  # datetimes as orjson writes them on PostgreSQL
+                    if isinstance(f, models.JSONField)
+                    else f.get_db_prep_save(row[k], connection)
+                )
                 for f, k in zip(fields, keys, strict=True)
             ]
             for row in rows

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -59,13 +59,21 @@ def derive_transfers(events: Iterable[Event], legs: Iterable[Leg]) -> list[Trans
             attempts.setdefault((e.observed_at, e.target_uri, e.call), (e.observed_at, e.target_uri))
         elif e.type == "bridge_started":
             bridges.setdefault(e.outbound_call_id, e.observed_at)
-    ordered = [(target, at) for at, target in sorted(attempts.values())]
+    return transfers_pair(sorted(attempts.values()), bridges, legs)
+
+
+def transfers_pair(
+    attempts: Iterable[tuple[datetime, str]], bridges: Mapping[str, datetime], legs: Iterable[Leg]
+) -> list[TransferRecord]:
+    """``derive_transfers`` from the attempts (moment, target) in order and each bridge's first moment."""
+    unpaired = dict(bridges)
+    ordered = [(target, at) for at, target in attempts]
     leg_list = sorted(legs, key=lambda leg: (leg.started_at, leg.call_id))
     records: list[TransferRecord] = []
     for i in range(max(len(ordered), len(leg_list))):
         target, attempted_at = ordered[i] if i < len(ordered) else ("", None)
         leg = leg_list[i] if i < len(leg_list) else None
-        bridged_at = bridges.pop(leg.call_id, None) if leg else None
+        bridged_at = unpaired.pop(leg.call_id, None) if leg else None
         records.append(
             TransferRecord(
                 attempt=i + 1,
@@ -76,7 +84,7 @@ def derive_transfers(events: Iterable[Event], legs: Iterable[Leg]) -> list[Trans
                 outcome=_outcome(leg, bridged_at),
             )
         )
-    for outbound_id, bridged_at in sorted(bridges.items(), key=lambda kv: (kv[1], kv[0])):
+    for outbound_id, bridged_at in sorted(unpaired.items(), key=lambda kv: (kv[1], kv[0])):
         free = [i for i, r in enumerate(records) if r.bridged_at is None]
         if free:
             i = free[-1]

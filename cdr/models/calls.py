@@ -272,3 +272,27 @@ class IngestedBatch(models.Model):
 
     def __str__(self) -> str:
         return self.batch_id
+
+
+class CallFold(models.Model):
+    """The fold of a call's accepted events so far (``cdr.lifecycle.state``), so that a batch merges
+    only its new events instead of re-reading the call's history from the log.
+
+    One state per counting scope (``cdr.lifecycle.state.counting_scope``: 0, or the gateway whose
+    tenant-0 events count only while it may report the call's tenant), as ``{"scope": state}``.
+    Keyed by Call-ID, not by Call: events wait here for the event that gives the call its start.
+
+    Every call with accepted events has a row (written with them, under the call's lock), so a
+    call without one has none in the log: its fold is its new events. A row of another
+    ``STATE_VERSION`` (``STALE``: what migration 0023 wrote for the calls logged before it, and
+    what erasure writes after masking a call's events) is folded again from the log when next
+    needed; retention deletes the row with the call's events.
+    """
+
+    STALE = {"0": {"v": 0}}
+
+    call_id = models.CharField(max_length=255, primary_key=True)
+    parts = models.JSONField()
+
+    def __str__(self) -> str:
+        return self.call_id

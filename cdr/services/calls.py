@@ -15,9 +15,20 @@ from cdr.db.bulk import bulk_upsert
 from cdr.db.locks import calls_try_lock
 from cdr.db.queries import one_of
 from cdr.lifecycle.events import Event, event_from_row
-from cdr.lifecycle.fold import CallRecord, HangupRecord, derive_call
-from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, TransferRecord, derive_transfers
-from cdr.models import Call, CallEvent, EventStatus, Hangup, Recording, Transfer
+from cdr.lifecycle.fold import CallRecord, HangupRecord
+from cdr.lifecycle.state import (
+    CallState,
+    counting_scope,
+    merge,
+    merge_all,
+    record_of,
+    state_from_json,
+    state_of,
+    state_to_json,
+    transfers_of,
+)
+from cdr.lifecycle.transfers import TRANSFER_AGENT, Leg, TransferRecord
+from cdr.models import Call, CallEvent, CallFold, EventStatus, Hangup, Recording, Transfer
 from cdr.services.provenance import GatewayTenants, recording_counts
 from cdr.services.rollups import rollups_mark
 from cdr.services.tenants import tenants_ensure
@@ -56,18 +67,89 @@ def _events_by_call(call_ids: set[str], known: dict[tuple[str, int], Event] | No
     return grouped
 
 
-def _derive(call_ids: set[str], events: dict[str, list[Event]], gateways: GatewayTenants) -> list[CallRecord]:
+Parts = dict[int, CallState]  # a call's fold by counting scope (cdr.lifecycle.state.counting_scope)
+
+
+def _parts_of(call_id: str, events: Iterable[Event]) -> Parts:
+    grouped: dict[int, list[Event]] = defaultdict(list)
+    for e in events:
+        grouped[counting_scope(e)].append(e)
+    return {scope: state_of(call_id, evs) for scope, evs in grouped.items()}
+
+
+def _whole(call_id: str, parts: Parts) -> CallState:
+    if len(parts) == 1 and 0 in parts:
+        return parts[0]
+    return merge_all(call_id, parts.values())
+
+
+def _stored(raw: dict[str, Any], call_id: str) -> Parts | None:
+    parts: Parts = {}
+    for scope, obj in raw.items():
+        state = state_from_json(call_id, obj)
+        if state is None:  # written by another version of the rules: rebuilt
+            return None
+        parts[int(scope)] = state
+    return parts
+
+
+def _folds(
+    call_ids: set[str], new: Iterable[Event], known: dict[tuple[str, int], Event] | None, changed: set[str]
+) -> dict[str, Parts]:
+    """The folds of these calls: the stored ones merged with the batch's sightings ``new`` (events
+    logged by it, or whose logged observation it may have moved earlier); a call without a row has
+    no other event (see ``CallFold``); one whose row is stale is folded from the whole log, which
+    holds the batch's events already. The calls whose fold is to be stored are added to ``changed``."""
+    if not call_ids:
+        return {}
+    stored = dict(CallFold.objects.filter(one_of("call_id", call_ids)).values_list("call_id", "parts"))
+    mine: dict[str, list[Event]] = defaultdict(list)
+    for e in new:
+        if e.call_id in call_ids:
+            mine[e.call_id].append(e)
+    out: dict[str, Parts] = {}
+    rebuild = set()
+    for call_id in call_ids:
+        raw = stored.get(call_id)
+        parts = {} if raw is None else _stored(raw, call_id)
+        if parts is None:
+            rebuild.add(call_id)
+            continue
+        if call_id in mine:
+            changed.add(call_id)
+            for scope, state in _parts_of(call_id, mine[call_id]).items():
+                parts[scope] = merge(parts[scope], state) if scope in parts else state
+        out[call_id] = parts
+    if rebuild:
+        events = _events_by_call(rebuild, known)
+        for call_id in rebuild:
+            out[call_id] = _parts_of(call_id, events.get(call_id, ()))
+        changed |= rebuild
+    return out
+
+
+def _store_folds(folds: dict[str, Parts], call_ids: set[str]) -> None:
+    # Only under the calls' locks: a fold written from an older snapshot would lose events for good.
+    rows = [
+        {"call_id": c, "parts": {str(scope): state_to_json(s) for scope, s in folds[c].items()}}
+        for c in sorted(call_ids)
+        if folds.get(c)
+    ]
+    bulk_upsert(CallFold, rows, conflict=["call_id"], update=["parts"])
+
+
+def _derive(call_ids: set[str], folds: dict[str, Parts], gateways: GatewayTenants) -> list[CallRecord]:
     records = {}
     for call_id in call_ids:
-        mine = events.get(call_id, [])
-        record = derive_call(call_id, mine)
+        mine = folds.get(call_id, {})
+        record = record_of(_whole(call_id, mine))
         # Events may precede the call they attach to (the edge could not refuse them then): those
         # of a gateway that may not report the call's tenant stay in the log but do not count.
         if record is not None and record.tenant_id:
             counted = gateways.counted(call_id, mine, record.tenant_id)
             if len(counted) < len(mine):
-                mine = events[call_id] = list(counted)
-                record = derive_call(call_id, mine)
+                mine = folds[call_id] = counted
+                record = record_of(_whole(call_id, mine))
         if record is not None:
             records[call_id] = record
     # Agent legs often come with tenant 0: the tenant is the inbound leg's (via CorrelationID).
@@ -79,8 +161,8 @@ def _derive(call_ids: set[str], events: dict[str, list[Event]], gateways: Gatewa
         )
         for call_id, r in list(records.items()):
             inherited = parents.get(r.correlation_id, 0) if r.tenant_id == 0 else 0
-            if inherited and gateways.may_inherit(call_id, events[call_id], inherited, r.correlation_id):
-                records[call_id] = derive_call(call_id, events[call_id], inherited)  # type: ignore[assignment]
+            if inherited and gateways.may_inherit(call_id, folds[call_id], inherited, r.correlation_id):
+                records[call_id] = record_of(_whole(call_id, folds[call_id]), inherited)  # type: ignore[assignment]
     return list(records.values())
 
 
@@ -131,7 +213,7 @@ def _upsert_hangups(records: list[CallRecord], ids: dict[str, int]) -> None:
     )
 
 
-def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]], gateways: GatewayTenants) -> None:
+def _refresh_transfers(inbound_ids: set[str], folds: dict[str, Parts], gateways: GatewayTenants) -> None:
     inbound_rows = {
         call_id: (pk, tenant_id)
         for call_id, pk, tenant_id in Call.objects.filter(one_of("call_id", inbound_ids)).values_list(
@@ -151,18 +233,18 @@ def _refresh_transfers(inbound_ids: set[str], events: dict[str, list[Event]], ga
             continue
         legs[corr].append(Leg(call_id, started, status, established is not None))
         leg_pks[call_id] = pk
-    missing = inbound_rows.keys() - events.keys()
+    missing = inbound_rows.keys() - folds.keys()
     if missing:
-        loaded = _events_by_call(set(missing))
+        loaded = _folds(set(missing), (), None, set())
         gateways.load(loaded.values())
-        events.update(loaded)
+        folds.update(loaded)
     rows: list[dict[str, Any]] = []
     stale, untransferred = Q(), []
     for inbound_id, (pk, tenant_id) in inbound_rows.items():
-        mine = events.get(inbound_id, [])
+        mine = folds.get(inbound_id, {})
         if tenant_id:
             mine = gateways.counted(inbound_id, mine, tenant_id)
-        records = derive_transfers(mine, legs.get(inbound_id, ()))
+        records = transfers_of(_whole(inbound_id, mine), legs.get(inbound_id, ()))
         rows += [
             {
                 "inbound_id": pk,
@@ -205,6 +287,7 @@ def calls_refresh(
     call_ids: Iterable[str],
     transfer_ids: Iterable[str] = (),
     known: dict[tuple[str, int], Event] | None = None,
+    repeats: Iterable[Event] = (),
     locked: set[str] | None = None,
 ) -> int:
     """Recompute the records of these calls (and the transfers of these inbound calls).
@@ -213,6 +296,10 @@ def calls_refresh(
     calls whose agent legs changed. Call under the per-call locks of ``calls_lock``: ``locked``
     names the calls the caller holds; any other call it writes is locked with ``calls_try_lock``
     (never waiting) before it is read. Without ``locked`` the caller holds every lock needed.
+
+    ``known`` are the events the batch added to the log and ``repeats`` its accepted events
+    already logged (their copy may have moved the logged observation earlier): merged into the
+    calls' stored folds (``CallFold``), which stand for the rest of the log.
     """
     call_ids = {c for c in call_ids if c}
     transfer_ids = {c for c in transfer_ids if c}
@@ -228,10 +315,14 @@ def calls_refresh(
     parents = {
         e.call.correlation_id for e in (known or {}).values() if e.call and e.call.scenario == TRANSFER_AGENT
     } - {""}
-    events = _events_by_call(call_ids | transfer_ids | parents, known)
+    new = [*(known or {}).values(), *repeats]
+    changed: set[str] = set()
+    folds = _folds(call_ids | transfer_ids | parents, new, known, changed)
+    # Stored whole (every scope), before _derive keeps only the scopes that count.
+    _store_folds(folds, changed if locked is None else changed & locked)
     gateways = GatewayTenants()
-    gateways.load(events.values())
-    records = _derive(call_ids, events, gateways)
+    gateways.load(folds.values())
+    records = _derive(call_ids, folds, gateways)
     transfer_ids |= gateways.refused_calls
     if records:
         # Parents of agent legs are locked by the caller (as named by the legs' events or stored
@@ -255,7 +346,7 @@ def calls_refresh(
                 )
             )
     if transfer_ids:
-        _refresh_transfers(transfer_ids, events, gateways)
+        _refresh_transfers(transfer_ids, folds, gateways)
     # Transfers count toward their inbound leg, so those legs' shares may change too.
     rollups_mark(call_ids={r.call_id for r in records} | transfer_ids)
     return len(records)

@@ -37,7 +37,7 @@ from cdr.lifecycle.erase import MASK, PERSONAL_CALL_FIELDS, event_mask, labels_m
 from cdr.lifecycle.events import event_from_row, parse_event
 from cdr.lifecycle.fields import Invalid
 from cdr.lifecycle.labels import MAX_KEY, MAX_VALUE, label_filter_parse
-from cdr.models import Call, CallEvent, DeletionKind, EventStatus, GatewayEvent, RecordDeletion, Recording
+from cdr.models import Call, CallEvent, CallFold, DeletionKind, EventStatus, GatewayEvent, RecordDeletion, Recording
 from cdr.selectors.calls import tenant_legs
 from cdr.selectors.erasure import ErasureSelector, erasure_calls
 from cdr.services.erasure_queue import queue_erase
@@ -154,6 +154,8 @@ def _events_mask(call_ids: list[str], apply: bool) -> int:
         CallEvent.objects.filter(pk=pk).update(fingerprint=new_fp, payload=masked)
     # The HTTP edge's ledger of event ids keeps each event's fingerprint for a few days.
     GatewayEvent.objects.filter(one_of("fingerprint", forgotten)).delete()
+    # The calls' folds hold the old labels and fingerprints: rebuilt from the masked log when next needed.
+    CallFold.objects.filter(one_of("call_id", call_ids)).update(parts=CallFold.STALE)
     return len(changes)
 
 

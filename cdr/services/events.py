@@ -90,10 +90,13 @@ def _write_log(items: list[Event | Rejected], source: str) -> None:
     )
 
 
-def _existing(keys: Iterable[Key]) -> set[Key]:
+def _existing(keys: Iterable[Key]) -> dict[Key, str]:
+    """The status of each of these keys already in the log."""
     keys = set(keys)
-    rows = CallEvent.objects.filter(one_of("fingerprint", {fp for fp, _ in keys})).values_list("fingerprint", "scope")
-    return set(rows) & keys
+    rows = CallEvent.objects.filter(one_of("fingerprint", {fp for fp, _ in keys})).values_list(
+        "fingerprint", "scope", "status"
+    )
+    return {(fp, scope): status for fp, scope, status in rows if (fp, scope) in keys}
 
 
 def _neighbours(call_ids: set[str]) -> tuple[set[str], set[str]]:
@@ -181,6 +184,8 @@ def events_ingest(*, events: Sequence[Any], source: str = "sink", batch_id: str 
             # A copy already in the log is read back from it: the first delivery's gateway_id is the
             # one that counts, so a record never depends on which copy was seen last.
             known={k: e for e in accepted if (k := _key(e)) not in existing},
+            # A copy of an accepted event may move its logged observation earlier (see _write_log).
+            repeats=[e for e in accepted if existing.get(_key(e)) == EventStatus.ACCEPTED],
             call_ids={e.call_id for e in accepted if e.type != "bridge_started"},
             transfer_ids={e.call_id for e in accepted if e.type in ("transfer_started", "bridge_started")},
             locked=lock_ids,

@@ -10,10 +10,10 @@ by a gateway counts only for calls whose tenant that gateway may report.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cdr.lifecycle.events import Event
+from cdr.lifecycle.state import CallState
 from cdr.models import Gateway
 
 log = logging.getLogger("cdr.ingest")
@@ -34,26 +34,19 @@ class GatewayTenants:
         # (gateway, call) whose recording did not count: logged once per batch.
         self.recordings_warned: set[tuple[int, str]] = set()
 
-    def load(self, events: Iterable[Sequence[Event]]) -> None:
-        ids = {g for evs in events for e in evs if (g := e.payload.get("gateway_id")) is not None}
+    def load(self, folds: Iterable[Mapping[int, CallState]]) -> None:
+        """The gateways of these calls, held as states by counting scope (``cdr.lifecycle.state``)."""
+        ids = {scope for parts in folds for scope in parts if scope}
         self._gateways.update(gateways_tenants(ids - self._gateways.keys()))
 
-    def _refusing(self, events: Sequence[Event], tenant_id: int) -> list[tuple[Event, int]]:
-        """(event, gateway id) of the tenant-0 events whose gateway may not report ``tenant_id``.
+    def _refusing(self, parts: Mapping[int, CallState], tenant_id: int) -> list[int]:
+        """The gateways of a call's tenant-0 events that may not report ``tenant_id``.
 
         An event naming a tenant was checked against it at the edge, and is what gives the call
-        its tenant: it always counts.
+        its tenant: it always counts (its counting scope is 0, with the sink's and the sweeper's).
+        A non-zero scope holds exactly the tenant-0 events of its gateway.
         """
-        out: list[tuple[Event, int]] = []
-        if not self._gateways:  # a batch of the in-process sink or the sweeper: nothing to check
-            return out
-        for e in events:
-            gateway_id = e.payload.get("gateway_id")
-            if gateway_id is None or (e.call is not None and e.call.tenant_id):
-                continue
-            if tenant_id not in self._gateways[gateway_id][1]:
-                out.append((e, gateway_id))
-        return out
+        return [g for g in parts if g and tenant_id not in self._gateways[g][1]]
 
     def _warn(self, gateway_id: int, call_id: str, tenant_id: int, message: str, *args: object) -> None:
         # Once per batch: a call is refreshed again for each of its events and transfers.
@@ -61,13 +54,13 @@ class GatewayTenants:
             self._warned.add((gateway_id, call_id, tenant_id))
             log.warning(message, self._gateways[gateway_id][0], tenant_id, call_id, *args)
 
-    def may_inherit(self, call_id: str, events: Sequence[Event], tenant_id: int, parent_id: str) -> bool:
+    def may_inherit(self, call_id: str, parts: Mapping[int, CallState], tenant_id: int, parent_id: str) -> bool:
         """Whether a tenant-0 leg may take its correlation parent's tenant.
 
         Only if every gateway that delivered one of its events may report that tenant.
         """
-        refusing = self._refusing(events, tenant_id)
-        for _, gateway_id in refusing:
+        refusing = self._refusing(parts, tenant_id)
+        for gateway_id in refusing:
             self._warn(
                 gateway_id,
                 call_id,
@@ -77,29 +70,26 @@ class GatewayTenants:
             )
         return not refusing
 
-    def counted(self, call_id: str, events: Sequence[Event], tenant_id: int) -> Sequence[Event]:
-        """The events of a call of ``tenant_id`` that count for it; the others stay in the log only.
+    def counted(self, call_id: str, parts: Mapping[int, CallState], tenant_id: int) -> dict[int, CallState]:
+        """The parts of a call of ``tenant_id`` that count for it; the others' events stay in the log only.
 
         Only tenant-0 events (and bridges, which name no tenant) can be left out, so the call keeps
-        the tenant its own events give it.
+        the tenant its own events give it. The parts are dropped at each refresh, never merged
+        away: a gateway allowed the tenant later makes its events count again.
         """
-        refusing = self._refusing(events, tenant_id)
+        refusing = self._refusing(parts, tenant_id)
         if not refusing:
-            return events
-        kinds: dict[int, set[str]] = {}
-        for e, gateway_id in refusing:
-            kinds.setdefault(gateway_id, set()).add(e.type)
-        for gateway_id, types in kinds.items():
+            return dict(parts)
+        for gateway_id in refusing:
             self._warn(
                 gateway_id,
                 call_id,
                 tenant_id,
                 "gateway %r may not report tenant %d: its tenant-0 events of call %s (%s) stay in the log, not counted",
-                ", ".join(sorted(types)),
+                ", ".join(sorted(parts[gateway_id].types)),
             )
         self.refused_calls.add(call_id)
-        dropped = {id(e) for e, _ in refusing}
-        return [e for e in events if id(e) not in dropped]
+        return {g: s for g, s in parts.items() if g not in refusing}
 
 
 def gateways_tenants(gateway_ids: Iterable[int]) -> dict[int, tuple[str, frozenset[int]]]:

@@ -31,6 +31,7 @@ from cdr.db.queries import one_of
 from cdr.models import (
     Call,
     CallEvent,
+    CallFold,
     CallOwner,
     DeletionKind,
     Hangup,
@@ -112,6 +113,7 @@ def calls_delete(*, tenant_id: int, call_ids: list[str], storage: Any) -> Delete
     Recording.objects.filter(one_of("call_leg_id", pks)).update(call_leg=None)
     out.events = _raw_delete(CallEvent.objects.filter(one_of("call_id", ids)))
     _raw_delete(CallOwner.objects.filter(one_of("call_id", ids)))
+    _raw_delete(CallFold.objects.filter(one_of("call_id", ids)))
     _raw_delete(ReportPending.objects.filter(one_of("call_id", ids)))
     _raw_delete(ReportShare.objects.filter(one_of("call_id", pks)))
     _raw_delete(Hangup.objects.filter(one_of("call_id", pks)))
