@@ -12,7 +12,14 @@ from cdr.services.recordings.retention import (
     recording_policy_set,
     recordings_purge,
 )
-from cdr.services.recordings.store import recording_store, recording_upload_spooled, recordings_attach_calls
+from cdr.services.recordings.store import (
+    recording_spooled_put,
+    recording_spooled_record,
+    recording_store,
+    recording_stored_record,
+    recording_upload_spooled,
+    recordings_attach_calls,
+)
 from cdr.services.recordings.transcode import recording_transcode, recordings_resume
 from cdr.storage.keys import (
     WAVEFORM_SUFFIX,
@@ -33,7 +40,10 @@ __all__ = [
     "recording_link",
     "recording_objects_delete",
     "recording_policy_set",
+    "recording_spooled_put",
+    "recording_spooled_record",
     "recording_store",
+    "recording_stored_record",
     "recording_transcode",
     "recording_upload_spooled",
     "recording_waveform",
