@@ -145,7 +145,7 @@ def wait_ready(app, hosts, timeout=60.0):
 
 def task_totals(app, hosts):
     """Per worker: how many tasks of each name it ran (Celery's own counters, ``inspect stats``)."""
-    stats = app.control.inspect(destination=[node(h) for h in hosts], timeout=3.0).stats() or {}
+    stats = app.control.inspect(destination=[node(h) for h in hosts], timeout=10.0).stats() or {}
     return {h: stats.get(node(h), {}).get("total", {}) for h in hosts}
 
 
@@ -292,16 +292,23 @@ def consume_only(app, host: str, hosts: list[str]) -> None:
             assert replies, f"{h} did not answer for {queue}"
 
 
-def test_two_worker_hosts_share_the_load_and_write_every_record_and_recording_once(
-    broker, broker_app, workers, weed, bucket, s3_here, gateway_threads_close_connections, tmp_path
-):
+@pytest.fixture
+def recording_sink(s3_here, gateway_threads_close_connections):
+    """The gateway host's in-process recording sink (its own spool), closed after the test."""
     from cdr.sinks import StorageRecordingSink
 
+    sink = StorageRecordingSink(finish_timeout=20, retry_seconds=0.5, max_retry_seconds=2)
+    yield sink
+    sink.close()
+
+
+def test_two_worker_hosts_share_the_load_and_write_every_record_and_recording_once(
+    broker, broker_app, workers, weed, bucket, recording_sink, tmp_path
+):
     hosts = ["a", "b"]
     for h in hosts:
         workers(h, concurrency=2)
     wait_ready(broker_app, hosts)
-    recording_sink = StorageRecordingSink(finish_timeout=20, retry_seconds=0.5, max_retry_seconds=2)
     recorded: set[str] = set()
     batches = [
         simulator.generate(120, seed=31 + i, base_time=BASE.replace(hour=8 + i), time_scale=0.01) for i in range(3)
@@ -322,7 +329,6 @@ def test_two_worker_hosts_share_the_load_and_write_every_record_and_recording_on
     all_calls = batches[0] + batches[1] + batches[2]
     expected, want_events = wait_settled(all_calls, recorded)
     assert recording_sink.flush(timeout=30) and recording_sink.stats()["spool_pending"] == 0
-    recording_sink.close()
 
     totals = task_totals(broker_app, hosts)
     for h in hosts:
