@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from django.db.models import Count
 
 from cdr import simulator
 from cdr.models import Call, CallEvent, Hangup, Recording, Transfer, WavStatus
@@ -75,9 +76,17 @@ def broker(redis_server, transactional_db, monkeypatch):
     """The project's Celery app publishing to the test's Redis instead of running tasks eagerly."""
     from project.celery import app
 
+    def drop_pools():
+        # The app caches its pools with the broker URL of its first publish (maybe an earlier
+        # test's); Celery drops them the same way after a fork (Celery._after_fork).
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    drop_pools()
     monkeypatch.setattr(app.conf, "task_always_eager", False)
     monkeypatch.setattr(app.conf, "broker_url", redis_server.url)
-    return app
+    yield app
+    drop_pools()
 
 
 @pytest.fixture
@@ -259,7 +268,7 @@ def drive(calls, broker_app, tmp_path, recording_sink, recorded: set[str]):
     assert sink.close(timeout=60), sink.stats()
 
 
-def wait_settled(all_calls, recorded: set[str], timeout=300.0):
+def wait_settled(all_calls, recorded: set[str], timeout=600.0):
     expected = simulator.expected_by_call_id(all_calls)
     want_events = distinct_event_count(all_calls)
 
@@ -273,10 +282,10 @@ def wait_settled(all_calls, recorded: set[str], timeout=300.0):
         wait_for(done, timeout=timeout, what="every call and recording")
     except AssertionError:
         problems = mismatches(expected)
+        statuses = dict(Recording.objects.values_list("wav_status").annotate(n=Count("id")))
         raise AssertionError(
-            f"events {CallEvent.objects.count()}/{want_events}, recordings ready "
-            f"{Recording.objects.filter(wav_status=WavStatus.READY).count()}/{len(recorded)}: "
-            + "\n".join(problems[:20])
+            f"events {CallEvent.objects.count()}/{want_events}, recordings by status {statuses} "
+            f"of {len(recorded)}: " + "\n".join(problems[:20])
         ) from None
     return expected, want_events
 
