@@ -15,7 +15,8 @@ from django.db import close_old_connections, connections
 
 from cdr import dispatch
 from cdr.selectors.recordings import recording_call_context, recording_find, recording_policy_get
-from cdr.services.recordings import recording_upload_spooled
+from cdr.services.recordings import recording_spooled_put, recording_spooled_record
+from cdr.sinks.protocols import RecordingStoredNotRecorded
 from cdr.storage.backend import recordings_storage, storage_uri
 
 
@@ -44,7 +45,13 @@ class DjangoRecordingBacking:
 
     def upload_spooled(self, *, name: str, spool_dir: Any) -> None:
         close_old_connections()
-        recording_upload_spooled(name=name, spool_dir=spool_dir)
+        meta = recording_spooled_put(name=name, spool_dir=spool_dir)
+        if meta is None:
+            return
+        try:
+            recording_spooled_record(name=name, spool_dir=spool_dir, meta=meta)
+        except Exception as exc:
+            raise RecordingStoredNotRecorded(meta, exc) from exc
 
     def release_connections(self) -> None:
         # Uploads run on pool and retry threads: never leave a connection open behind them.
@@ -53,5 +60,5 @@ class DjangoRecordingBacking:
     def uri(self, key: str) -> str:
         return storage_uri(recordings_storage(), key)
 
-    def enqueue_upload(self, *, name: str, countdown: float) -> None:
-        dispatch.enqueue_later(dispatch.RECORDING_UPLOAD, name, countdown=countdown)
+    def enqueue_upload(self, *, name: str, meta: dict[str, Any] | None, countdown: float) -> None:
+        dispatch.enqueue_later(dispatch.RECORDING_UPLOAD, name, meta, countdown=countdown)

@@ -18,6 +18,15 @@ class Publisher(Protocol):
     def close(self) -> None: ...
 
 
+class RecordingStoredNotRecorded(Exception):
+    """An upload put the bytes in storage but could not record their row (the database failed):
+    ``meta``, the spool entry's, is all a worker on any host needs to finish it."""
+
+    def __init__(self, meta: dict[str, Any], cause: BaseException) -> None:
+        super().__init__(f"stored, not recorded: {type(cause).__name__}: {cause}")
+        self.meta = meta
+
+
 class RecordingBacking(Protocol):
     @property
     def queues_uploads(self) -> bool:
@@ -33,7 +42,8 @@ class RecordingBacking(Protocol):
         """The stored recording with this content, or None."""
 
     def upload_spooled(self, *, name: str, spool_dir: Any) -> None:
-        """Upload one spool entry to storage and record it (idempotent)."""
+        """Upload one spool entry to storage and record it (idempotent); raises
+        ``RecordingStoredNotRecorded`` when only the recording of its row failed."""
 
     def release_connections(self) -> None:
         """Close what the calling thread holds open (database connections)."""
@@ -41,5 +51,6 @@ class RecordingBacking(Protocol):
     def uri(self, key: str) -> str:
         """A durable, non-expiring reference to the object at ``key``."""
 
-    def enqueue_upload(self, *, name: str, countdown: float) -> None:
-        """Queue a later upload of the spool entry (raises when the broker is down)."""
+    def enqueue_upload(self, *, name: str, meta: dict[str, Any] | None, countdown: float) -> None:
+        """Queue a later upload of the spool entry (raises when the broker is down); ``meta``, the
+        entry's, lets a worker on another host record the object once it is in storage."""

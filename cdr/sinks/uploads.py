@@ -2,7 +2,11 @@
 
 Part of ``StorageRecordingSink``: an entry is uploaded once at a time (whoever holds it, the
 others wait), a failed upload is retried with a doubling backoff, and, when a broker is
-configured, also handed to the ``cdr.recording_upload`` task, so another process can finish it.
+configured, also handed to the ``cdr.recording_upload`` task. Once the bytes are in storage (an
+upload puts them there before it touches the database) the task carries the entry's meta and any
+worker on any host finishes it: recording the row needs no spool. Bytes that never reached storage
+are only on this host: this sink's retry thread, or the next process started on the same spool
+(or, on one host, a worker sharing the spool directory) uploads them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from cdr.metrics import RECORDING_UPLOADS
-from cdr.sinks.protocols import RecordingBacking
+from cdr.sinks.protocols import RecordingBacking, RecordingStoredNotRecorded
 from cdr.storage.spool import RecordingSpool
 
 log = logging.getLogger("cdr.sinks.recording")
@@ -73,7 +77,7 @@ class SpoolUploader:
             self._counts["upload_failures"] += 1
             RECORDING_UPLOADS.labels(outcome="failed").inc()
             log.warning("recording upload of %s failed (%s: %s); retrying later", name, type(exc).__name__, exc)
-            self._enqueue_retry(name)
+            self._enqueue_retry(name, exc.meta if isinstance(exc, RecordingStoredNotRecorded) else None)
             raise
         finally:
             with self._lock:
@@ -81,11 +85,11 @@ class SpoolUploader:
             done.set()
             self._backing.release_connections()
 
-    def _enqueue_retry(self, name: str) -> None:
+    def _enqueue_retry(self, name: str, meta: dict[str, Any] | None) -> None:
         if not self._enqueue:
             return
         try:
-            self._backing.enqueue_upload(name=name, countdown=self._backoff)
+            self._backing.enqueue_upload(name=name, meta=meta, countdown=self._backoff)
         except Exception as exc:  # broker down too: this sink's retry thread still has it
             log.warning("could not queue cdr.recording_upload for %s: %s", name, exc)
 

@@ -7,6 +7,8 @@ Time limits stay under the broker's visibility timeout (300 s) so a slow task is
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from cdr.services import recordings as svc
@@ -14,9 +16,11 @@ from cdr.tasks.options import MEDIA_TASK, UPKEEP_TASK
 
 
 @shared_task(name="cdr.recording_upload", max_retries=100, **MEDIA_TASK)
-def recording_upload(name: str) -> int | None:
-    """Upload a spooled recording (needs the spool directory of the process that spooled it)."""
-    recording = svc.recording_upload_spooled(name=name)
+def recording_upload(name: str, meta: dict[str, Any] | None = None) -> int | None:
+    """Finish a spooled recording on any host: upload it from this host's spool when the entry is
+    here, else record the object its spooling process already put in storage (``meta``: the spool
+    entry's). A no-op when it is done, or when only the spooling host has the bytes."""
+    recording = svc.recording_upload_spooled(name=name, meta=meta)
     return None if recording is None else recording.pk
 
 

@@ -93,8 +93,11 @@ class RedisServer:
 class Worker:
     """`celery -A project worker` in its own process group, killable with SIGKILL."""
 
-    def __init__(self, env: dict[str, str], *, queues: str = "cdr", concurrency: int = 2, nice: int = 0) -> None:
+    def __init__(
+        self, env: dict[str, str], *, queues: str = "cdr", concurrency: int = 2, nice: int = 0, name: str = ""
+    ) -> None:
         self.env = env
+        self.name = name  # the node name (``-n``): two workers on one machine answer remote control apart
         self.queues = queues
         self.concurrency = concurrency
         self.nice = nice  # CPU priority below the web server's (bench/ingest_http.py --worker-nice, docs/benchmarks.md)
@@ -121,6 +124,8 @@ class Worker:
             "-l",
             "INFO",
         ]
+        if self.name:
+            cmd += ["-n", self.name]
         if self.nice:
             cmd = ["nice", "-n", str(self.nice), *cmd]
         with open(self.log, "ab") as log:

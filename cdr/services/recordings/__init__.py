@@ -1,4 +1,4 @@
-"""Write paths for recordings: store, upload from the spool, transcode, hand out links, purge.
+"""Write paths for recordings: store, upload from the spool (on any host), transcode, hand out links, purge.
 
 One module per concern; every name stays importable from ``cdr.services.recordings``. The object
 keys are ``cdr.storage.keys`` (pure), re-exported here for the callers that knew them here.
@@ -12,7 +12,13 @@ from cdr.services.recordings.retention import (
     recording_policy_set,
     recordings_purge,
 )
-from cdr.services.recordings.store import recording_store, recording_upload_spooled, recordings_attach_calls
+from cdr.services.recordings.spooled import (
+    recording_spooled_put,
+    recording_spooled_record,
+    recording_stored_record,
+    recording_upload_spooled,
+)
+from cdr.services.recordings.store import recording_store, recordings_attach_calls
 from cdr.services.recordings.transcode import recording_transcode, recordings_resume
 from cdr.storage.keys import (
     WAVEFORM_SUFFIX,
@@ -33,7 +39,10 @@ __all__ = [
     "recording_link",
     "recording_objects_delete",
     "recording_policy_set",
+    "recording_spooled_put",
+    "recording_spooled_record",
     "recording_store",
+    "recording_stored_record",
     "recording_transcode",
     "recording_upload_spooled",
     "recording_waveform",

@@ -1,24 +1,19 @@
-"""Recordings stored: an object recorded (idempotent), a spooled file uploaded, early ones linked to their call."""
+"""Recordings stored: an object recorded (idempotent), early ones linked to their call."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
-from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
 from cdr import dispatch
-from cdr.conf import cdr_setting
 from cdr.db.locks import calls_lock
 from cdr.db.queries import one_of
 from cdr.models import Call, Recording, WavStatus
 from cdr.services.provenance import gateways_tenants, recording_counts
 from cdr.services.rollups import rollups_mark
 from cdr.services.tenants import tenants_ensure
-from cdr.storage.backend import recordings_storage
-from cdr.storage.spool import RecordingSpool
 
 
 def recording_store(
@@ -83,40 +78,6 @@ def recording_store(
             # `cdr.recordings_resume` re-queues transcodes left pending.
             dispatch.enqueue_on_commit(dispatch.RECORDING_TRANSCODE, recording.pk)
     return recording, created
-
-
-def recording_upload_spooled(*, name: str, spool_dir: str | Path | None = None) -> Recording | None:
-    """Upload one spooled file to its deterministic key and record it; None if already done."""
-    spool = RecordingSpool(spool_dir or cdr_setting("CDR_RECORDINGS")["SPOOL_DIR"])
-    entry = spool.get(name)
-    if entry is None:
-        return None
-    m = entry.meta
-    storage = recordings_storage()
-    # A retry of an upload already recorded (the key holds the SHA-256) is not written again: an
-    # in-place overwrite would pull the file from under a transcode reading it (cdr.media.mapped_file).
-    done = Recording.objects.filter(call_id=m["call_id"], sha256=m["sha256"], storage_key=m["key"]).exists()
-    if not (done and storage.exists(m["key"])):
-        with open(entry.blob_path, "rb") as f:
-            saved = storage.save(m["key"], File(f, name=m["key"]))
-        if saved != m["key"]:
-            raise RuntimeError(f"storage saved {m['key']!r} as {saved!r}: the recordings storage must allow overwrites")
-    recording, _ = recording_store(
-        tenant_id=m["tenant_id"],
-        call_id=m["call_id"],
-        fmt=m["format"],
-        codec=m["codec"],
-        sample_rate=m["sample_rate"],
-        channels=m["channels"],
-        size=m["bytes"],
-        sha256=m["sha256"],
-        storage_key=m["key"],
-        duration_ms=m.get("duration_ms"),
-        wav_ready=m.get("wav_ready", False),
-        gateway_id=m.get("gateway_id"),
-    )
-    spool.remove(name)
-    return recording
 
 
 def recordings_attach_calls(*, call_ids: list[str] | None = None, limit: int = 1000) -> int:

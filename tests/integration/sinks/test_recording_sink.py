@@ -225,3 +225,55 @@ def test_a_recording_that_arrives_before_its_call_is_linked_later(weed, s3_stora
     services.recordings_attach_calls()
     rec.refresh_from_db()
     assert rec.call_leg is not None and rec.call_leg.call_id == "b1@gw" and rec.tenant_id == 7
+
+
+def test_the_upload_task_records_an_object_another_host_put_without_that_hosts_spool(
+    weed, s3_storage, recordings_conf, tmp_path
+):
+    """A worker whose spool never saw the entry finishes it from the message's meta, once."""
+    import hashlib
+
+    from cdr.services.recordings import recording_key, recording_spooled_put, recording_upload_spooled, spool_name
+    from cdr.storage.spool import RecordingSpool
+    from cdr.tasks.recordings import recording_upload
+    from tests.support.recordings import T0
+
+    blob = conversation(seed=12).blob
+    sha = hashlib.sha256(blob).hexdigest()
+    key = recording_key(tenant_id=7, call_id="c1@gw", day=T0, sha256=sha, fmt="sn3")
+    m = {"call_id": "c1@gw", "tenant_id": 7, "format": "sn3", "codec": "pcmu", "sample_rate": 8000}
+    m |= {"channels": 1, "bytes": len(blob), "sha256": sha, "key": key}
+    name = spool_name(call_id="c1@gw", sha256=sha)
+    other_host = RecordingSpool(tmp_path / "host-a")  # not this worker's SPOOL_DIR
+    other_host.put(name, meta=m, data=blob)
+    assert name not in RecordingSpool(recordings_conf["SPOOL_DIR"])
+
+    # Before the spooling host put the bytes in storage there is nothing a worker can do.
+    assert recording_upload.apply(args=[name, m]).get() is None
+    assert not Recording.objects.filter(call_id="c1@gw").exists()
+
+    assert recording_spooled_put(name=name, spool_dir=other_host.path) == m  # the host's upload, no row yet
+    pk = recording_upload.apply(args=[name, m]).get()
+    rec = Recording.objects.get(pk=pk)
+    assert (rec.storage_key, rec.tenant_id, rec.bytes) == (key, 7, len(blob))
+    assert rec.wav_status == WavStatus.READY and get_object(weed, rec.wav_key)
+    # Redelivered: a no-op. The spooling host's own retry later: the same row, once.
+    assert recording_upload.apply(args=[name, m]).get() == pk
+    assert recording_upload_spooled(name=name, spool_dir=other_host.path) == rec
+    assert other_host.names() == [] and Recording.objects.filter(call_id="c1@gw").count() == 1
+    assert recording_upload.apply(args=[name, m]).get() == pk
+
+
+@pytest.mark.parametrize(
+    "meta, reason",
+    [
+        ({"call_id": "c2@gw"}, "without tenant_id"),
+        ({"key": "secret_key", "call_id": "c2@gw", "tenant_id": 1, "format": "sn3", "codec": "", "sample_rate": 0,
+          "channels": 0, "bytes": 1, "sha256": "0" * 64}, "outside recordings/"),
+    ],
+)  # fmt: skip
+def test_the_upload_task_refuses_a_message_that_names_no_recording(s3_storage, meta, reason):
+    from cdr.tasks.recordings import recording_upload
+
+    with pytest.raises(ValueError, match=reason):
+        recording_upload.apply(args=["x", meta]).get()
