@@ -2,7 +2,8 @@
 
 Run by hand (PostgreSQL)::
 
-    .venv/bin/python bench/partitions.py [--calls 20000000] [--days 365] [--runs 5] [--keep]
+    .venv/bin/python bench/partitions.py [--calls 20000000] [--days 365] [--rounds 2] [--runs 5] [--keep]
+    .venv/bin/python bench/partitions.py --reuse [--no-retention] [--probe-only] --keep   # databases kept
 
 Creates two scratch databases on the server of ``--server-url``: ``cdr_bench_plain`` (migrated to
 0022: the unpartitioned ``cdr_callevent``) and ``cdr_bench_part`` (a ``CREATE DATABASE ... TEMPLATE``
@@ -19,12 +20,16 @@ cursor as bench/admin.py pages them, a tenant's first and deep page), the call d
 with events and of one without (it reads the call's events: on the partitioned log that probes every
 partition's index), the month report (rollups) and the month's GROUP BY over the calls, and the first
 ``--export-rows`` records of the CSV export over HTTP; medians of ``--runs`` after one warm-up, the
-ratio part/plain and the queries per page. Then on the partitioned one: the retention tenant's oldest
-month expired (its ``record_retention_days`` set so the cutoff is that month's end) and purged by the
-real ``records_purge`` while a paced ingestion (bench/ingest.py's Redis, Celery worker and sink) runs
-at ``--rate`` calls/s: the purge's seconds, the ingest's on_bye -> committed lag p50/p99. Last, table
-and index sizes per row (``pg_total_relation_size``, ``pg_indexes_size``) on both, for the projection
-in docs/benchmarks.md. Drops both databases unless ``--keep``. Prints figures; asserts nothing.
+ratio part/plain and the queries per page; ``--rounds`` passes alternate plain and part (the machine
+is shared: only pages of unchanged tables moving alike tell noise from cost), with table and index
+sizes per row (``pg_total_relation_size``, ``pg_indexes_size``) for the projection in
+docs/benchmarks.md. Then the detail page's event query alone, interleaved plain/part, per partition.
+Last, on the partitioned one: the retention tenant's oldest month expired (its
+``record_retention_days`` set so the cutoff is that month's end) and purged by the real
+``records_purge`` while a paced ingestion (bench/ingest.py's Redis, Celery worker and sink) runs at
+``--rate`` calls/s: the purge's seconds, the ingest's on_bye -> committed lag p50/p99 (``--ingest-only``
+runs the same ingestion without the purge, the baseline). Drops both databases unless
+``--keep``. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
