@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +40,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
+    from bench.measure import page_time
     from cdr.admin.changelist import cursor_encode, estimated_rows
     from cdr.models import Call, TenantMembership
 
@@ -98,7 +96,7 @@ def main() -> None:
         ("superuser", "first page, unfiltered", ""),
         ("superuser", "deep page (row 1,000,000)", deep_cursor(None, 1_000_000)),
         ("superuser", "deep page (row 1,900,000)", deep_cursor(None, 1_900_000)),
-        ("superuser", "failed, 4xx, last 7 days", "?status__exact=failed&sip_class=4&range=7d"),
+        ("superuser", "failed, 4xx, last 7 days", "?status__exact=failed&sip_class=4xx&range=7d"),
         ("superuser", "tenant filter (small tenant)", f"?tenant={small_tenant}"),
         ("superuser", "SIP code 503, outbound", "?sip_code=503&direction__exact=outbound"),
         ("superuser", "transferred = yes", "?transferred=yes"),
@@ -116,7 +114,7 @@ def main() -> None:
         (f"staff of tenant {big_tenant} (big)", "expired, last 30 days", "?status__exact=expired&range=30d"),
         (f"staff of tenant {small_tenant} (small)", "first page", ""),
         (f"staff of tenant {small_tenant} (small)", "deep page (last rows)", deep_cursor(small_tenant, 25_000)),
-        (f"staff of tenant {small_tenant} (small)", "failed, 6xx", "?status__exact=failed&sip_class=6"),
+        (f"staff of tenant {small_tenant} (small)", "failed, 6xx", "?status__exact=failed&sip_class=6xx"),
         ("superuser", "call detail page", f"/admin/cdr/call/{recent_failed}/change/"),
         ("superuser", "active calls", "/admin/cdr/call/active/"),
         (f"staff of tenant {big_tenant} (big)", "active calls", "/admin/cdr/call/active/"),
@@ -126,23 +124,11 @@ def main() -> None:
     for who, label, query in pages:
         client = clients[who]
         url = query if query.startswith("/") else "/admin/cdr/call/" + query
-        response = client.get(url)  # warm-up (and the query log below)
-        assert response.status_code == 200, (label, response.status_code, response.get("Location"))
-        connection.queries_log.clear()  # a full log (maxlen 9000) would hide every new query
-        with CaptureQueriesContext(connection) as ctx:
-            client.get(url)
-        queries = ctx.captured_queries  # a property over the live log: read it before the next request
-        times = []
-        for _ in range(args.runs):
-            began = time.perf_counter()
-            client.get(url)
-            times.append((time.perf_counter() - began) * 1000)
-        counted = any("COUNT(" in q["sql"].upper() and "LIMIT" not in q["sql"].upper() for q in queries)
-        median = statistics.median(times)
+        median, longest, queries, counted = page_time(client, url, args.runs)
         if not query.startswith("/"):
             worst = max(worst, median)
         notes = ("COUNT(*)! " if counted else "") + ("over budget" if median > BUDGET_MS else "")
-        print(f"{who:<26} {label:<40} {median:>9.1f} {max(times):>8.1f} {len(queries):>7}  {notes}")
+        print(f"{who:<26} {label:<40} {median:>9.1f} {longest:>8.1f} {queries:>7}  {notes}")
     print(f"\nworst median of the call-list pages: {worst:.1f} ms (budget {BUDGET_MS:.0f} ms)")
     with connection.cursor() as cursor:
         active = "status IN ('ringing', 'established')"

@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +42,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from bench.measure import export_stream
     from cdr.models import Call
     from cdr.services.api_tokens import api_token_create
     from tests.support.processes import free_port, wait_port
@@ -75,23 +75,8 @@ def main() -> None:
         print(f"# export benchmark: {have:,} calls in the database, reading {args.rows:,} records per format")
         for fmt in ("csv", "ndjson"):
             before = rss_kb(server.pid, "VmRSS")
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/v1/calls/export?format={fmt}", headers={"Authorization": f"Bearer {key}"}
-            )
-            t0 = time.perf_counter()
-            # Blocks, not lines: the client shares the 2 cores and must not be the bottleneck.
-            # Newlines count rows (the seeded fields hold none); csv: +1 for the header.
-            want = args.rows + (fmt == "csv")
-            rows = size = 0
-            with urllib.request.urlopen(request, timeout=600) as response:
-                while rows < want:
-                    block = response.read(1 << 20)
-                    if not block:
-                        break
-                    rows += block.count(b"\n")
-                    size += len(block)
-            elapsed = time.perf_counter() - t0
-            if rows < want:
+            elapsed, size, rows = export_stream(port, key, fmt, args.rows)
+            if rows < args.rows:
                 sys.exit(f"{fmt}: the export ended after {rows:,} lines")
             peak = rss_kb(server.pid, "VmHWM")
             print(

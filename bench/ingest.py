@@ -26,10 +26,7 @@ DB = "cdr_bench"
 os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p))]
+from bench.measure import pct  # noqa: E402
 
 
 def reset_db() -> None:
