@@ -41,7 +41,7 @@ from cdr.conf import cdr_setting
 log = logging.getLogger("cdr.db")
 
 _READING: ContextVar[str | None] = ContextVar("cdr_replica_alias", default=None)
-_LAG_SQL = """
+REPLICA_LAG_SQL = """
     SELECT CASE
         WHEN NOT pg_is_in_recovery() THEN NULL
         WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
@@ -88,7 +88,7 @@ def replica_lag(alias: str) -> float | None:
     """Seconds the replica ``alias`` is behind (0: caught up); None when it is down or not a replica."""
     try:
         with connections[alias].cursor() as cursor:
-            cursor.execute(_LAG_SQL)
+            cursor.execute(REPLICA_LAG_SQL)
             (lag,) = cursor.fetchone()
     except DatabaseError as exc:
         log.warning("read replica %s unavailable: %s", alias, str(exc).strip().splitlines()[0][:200])

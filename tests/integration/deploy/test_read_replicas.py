@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from cdr.db.replicas import REPLICA_LAG_SQL
 from tests.support.gunicorn import ADMIN_PASSWORD, gunicorn, manage, production_env
 from tests.support.postgres import PostgresCluster
 from tests.support.processes import free_port
@@ -110,8 +111,11 @@ def site(clusters, tmp_path_factory):
 
 
 def _caught_up(standby: PostgresCluster, primary: PostgresCluster) -> None:
+    """The standby holds the primary's calls and streams with nothing left to replay: the lag the
+    app measures (cdr.db.replicas) is 0. A standby just restarted has its rows before its WAL
+    receiver is back, and measures the age of its last replayed transaction until then."""
     deadline = time.monotonic() + 30
-    while _calls(standby) != _calls(primary):
+    while _calls(standby) != _calls(primary) or _sql(standby, REPLICA_LAG_SQL) != "0":
         assert time.monotonic() < deadline, "the standby did not catch up"
         time.sleep(0.1)
 
